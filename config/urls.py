@@ -1,0 +1,21 @@
+from __future__ import annotations
+
+from django.contrib import admin
+from django.urls import include, path
+
+from config import health
+from tenants import urls as tenant_urls
+
+admin.site.site_header = "SCE operations"
+admin.site.site_title = "SCE operations"
+
+# Everything a tenant sees lives under /t/<tenant-slug>/; each app contributes its
+# `tenant_urlpatterns` here.
+tenant_urlpatterns = [*tenant_urls.tenant_urlpatterns]
+
+urlpatterns = [
+    path("healthz", health.healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("t/<slug:tenant_slug>/", include(tenant_urlpatterns)),
+    path("", include(tenant_urls)),
+]

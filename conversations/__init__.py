@@ -1,0 +1,1 @@
+"""Guided requirement conversations driven by blueprints."""

@@ -1,0 +1,1 @@
+"""The LLM provider gateway: provider kinds, routing, breaker, quotas, logs and costs."""

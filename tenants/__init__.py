@@ -1,0 +1,1 @@
+"""Accounts, tenants, memberships and invitations; the tenant scoping every app relies on."""

@@ -1,0 +1,93 @@
+"""`manage.py serve`: the whole portal in one command.
+
+Starts daphne (HTTP and WebSockets), a Celery worker with its beat scheduler and, when
+REDIS_URL is unset, the bundled Redis; stops them all together on Ctrl-C or when one dies.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from typing import Any
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from config import embedded_redis
+
+
+class Command(BaseCommand):
+    help = "Run the portal: daphne, a Celery worker and (embedded mode) the bundled Redis."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--no-worker", action="store_true", help="do not start a Celery worker")
+        parser.add_argument("--no-migrate", action="store_true", help="do not apply migrations first")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        children: list[tuple[str, subprocess.Popen[bytes]]] = []
+        redis_process = None
+
+        def stop_on_sigterm(signum: int, frame: object) -> None:
+            raise KeyboardInterrupt
+
+        signal.signal(signal.SIGTERM, stop_on_sigterm)
+        try:
+            if settings.EMBEDDED_REDIS:
+                socket = settings.EMBEDDED_REDIS_SOCKET
+                if embedded_redis.is_answering(socket):
+                    self.stdout.write(f"Using the embedded Redis already running on {socket}")
+                else:
+                    redis_process = embedded_redis.start(socket_path=socket, data_dir=settings.DATA_DIR)
+                    self.stdout.write(f"Embedded Redis on {socket}")
+            if not options["no_migrate"]:
+                call_command("migrate", interactive=False, verbosity=1)
+            if not options["no_worker"]:
+                children.append(("worker", self._start_worker()))
+            children.append(("web", self._start_web(options["host"], options["port"])))
+            self.stdout.write(self.style.SUCCESS(f"SCE is up at http://{options['host']}:{options['port']}/"))
+            self._wait(children)
+        except KeyboardInterrupt:
+            self.stdout.write("Stopping…")
+        finally:
+            for _name, process in reversed(children):
+                _terminate(process)
+            if redis_process is not None:
+                embedded_redis.stop(redis_process)
+
+    def _start_worker(self) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
+            [
+                sys.executable, "-m", "celery", "-A", "config", "worker",
+                "--beat", "--schedule", str(settings.DATA_DIR / "celerybeat-schedule"),
+                "--pool", "threads", "--concurrency", "2", "--loglevel", "INFO",
+            ]
+        )  # fmt: skip
+
+    def _start_web(self, host: str, port: int) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
+            [sys.executable, "-m", "daphne", "-b", host, "-p", str(port), "config.asgi:application"]
+        )
+
+    def _wait(self, children: list[tuple[str, subprocess.Popen[bytes]]]) -> None:
+        while True:
+            for name, process in children:
+                code = process.poll()
+                if code is not None:
+                    raise CommandError(f"the {name} process exited with code {code}; stopping the rest")
+            time.sleep(0.5)
+
+
+def _terminate(process: subprocess.Popen[bytes], timeout: float = 15.0) -> None:
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()

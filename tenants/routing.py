@@ -1,0 +1,9 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from tenants.consumers import TenantEventsConsumer
+
+websocket_urlpatterns = [
+    path("ws/t/<slug:tenant_slug>/events/", TenantEventsConsumer.as_asgi()),
+]

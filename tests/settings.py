@@ -1,0 +1,30 @@
+"""Settings for the test suite: the project's settings, with a private data directory.
+
+Servers the tests start as subprocesses (daphne, a Celery worker) use this module too and
+inherit SCE_DATA_DIR, so they share the test database and the embedded Redis.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+# Short path: the embedded Redis listens on a Unix socket inside it (108-byte limit).
+os.environ.setdefault("SCE_DATA_DIR", tempfile.mkdtemp(prefix="sce-test-"))
+
+from config.settings import *
+from config.settings import DATA_DIR, DATABASES
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+
+_db = DATABASES["default"]
+if _db["ENGINE"] == "django.db.backends.sqlite3":
+    # A file, not the in-memory default, so subprocess servers see the same database.
+    _db["TEST"] = {"NAME": str(DATA_DIR / "test.sqlite3")}
+else:
+    _db["TEST"] = {"NAME": f"test_{_db['NAME']}"}
+
+if os.environ.get("SCE_TEST_SERVER") == "1":
+    # A server started by the tests works on the database the test run created.
+    _db["NAME"] = _db["TEST"]["NAME"]

@@ -1,0 +1,1 @@
+"""Workflow DSL, validation, compilation to Temporal code, editor and versions."""
