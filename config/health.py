@@ -59,7 +59,9 @@ async def _ping_channel_layer() -> None:
 
 def _ping_broker() -> None:
     with Connection(settings.CELERY_BROKER_URL, connect_timeout=CHECK_TIMEOUT) as broker:
-        broker.ensure_connection(max_retries=1, timeout=int(CHECK_TIMEOUT))
+        broker.ensure_connection(
+            max_retries=1, interval_start=0, interval_step=1, interval_max=1, timeout=int(CHECK_TIMEOUT)
+        )
 
 
 def _backend_of_channel_layer() -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -128,7 +129,7 @@ def member_remove(request: TenantRequest, member_id: int) -> HttpResponse:
     member = get_tenant_object_or_404(Membership, request.tenant, pk=member_id)
     leaving = member.pk == request.membership.pk
     if not leaving and not request.membership.can(Role.ADMIN):
-        return _after_member_action(request, services.TenantError("only admins can remove members"))
+        raise PermissionDenied("Only admins can remove other members.")
     try:
         services.membership_remove(actor=request.membership, membership=member)
     except services.TenantError as error:

@@ -60,7 +60,7 @@ def daphne_server(log_dir: Path) -> Iterator[str]:
         process = subprocess.Popen(
             [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"],
             cwd=ROOT,
-            env=server_env(),
+            env=server_env(SITE_ROOT=f"http://127.0.0.1:{port}"),
             stdout=out,
             stderr=subprocess.STDOUT,
         )

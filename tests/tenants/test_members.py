@@ -218,7 +218,7 @@ def test_members_cannot_remove_others_but_can_leave(tenant_users: TenantUsers) -
     viewer = tenant_users.membership(tenant_users.viewer)
     member = tenant_users.membership(tenant_users.member)
     client = tenant_users.client_for(tenant_users.member)
-    client.post(f"/t/acme/members/{viewer.pk}/remove/")
+    assert client.post(f"/t/acme/members/{viewer.pk}/remove/").status_code == 403
     assert Membership.objects.for_tenant(tenant_users.tenant).filter(pk=viewer.pk).exists()
     assert client.post(f"/t/acme/members/{member.pk}/remove/").status_code == 302
     assert not Membership.objects.for_tenant(tenant_users.tenant).filter(pk=member.pk).exists()

@@ -6,6 +6,7 @@ REDIS_URL is unset, the bundled Redis; stops them all together on Ctrl-C or when
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -46,6 +47,8 @@ class Command(BaseCommand):
                     self.stdout.write(f"Embedded Redis on {socket}")
             if not options["no_migrate"]:
                 call_command("migrate", interactive=False, verbosity=1)
+            # Links in emails and pages point at SITE_ROOT: by default, where we listen.
+            os.environ.setdefault("SITE_ROOT", f"http://{options['host']}:{options['port']}")
             if not options["no_worker"]:
                 children.append(("worker", self._start_worker()))
             children.append(("web", self._start_web(options["host"], options["port"])))

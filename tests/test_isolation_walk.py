@@ -1,0 +1,140 @@
+"""Walk every URL pattern under /t/<tenant_slug>/ with each kind of user.
+
+New features are covered as soon as their URLs are routed: a pattern with a keyword this
+walk cannot fill fails until OBJECT_KWARGS learns how to make such an object.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import pytest
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from tenants.models import Membership, Role, Tenant
+from tests.conftest import TenantUsers
+from tests.factories import InvitationFactory
+
+pytestmark = pytest.mark.django_db
+
+TENANT_PREFIX = "t/<slug:tenant_slug>/"
+PARAMETER = re.compile(r"<(?:\w+:)?(\w+)>")
+
+# How to make an object of one tenant for each URL keyword. The object must be one that a
+# viewer may not write to, so the viewer's POST is refused for lack of role.
+OBJECT_KWARGS: dict[str, Callable[[Tenant], int]] = {
+    "member_id": lambda tenant: (
+        Membership.objects.for_tenant(tenant)
+        .exclude(role=Role.VIEWER)
+        .order_by("-role")
+        .values_list("pk", flat=True)[0]
+    ),
+    "invitation_id": lambda tenant: InvitationFactory.create(tenant=tenant).pk,
+}
+
+
+@dataclass(frozen=True)
+class Route:
+    template: str
+    name: str
+    keywords: tuple[str, ...]
+
+    def url(self, slug: str, objects: dict[str, int]) -> str:
+        values = {"tenant_slug": slug, **{key: str(value) for key, value in objects.items()}}
+        return "/" + PARAMETER.sub(lambda match: values[match.group(1)], self.template)
+
+
+def _walk(patterns: list[URLPattern | URLResolver], prefix: str = "") -> Iterator[tuple[str, URLPattern]]:
+    for entry in patterns:
+        route = prefix + str(entry.pattern)
+        if isinstance(entry, URLResolver):
+            yield from _walk(entry.url_patterns, route)
+        else:
+            yield route, entry
+
+
+def tenant_routes() -> list[Route]:
+    routes = []
+    for template, pattern in _walk(get_resolver().url_patterns):
+        if not template.startswith(TENANT_PREFIX):
+            continue
+        keywords = tuple(name for name in PARAMETER.findall(template) if name != "tenant_slug")
+        routes.append(Route(template, pattern.name or template, keywords))
+    return routes
+
+
+ROUTES = tenant_routes()
+
+
+def test_the_walk_finds_the_tenant_pages() -> None:
+    names = {route.name for route in ROUTES}
+    assert {"dashboard", "members", "member_role", "member_remove", "tenant_settings"} <= names
+
+
+def objects_of(tenant: Tenant, route: Route) -> dict[str, int]:
+    missing = [keyword for keyword in route.keywords if keyword not in OBJECT_KWARGS]
+    if missing:
+        pytest.fail(f"{route.template} takes {missing}: teach OBJECT_KWARGS how to make one")
+    return {keyword: OBJECT_KWARGS[keyword](tenant) for keyword in route.keywords}
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=lambda route: route.name)
+def test_outsiders_get_404_for_every_method(route: Route, tenant_users: TenantUsers) -> None:
+    url = route.url("acme", objects_of(tenant_users.tenant, route))
+    client = tenant_users.client_for(tenant_users.outsider)
+    for method in ("get", "post", "put", "delete"):
+        response = getattr(client, method)(url)
+        assert response.status_code == 404, f"{method.upper()} {url} -> {response.status_code}"
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=lambda route: route.name)
+def test_a_missing_tenant_is_404_like_a_foreign_one(route: Route, tenant_users: TenantUsers) -> None:
+    url = route.url("no-such-tenant", objects_of(tenant_users.tenant, route))
+    assert tenant_users.client_for(tenant_users.owner).get(url).status_code == 404
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=lambda route: route.name)
+def test_another_tenants_objects_look_missing_under_your_own_tenant(
+    route: Route, tenant_users: TenantUsers
+) -> None:
+    if not route.keywords:
+        return
+    foreign = route.url("acme", objects_of(tenant_users.other_tenant, route))
+    missing = route.url("acme", dict.fromkeys(route.keywords, 987654321))
+    client = tenant_users.client_for(tenant_users.owner)
+    assert client.post(foreign).status_code == 404, f"POST {foreign}"
+    # A GET of an action may be refused for its method (405) before any row is read: fine,
+    # as long as a foreign row and a missing one answer alike.
+    assert client.get(foreign).status_code == client.get(missing).status_code
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=lambda route: route.name)
+def test_anonymous_visitors_are_sent_to_log_in(route: Route, tenant_users: TenantUsers) -> None:
+    url = route.url("acme", objects_of(tenant_users.tenant, route))
+    response = Client().get(url)
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=lambda route: route.name)
+def test_members_of_every_role_can_read_and_nothing_of_another_tenant_leaks(
+    route: Route, tenant_users: TenantUsers
+) -> None:
+    url = route.url("acme", objects_of(tenant_users.tenant, route))
+    for user in (tenant_users.owner, tenant_users.admin, tenant_users.member, tenant_users.viewer):
+        response = tenant_users.client_for(user).get(url)
+        # 405: an action that only takes POST.
+        assert response.status_code in (200, 405), f"{user.email} GET {url} -> {response.status_code}"
+        body = response.content.decode()
+        assert "Globex Secret Labs" not in body
+        assert "outsider@globex.test" not in body
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=lambda route: route.name)
+def test_viewers_cannot_write(route: Route, tenant_users: TenantUsers) -> None:
+    url = route.url("acme", objects_of(tenant_users.tenant, route))
+    response = tenant_users.client_for(tenant_users.viewer).post(url, {})
+    assert response.status_code == 403, f"viewer POST {url} -> {response.status_code}"
