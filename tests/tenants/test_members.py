@@ -6,7 +6,9 @@ from typing import Any
 
 import pytest
 from django.core import mail
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from tenants.models import Invitation, Membership, Role
@@ -253,3 +255,22 @@ def test_a_user_without_tenant_is_asked_to_create_one() -> None:
     response = client.post("/organizations/new/", {"name": "Fresh Start"})
     assert response.status_code == 302
     assert client.get(response["Location"]).status_code == 200
+
+
+def test_the_members_page_costs_the_same_queries_for_many_members(
+    tenant_users: TenantUsers, django_assert_num_queries: Any
+) -> None:
+    client = tenant_users.client_for(tenant_users.owner)
+    for _ in range(2):
+        InvitationFactory.create(tenant=tenant_users.tenant, invited_by=tenant_users.admin)
+    client.get(MEMBERS)
+    with CaptureQueriesContext(connection) as few:
+        client.get(MEMBERS)
+    for index in range(15):
+        Membership.objects.create(tenant=tenant_users.tenant, user=UserFactory.create(), role=Role.MEMBER)
+        InvitationFactory.create(
+            tenant=tenant_users.tenant, invited_by=tenant_users.admin, email=f"m{index}@x.test"
+        )
+    with django_assert_num_queries(len(few.captured_queries)):
+        response = client.get(MEMBERS)
+    assert response.content.count(b'data-testid="member-row"') == 19
