@@ -1,0 +1,49 @@
+"""Wire-level emulators of the Anthropic Messages API and the OpenAI Chat Completions API.
+
+Local aiohttp servers that speak the providers' real HTTP and SSE protocols, scriptable per
+request to inject faults, for testing and benchmarking the provider gateway through the
+official SDKs. In a test (fixtures `anthropic_emulator` / `openai_emulator`):
+
+    anthropic_emulator.push(Reply("Hello there", tokens=4, token_latency=0.05))
+    anthropic_emulator.push(HttpError(429, retry_after=2), Reply("one two", fault=DropAfter(1)))
+    client = anthropic.Anthropic(api_key="k", base_url=anthropic_emulator.base_url, max_retries=0)
+    ...
+    assert anthropic_emulator.last_request.body["system"] == "..."
+
+`server.EmulatorServer` runs one outside pytest; `python -m tests.emulators` runs one from
+the command line. `script` describes the outcomes.
+"""
+
+from __future__ import annotations
+
+from tests.emulators.script import (
+    Disconnect,
+    DropAfter,
+    ErrorAfter,
+    HttpError,
+    MalformedAfter,
+    NoResponse,
+    Outcome,
+    Reply,
+    StallAfter,
+    StreamFault,
+)
+from tests.emulators.server import EmulatorServer
+from tests.emulators.state import Emulator, RecordedRequest, Settings
+
+__all__ = [
+    "Disconnect",
+    "DropAfter",
+    "Emulator",
+    "EmulatorServer",
+    "ErrorAfter",
+    "HttpError",
+    "MalformedAfter",
+    "NoResponse",
+    "Outcome",
+    "RecordedRequest",
+    "Reply",
+    "Settings",
+    "StallAfter",
+    "StreamFault",
+]

@@ -1,0 +1,10 @@
+"""Makes the emulator fixtures available to the emulators' own tests."""
+
+from tests.emulators.fixtures import (
+    anthropic_emulator,
+    anthropic_emulator_server,
+    openai_emulator,
+    openai_emulator_server,
+)
+
+__all__ = ["anthropic_emulator", "anthropic_emulator_server", "openai_emulator", "openai_emulator_server"]

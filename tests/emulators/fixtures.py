@@ -1,0 +1,44 @@
+"""Pytest fixtures for the provider emulators.
+
+One server per provider for the whole session (started on first use), reset before and
+after every test, so each test starts with an empty script and log and default settings.
+`tests/emulators/conftest.py` exposes them to this package's tests; elsewhere, import them
+into a conftest (`from tests.emulators.fixtures import anthropic_emulator, ...`) or list
+`"tests.emulators.fixtures"` in the root conftest's `pytest_plugins`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.emulators.server import EmulatorServer
+
+
+@pytest.fixture(scope="session")
+def anthropic_emulator_server() -> Iterator[EmulatorServer]:
+    with EmulatorServer("anthropic") as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def openai_emulator_server() -> Iterator[EmulatorServer]:
+    with EmulatorServer("openai") as server:
+        yield server
+
+
+@pytest.fixture
+def anthropic_emulator(anthropic_emulator_server: EmulatorServer) -> Iterator[EmulatorServer]:
+    """The Anthropic emulator, with an empty script and log."""
+    anthropic_emulator_server.reset()
+    yield anthropic_emulator_server
+    anthropic_emulator_server.reset()
+
+
+@pytest.fixture
+def openai_emulator(openai_emulator_server: EmulatorServer) -> Iterator[EmulatorServer]:
+    """The OpenAI emulator, with an empty script and log."""
+    openai_emulator_server.reset()
+    yield openai_emulator_server
+    openai_emulator_server.reset()
