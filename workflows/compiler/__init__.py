@@ -1,0 +1,50 @@
+"""Compile a workflow document to a Temporal Go workflow file.
+
+The output is deterministic (no clock, no randomness, nodes in topological order with ties
+broken by document order, maps by key), gofmt-clean, and escapes every user string; see
+`plan` for the execution model and `templates/` for the code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from workflows.compiler.plan import plan_workflow
+from workflows.compiler.render import render_go
+from workflows.findings import DSLValidationError, Finding
+from workflows.gc_pause import cyclic_gc_paused
+from workflows.validation import KnownWorkflows, validate_workflow
+
+
+@dataclass(frozen=True)
+class CompiledWorkflow:
+    """The Go file, the activities users must implement, and the task queues that must run."""
+
+    code: str
+    activity_stubs: list[str]
+    required_workers: list[str]
+    warnings: list[Finding] = field(default_factory=list)
+
+
+def compile_workflow(document: object, *, known_workflow_ids: KnownWorkflows) -> CompiledWorkflow:
+    """Validate and compile a workflow document (JSON text or bytes, decoded JSON, WorkflowDSL).
+
+    Raises DSLValidationError, carrying every finding, when the workflow has errors.
+    """
+    with cyclic_gc_paused():
+        # The analysis and plan are freed (by reference counting) when _compile returns,
+        # before the collector resumes, so it has no large heap of garbage-to-be to scan.
+        return _compile(document, known_workflow_ids)
+
+
+def _compile(document: object, known_workflow_ids: KnownWorkflows) -> CompiledWorkflow:
+    analysis = validate_workflow(document, known_workflow_ids=known_workflow_ids)
+    if not analysis.is_valid:
+        raise DSLValidationError(analysis.findings)
+    plan = plan_workflow(analysis)
+    return CompiledWorkflow(
+        code=render_go(plan),
+        activity_stubs=plan.activity_stubs,
+        required_workers=plan.required_workers,
+        warnings=analysis.warnings,
+    )

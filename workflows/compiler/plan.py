@@ -1,0 +1,298 @@
+"""What the Go file contains, worked out before any text is rendered.
+
+Execution model: the nodes of a sequence (the workflow, or one branch of a parallel node)
+run one after the other in topological order. A node whose running is not certain (a
+decision's target, a conditional edge's target, a join after a decision) is guarded by
+`e.active[id]`, which the nodes before it set when an edge to it is taken. A parallel node
+runs each branch as a method in its own `workflow.Go` coroutine and continues at the join.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from workflows.compiler.go_expressions import go_condition
+from workflows.compiler.go_literals import comment_text, go_string, go_value
+from workflows.compiler.identifiers import IdentifierAllocator, pascal_case
+from workflows.compiler.layout import struct_fields
+from workflows.compiler.steps import Activation, Step, StepPlanner
+from workflows.dsl import DecisionConfig, ParallelConfig, WorkflowDSL
+from workflows.graph import WorkflowGraph
+from workflows.regions import ParallelBlock
+from workflows.validation import WorkflowAnalysis
+
+# Names on the execution type: its fields and the helper methods in runtime.go.j2.
+EXECUTION_MEMBERS = [
+    "TenantID",
+    "CorrelationID",
+    "Variables",
+    "Results",
+    "Errors",
+    "active",
+    "run",
+    "failed",
+    "nodeFailed",
+    "lookup",
+    "number",
+    "truthy",
+    "compare",
+    "text",
+    "childInput",
+    "awaitSignal",
+    "awaitCondition",
+    "runParallel",
+]
+_GO_TYPES = {
+    "string": ("string", "*string"),
+    "number": ("float64", "*float64"),
+    "boolean": ("bool", "*bool"),
+    "object": ("map[string]interface{}", "map[string]interface{}"),
+    "array": ("[]interface{}", "[]interface{}"),
+}
+
+
+@dataclass
+class SequenceItem:
+    """One node in a sequence: a step method call or a parallel block."""
+
+    comment: str
+    guard: str | None  # Go literal of the node id when the node may not run
+    step: str | None = None
+    parallel_wait_for_all: bool = False
+    parallel_branches: list[str] = field(default_factory=list)
+    activations: list[Activation] = field(default_factory=list)
+
+
+@dataclass
+class BranchMethod:
+    name: str
+    comment: str
+    sequence: list[SequenceItem]
+
+
+@dataclass
+class Variable:
+    name: str  # Go literal
+    field: str
+    pointer: bool
+    required: bool
+    default: str | None
+
+
+@dataclass
+class WorkflowPlan:
+    """Everything workflow.go.j2 renders."""
+
+    header: list[str]
+    workflow_id: str
+    prefix: str
+    input_fields: list[str]
+    variables: list[Variable]
+    run: list[SequenceItem]
+    branches: list[BranchMethod]
+    steps: list[Step]
+    on_error: str
+    compensation_workflow: str | None
+    activity_stubs: list[str]
+    required_workers: list[str]
+
+
+def plan_workflow(analysis: WorkflowAnalysis) -> WorkflowPlan:
+    """Lay out the Go file of a workflow that validated without errors."""
+    workflow, graph = analysis.workflow, analysis.graph
+    if workflow is None or graph is None or analysis.errors:
+        raise ValueError("only a valid workflow can be planned")
+    return _Planner(analysis, workflow, graph).plan()
+
+
+class _Planner:
+    def __init__(self, analysis: WorkflowAnalysis, workflow: WorkflowDSL, graph: WorkflowGraph) -> None:
+        self.analysis = analysis
+        self.workflow = workflow
+        self.graph = graph
+        self.methods = IdentifierAllocator(EXECUTION_MEMBERS)
+        self.sequence_of: dict[str, tuple[str, int] | None] = {
+            node: analysis.layout.owner.get(node) for node in graph.order
+        }
+        self.certain: set[str] = set()
+        self.step_names: dict[str, str] = {}
+
+    def plan(self) -> WorkflowPlan:
+        """Name every method, place every node in its sequence, and describe each step."""
+        self._find_certain_nodes()
+        for node_id in self.graph.order:
+            if not isinstance(self.graph.nodes[node_id].config, ParallelConfig):
+                self.step_names[node_id] = self.methods.allocate(node_id, prefix="step")
+        sequences: dict[tuple[str, int] | None, list[SequenceItem]] = {None: []}
+        branch_names: dict[str, list[str]] = {}
+        for node_id, block in self.analysis.layout.blocks.items():
+            branch_names[node_id] = []
+            for index in range(len(block.branches)):
+                name = self.methods.allocate(f"{node_id} {index + 1}", prefix="branch")
+                branch_names[node_id].append(name)
+                sequences[(node_id, index)] = []
+        for node_id in self.graph.order:
+            sequences[self.sequence_of[node_id]].append(self._sequence_item(node_id, branch_names))
+        branches = [
+            BranchMethod(
+                name,
+                f"{name} runs branch {index + 1} of parallel node {comment_text(node_id)}.",
+                sequences[(node_id, index)],
+            )
+            for node_id, names in branch_names.items()
+            for index, name in enumerate(names)
+        ]
+        describer = StepPlanner(self.analysis, self.graph, self.certain)
+        steps = [
+            describer.step(self.graph.nodes[node_id], method) for node_id, method in self.step_names.items()
+        ]
+        prefix = _type_prefix(self.workflow)
+        variables, input_fields = self._variables()
+        policy = self.workflow.error_policy
+        compensation = None
+        if policy.on_error == "compensate" and policy.compensation_workflow_id is not None:
+            compensation = go_string(policy.compensation_workflow_id)
+        return WorkflowPlan(
+            header=[
+                f"Workflow: {comment_text(self.workflow.name)}",
+                f"ID: {self.workflow.id}, version {self.workflow.version}, tenant {self.workflow.tenant_id}",
+            ],
+            workflow_id=go_string(str(self.workflow.id)),
+            prefix=prefix,
+            input_fields=input_fields,
+            variables=variables,
+            run=sequences[None],
+            branches=branches,
+            steps=steps,
+            on_error=policy.on_error,
+            compensation_workflow=compensation,
+            activity_stubs=sorted(describer.activity_stubs),
+            required_workers=sorted(describer.workers),
+        )
+
+    # Which nodes run whenever their sequence reaches them, so need no guard.
+    def _find_certain_nodes(self) -> None:
+        graph, layout = self.graph, self.analysis.layout
+        starts = {graph.entry} | {
+            branch[0] for block in layout.blocks.values() for branch in block.branches if branch
+        }
+        joins = {block.join: block for block in layout.blocks.values() if block.join is not None}
+        for node_id in graph.order:
+            if (
+                node_id in starts
+                or any(
+                    self._passes_on(edge.source, edge.condition is None, node_id)
+                    for edge in graph.incoming.get(node_id, ())
+                )
+                or (node_id in joins and self._join_is_certain(joins[node_id]))
+            ):
+                self.certain.add(node_id)
+
+    def _passes_on(self, source: str, unconditional: bool, target: str) -> bool:
+        """Whether running `source` always leads to `target` within the same sequence."""
+        config = self.graph.nodes[source].config
+        return (
+            unconditional
+            and source in self.certain
+            and not isinstance(config, DecisionConfig | ParallelConfig)
+            and self.sequence_of.get(source) == self.sequence_of.get(target)
+        )
+
+    def _join_is_certain(self, block: ParallelBlock) -> bool:
+        """Whether a block's join runs whenever the block does (see `_passes_on`)."""
+        if block.join is None:
+            return False
+        if (
+            block.node_id not in self.certain
+            or self.sequence_of[block.node_id] != self.sequence_of[block.join]
+        ):
+            return False
+        results = []
+        for index, branch in enumerate(block.branches):
+            if not branch:
+                results.append(True)
+                continue
+            # Within the branch: a certain node passing on to the join (the join's own
+            # sequence is not the branch's, so `_passes_on` cannot be asked directly).
+            results.append(
+                any(
+                    self.sequence_of.get(edge.source) == (block.node_id, index)
+                    and edge.condition is None
+                    and edge.source in self.certain
+                    and not isinstance(self.graph.nodes[edge.source].config, DecisionConfig | ParallelConfig)
+                    for edge in self.graph.incoming.get(block.join, ())
+                )
+            )
+        return any(results) if block.wait_for_all else all(results)
+
+    def _activations(self, node_id: str) -> list[Activation]:
+        activations: list[Activation] = []
+        for edge in self.graph.outgoing.get(node_id, ()):
+            if edge.target in self.certain:  # runs whenever its sequence gets there: no flag
+                continue
+            condition = None
+            if edge.condition is not None:
+                path = ("edges", self.graph.edge_position[edge.id], "condition", "expression")
+                condition = go_condition(self.analysis.inputs.expressions[path])
+            activation = Activation(go_string(edge.target), condition)
+            if activation not in activations:
+                activations.append(activation)
+        return activations
+
+    def _sequence_item(self, node_id: str, branch_names: dict[str, list[str]]) -> SequenceItem:
+        node = self.graph.nodes[node_id]
+        guard = None if node_id in self.certain else go_string(node_id)
+        comment = f"{node.node_type} node {comment_text(node_id)}: {comment_text(node.label)}"
+        if isinstance(node.config, ParallelConfig):
+            return SequenceItem(
+                comment,
+                guard,
+                parallel_wait_for_all=node.config.wait_for_all,
+                parallel_branches=branch_names[node_id],
+                activations=self._activations(node_id),
+            )
+        activations = [] if isinstance(node.config, DecisionConfig) else self._activations(node_id)
+        return SequenceItem(comment, guard, step=self.step_names[node_id], activations=activations)
+
+    def _variables(self) -> tuple[list[Variable], list[str]]:
+        fields = IdentifierAllocator(["TenantID", "CorrelationID", "Metadata"])
+        rows = [
+            ("TenantID", "string", '`json:"tenant_id"`'),
+            ("CorrelationID", "string", '`json:"correlation_id"`'),
+        ]
+        variables: list[Variable] = []
+        for variable in self.workflow.variables:
+            go_type, optional_type = _GO_TYPES[variable.variable_type]
+            name = fields.allocate(variable.name, fallback="Var")
+            tag = _json_tag(variable.name, omitempty=not variable.required)
+            rows.append((name, go_type if variable.required else optional_type, tag))
+            default = None
+            if not variable.required and variable.default_value is not None:
+                default = go_value(variable.default_value)
+            variables.append(
+                Variable(
+                    name=go_string(variable.name),
+                    field=name,
+                    pointer=not variable.required and optional_type.startswith("*"),
+                    required=variable.required,
+                    default=default,
+                )
+            )
+        rows.append(("Metadata", "map[string]interface{}", '`json:"metadata,omitempty"`'))
+        return variables, struct_fields(rows)
+
+
+def _type_prefix(workflow: WorkflowDSL) -> str:
+    prefix = pascal_case(workflow.name)
+    if not prefix:
+        return "Workflow" + workflow.id.hex[:8].upper()
+    if prefix[0].isdigit():
+        return "Workflow" + prefix
+    return prefix
+
+
+def _json_tag(name: str, *, omitempty: bool) -> str:
+    """A struct tag; variable names are identifiers, but the tag is escaped regardless."""
+    value = name + (",omitempty" if omitempty else "")
+    tag = "json:" + go_string(value)
+    return f"`{tag}`" if "`" not in tag else go_string(tag)

@@ -1,0 +1,33 @@
+"""Checks that a free-form value is plain JSON the generated Go code can hold."""
+
+from __future__ import annotations
+
+import math
+
+_FLOAT64_MAX = 1.7976931348623157e308
+
+
+def json_value_problem(value: object, max_depth: int) -> str | None:
+    """Whether the value is plain JSON that Go can hold: finite float64 numbers, bounded depth."""
+    stack: list[tuple[object, int]] = [(value, 0)]
+    while stack:
+        current, depth = stack.pop()
+        if depth > max_depth:
+            return f"is nested more than {max_depth} levels deep"
+        if isinstance(current, dict):
+            if not all(isinstance(key, str) for key in current):
+                return "has an object key that is not a string"
+            stack.extend((item, depth + 1) for item in current.values())
+        elif isinstance(current, list):
+            stack.extend((item, depth + 1) for item in current)
+        elif isinstance(current, bool) or current is None or isinstance(current, str):
+            continue
+        elif isinstance(current, int):
+            if abs(current) > _FLOAT64_MAX:
+                return "has a number too large for a float64"
+        elif isinstance(current, float):
+            if not math.isfinite(current):
+                return "has a number that is not finite"
+        else:
+            return f"holds a {type(current).__name__}, which is not JSON"
+    return None
