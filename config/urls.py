@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from config import health
+from providers import urls as provider_urls
 from tenants import urls as tenant_urls
 
 admin.site.site_header = "SCE operations"
@@ -11,7 +12,7 @@ admin.site.site_title = "SCE operations"
 
 # Everything a tenant sees lives under /t/<tenant-slug>/; each app contributes its
 # `tenant_urlpatterns` here.
-tenant_urlpatterns = [*tenant_urls.tenant_urlpatterns]
+tenant_urlpatterns = [*tenant_urls.tenant_urlpatterns, *provider_urls.tenant_urlpatterns]
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.test import Client
 
 from config import embedded_redis
+from providers.routing import forget_setup
 from tenants.models import Membership, Role, Tenant, User
 from tests import servers
 from tests.factories import MembershipFactory, TenantFactory
@@ -30,6 +31,14 @@ def redis_server() -> Iterator[None]:
     else:
         redis.Redis.from_url(settings.REDIS_URL).flushdb()
         yield
+
+
+@pytest.fixture(autouse=True)
+def fresh_routing_setups() -> Iterator[None]:
+    """Cached tenant setups must not outlive a test: ids are reused after a flush."""
+    forget_setup()
+    yield
+    forget_setup()
 
 
 @pytest.fixture(scope="session")

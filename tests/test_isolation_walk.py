@@ -14,6 +14,8 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from providers import services
+from providers.models import ProviderLog
 from tenants.models import Membership, Role, Tenant
 from tests.conftest import TenantUsers
 from tests.factories import InvitationFactory
@@ -33,6 +35,21 @@ OBJECT_KWARGS: dict[str, Callable[[Tenant], int]] = {
         .values_list("pk", flat=True)[0]
     ),
     "invitation_id": lambda tenant: InvitationFactory.create(tenant=tenant).pk,
+    "credential_id": lambda tenant: (
+        services.credential_create(
+            tenant=tenant,
+            actor=None,
+            name=f"key-{tenant.slug}",
+            kind="openai",
+            api_key="sk-walk-0000000000",
+            default_model="m",
+        ).pk
+    ),
+    "log_id": lambda tenant: (
+        ProviderLog.objects.create(
+            tenant=tenant, request_id="req_walk", task="api", provider="p", kind="openai", model="m"
+        ).pk
+    ),
 }
 
 
@@ -71,7 +88,15 @@ ROUTES = tenant_routes()
 
 def test_the_walk_finds_the_tenant_pages() -> None:
     names = {route.name for route in ROUTES}
-    assert {"dashboard", "members", "member_role", "member_remove", "tenant_settings"} <= names
+    assert {
+        "dashboard",
+        "members",
+        "member_role",
+        "member_remove",
+        "tenant_settings",
+        "provider_list",
+        "usage",
+    } <= names
 
 
 def objects_of(tenant: Tenant, route: Route) -> dict[str, int]:
@@ -105,10 +130,13 @@ def test_another_tenants_objects_look_missing_under_your_own_tenant(
     foreign = route.url("acme", objects_of(tenant_users.other_tenant, route))
     missing = route.url("acme", dict.fromkeys(route.keywords, 987654321))
     client = tenant_users.client_for(tenant_users.owner)
-    assert client.post(foreign).status_code == 404, f"POST {foreign}"
-    # A GET of an action may be refused for its method (405) before any row is read: fine,
-    # as long as a foreign row and a missing one answer alike.
-    assert client.get(foreign).status_code == client.get(missing).status_code
+    statuses = {}
+    for method in ("get", "post"):
+        statuses[method] = getattr(client, method)(foreign).status_code
+        # An action may refuse a method (405) before any row is read: fine, as long as a
+        # foreign row and a missing one answer alike.
+        assert statuses[method] == getattr(client, method)(missing).status_code, f"{method.upper()} {foreign}"
+    assert 404 in statuses.values(), f"{foreign} -> {statuses}"
 
 
 @pytest.mark.parametrize("route", ROUTES, ids=lambda route: route.name)

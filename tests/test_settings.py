@@ -9,8 +9,11 @@ from typing import Any
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
+from providers.crypto import new_key_spec
+
 SETTINGS = Path(__file__).resolve().parent.parent / "config" / "settings.py"
 ENV_NAMES = [
+    "PROVIDER_KEYRING", "ANTHROPIC_API_KEY", "OPENAI_API_KEY",
     "DATABASE_URL", "REDIS_URL", "SITE_ROOT", "SECRET_KEY", "ALLOWED_HOSTS", "DEBUG",
     "SECURE_HSTS_SECONDS", "EMAIL_HOST", "DB_POOL_MAX_SIZE",
 ]  # fmt: skip
@@ -62,7 +65,9 @@ def test_production_services(load: Any) -> None:
 
 
 def test_https_turns_on_secure_cookies_and_hsts(load: Any) -> None:
-    settings = load(SITE_ROOT="https://sce.example.com", SECRET_KEY="x" * 50)
+    settings = load(
+        SITE_ROOT="https://sce.example.com", SECRET_KEY="x" * 50, PROVIDER_KEYRING=new_key_spec("k1")
+    )
     assert settings["SESSION_COOKIE_SECURE"] is True
     assert settings["CSRF_COOKIE_SECURE"] is True
     assert settings["SECURE_HSTS_SECONDS"] == 365 * 24 * 60 * 60
@@ -73,6 +78,18 @@ def test_https_turns_on_secure_cookies_and_hsts(load: Any) -> None:
 def test_https_requires_a_secret_key(load: Any) -> None:
     with pytest.raises(ImproperlyConfigured, match="SECRET_KEY"):
         load(SITE_ROOT="https://sce.example.com")
+
+
+def test_https_requires_a_provider_keyring(load: Any) -> None:
+    with pytest.raises(ImproperlyConfigured, match="PROVIDER_KEYRING"):
+        load(SITE_ROOT="https://sce.example.com", SECRET_KEY="x" * 50)
+
+
+def test_embedded_mode_makes_a_keyring_once(load: Any, tmp_path: Path) -> None:
+    first = load()["PROVIDER_KEYRING"]
+    assert first.startswith("k1:")
+    assert load()["PROVIDER_KEYRING"] == first
+    assert (tmp_path / "provider_keyring").stat().st_mode & 0o077 == 0
 
 
 @pytest.mark.parametrize("hosts", ["*", "sce.example.com,*", " * "])

@@ -120,4 +120,4 @@ async def test_a_removed_member_is_disconnected(tenant_users: TenantUsers) -> No
 
 
 def test_the_walk_finds_the_tenant_sockets() -> None:
-    assert tenant_socket_paths() == ["/ws/t/acme/events/"]
+    assert tenant_socket_paths() == ["/ws/t/acme/events/", "/ws/t/acme/providers/try/"]

@@ -1,3 +1,5 @@
+"""WebSocket routes of the tenants app (mounted by config.routing)."""
+
 from __future__ import annotations
 
 from django.urls import path

@@ -1,0 +1,114 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.core.validators import URLValidator
+
+from providers.interface import Task
+from providers.models import CredentialKind, LogState
+
+MAX_TRY_PROMPT = 4000
+ROUTE_SLOTS = 3
+
+
+class CredentialForm(forms.Form):
+    name = forms.SlugField(max_length=60, help_text="Letters, digits and dashes; routes and logs use it.")
+    kind = forms.ChoiceField(choices=CredentialKind.choices)
+    default_model = forms.CharField(max_length=100, help_text="e.g. claude-sonnet-5-5, gpt-6-sol, llama3.1")
+    base_url = forms.CharField(
+        label="Base URL",
+        required=False,
+        max_length=200,
+        validators=[URLValidator(schemes=["http", "https"])],
+        help_text="Only for OpenAI-compatible servers (Azure, Groq, vLLM, Ollama…).",
+    )
+    api_key = forms.CharField(
+        label="API key",
+        max_length=500,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+        help_text="Stored encrypted; shown only as its last four characters.",
+    )
+    enabled = forms.BooleanField(required=False, initial=True)
+
+    def __init__(
+        self, *args: Any, editing: bool = False, taken_names: set[str] | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.taken_names = taken_names or set()
+        if editing:
+            self.fields["api_key"].required = False
+            self.fields["api_key"].help_text = "Leave empty to keep the current key."
+            self.fields["kind"].disabled = True
+
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"]
+        if name in self.taken_names:
+            raise forms.ValidationError("Another credential of this organization has this name.")
+        if name in ("gateway",):
+            raise forms.ValidationError("This name is reserved.")
+        return str(name)
+
+    def clean_api_key(self) -> str:
+        return str(self.cleaned_data.get("api_key") or "").strip()
+
+
+class RouteForm(forms.Form):
+    """The primary and fallbacks of one task: up to ROUTE_SLOTS (provider, model) pairs."""
+
+    def __init__(self, *args: Any, task: Task, providers: list[str], **kwargs: Any) -> None:
+        kwargs["prefix"] = f"route-{task.value}"
+        super().__init__(*args, **kwargs)
+        self.task = task
+        choices = [("", "—"), *[(name, name) for name in providers]]
+        for slot in range(ROUTE_SLOTS):
+            role = "primary" if slot == 0 else f"fallback {slot}"
+            self.fields[f"provider_{slot}"] = forms.ChoiceField(
+                choices=choices,
+                required=False,
+                widget=forms.Select(attrs={"aria-label": f"{task.value} {role}"}),
+            )
+            self.fields[f"model_{slot}"] = forms.CharField(
+                max_length=100,
+                required=False,
+                widget=forms.TextInput(
+                    attrs={"aria-label": f"{task.value} {role} model", "placeholder": "model"}
+                ),
+            )
+
+    def slots(self) -> list[tuple[forms.BoundField, forms.BoundField]]:
+        return [(self[f"provider_{slot}"], self[f"model_{slot}"]) for slot in range(ROUTE_SLOTS)]
+
+    def targets(self) -> list[dict[str, str]]:
+        targets = []
+        for slot in range(ROUTE_SLOTS):
+            provider = self.cleaned_data.get(f"provider_{slot}")
+            if provider:
+                target = {"provider": provider}
+                if model := (self.cleaned_data.get(f"model_{slot}") or "").strip():
+                    target["model"] = model
+                targets.append(target)
+        return targets
+
+
+class GatewaySettingsForm(forms.Form):
+    store_content = forms.BooleanField(required=False, label="Keep prompts and replies in the logs")
+    requests_per_minute = forms.IntegerField(required=False, min_value=1, max_value=100_000)
+    monthly_token_budget = forms.IntegerField(required=False, min_value=1, label="Monthly token budget")
+    monthly_cost_budget_usd = forms.DecimalField(
+        required=False, min_value=0, max_digits=12, decimal_places=2, label="Monthly cost budget (USD)"
+    )
+
+
+class LogFilterForm(forms.Form):
+    provider = forms.CharField(required=False, max_length=60)
+    state = forms.ChoiceField(required=False, choices=[("", "any state"), *LogState.choices])
+    task = forms.ChoiceField(required=False, choices=[("", "any task"), *[(t.value, t.value) for t in Task]])
+    since = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    until = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+
+class TryForm(forms.Form):
+    provider = forms.CharField(max_length=60)
+    model = forms.CharField(max_length=100, required=False)
+    prompt = forms.CharField(max_length=MAX_TRY_PROMPT, strip=True)

@@ -1,0 +1,79 @@
+"""Provider kinds: one client class per wire protocol, built once per credential and reused.
+
+Reusing the client reuses its HTTP connection pool; SDK retries are off because the
+router owns retries. An async HTTP pool belongs to the event loop that opened it, and the
+gateway runs on several loops (daphne's, one per `async_to_sync` call in Celery tasks), so
+clients are kept per loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import weakref
+from dataclasses import dataclass, field
+
+from providers.errors import ErrorCode, ProviderError
+from providers.interface import ProviderKind
+
+KINDS = ("anthropic", "openai", "embedded")
+
+
+@dataclass(frozen=True)
+class ProviderConfig:
+    """Everything needed to talk to one provider credential."""
+
+    name: str
+    kind: str
+    default_model: str
+    api_key: str = field(default="", repr=False)
+    base_url: str | None = None
+    # The tenant's ProviderCredential row, None for platform providers.
+    credential_id: int | None = None
+
+    @property
+    def fingerprint(self) -> str:
+        """Identifies the client to reuse; a changed key or URL gets a new client."""
+        material = f"{self.kind}\0{self.base_url or ''}\0{self.api_key}"
+        return hashlib.sha256(material.encode()).hexdigest()[:32]
+
+    @property
+    def breaker_key(self) -> str:
+        """The circuit breaker is per credential."""
+        if self.credential_id is not None:
+            return credential_breaker_key(self.credential_id)
+        return f"platform:{self.name}"
+
+
+def credential_breaker_key(credential_id: int) -> str:
+    return f"credential:{credential_id}"
+
+
+_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, ProviderKind]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def client_for(config: ProviderConfig) -> ProviderKind:
+    """The running loop's client for a credential, built on first use."""
+    clients = _clients.setdefault(asyncio.get_running_loop(), {})
+    client = clients.get(config.fingerprint)
+    if client is None:
+        client = clients[config.fingerprint] = _build(config)
+    return client
+
+
+def _build(config: ProviderConfig) -> ProviderKind:
+    if config.kind == "anthropic":
+        from providers.kinds.anthropic import AnthropicKind
+
+        return AnthropicKind(config)
+    if config.kind == "openai":
+        from providers.kinds.openai import OpenAIKind
+
+        return OpenAIKind(config)
+    if config.kind == "embedded":
+        from providers.kinds.embedded import EmbeddedKind
+
+        return EmbeddedKind(config)
+    raise ProviderError(ErrorCode.BAD_REQUEST, f"unknown provider kind {config.kind!r}", provider=config.name)

@@ -1,0 +1,113 @@
+"""OpenAI Chat Completions through the official `openai` SDK: OpenAI itself and every
+OpenAI-compatible server (Azure OpenAI, Groq, vLLM, llama.cpp server, Ollama) via base_url."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from typing import Any
+
+import openai
+
+from providers.errors import ErrorCode, ProviderError
+from providers.interface import Embeddings, KindChunk, KindCompletion, ProviderCall, Usage
+from providers.kinds import ProviderConfig
+from providers.kinds.sdk_errors import normalize
+
+
+class OpenAIKind:
+    kind = "openai"
+
+    def __init__(self, config: ProviderConfig) -> None:
+        self.config = config
+        # One client per credential: its connection pool is reused. Retries are the router's.
+        self.client = openai.AsyncOpenAI(
+            api_key=config.api_key, base_url=config.base_url or None, max_retries=0
+        )
+
+    def _error(self, error: BaseException) -> ProviderError:
+        return normalize(error, sdk=openai, provider=self.config.name)
+
+    def _arguments(self, call: ProviderCall) -> dict[str, Any]:
+        messages: list[dict[str, str]] = []
+        if call.system:
+            messages.append({"role": "system", "content": call.system})
+        messages.extend({"role": m.role, "content": m.content} for m in call.messages)
+        arguments: dict[str, Any] = {
+            "model": call.model,
+            "messages": messages,
+            "max_tokens": call.max_tokens,
+            "timeout": call.timeout,
+        }
+        if call.temperature is not None:
+            arguments["temperature"] = call.temperature
+        if call.json_schema is not None:
+            arguments["response_format"] = {
+                "type": "json_schema",
+                "json_schema": {"name": call.json_schema_name, "schema": dict(call.json_schema)},
+            }
+        return arguments
+
+    async def complete(self, call: ProviderCall) -> KindCompletion:
+        try:
+            reply = await self.client.chat.completions.create(**self._arguments(call))
+        except Exception as error:
+            raise self._error(error) from error
+        if not reply.choices:
+            raise ProviderError(
+                ErrorCode.SERVER_ERROR, f"{self.config.name} returned no choices", provider=self.config.name
+            )
+        choice = reply.choices[0]
+        _raise_if_filtered(choice.finish_reason, self.config.name)
+        usage = Usage(reply.usage.prompt_tokens, reply.usage.completion_tokens) if reply.usage else None
+        return KindCompletion(
+            text=choice.message.content or "",
+            model=reply.model,
+            finish_reason=choice.finish_reason or "stop",
+            usage=usage,
+        )
+
+    async def stream(self, call: ProviderCall) -> AsyncGenerator[KindChunk, None]:
+        finish_reason = ""
+        usage: Usage | None = None
+        try:
+            chunks = await self.client.chat.completions.create(
+                **self._arguments(call), stream=True, stream_options={"include_usage": True}
+            )
+            async with chunks:
+                async for chunk in chunks:
+                    if chunk.usage is not None:
+                        usage = Usage(chunk.usage.prompt_tokens, chunk.usage.completion_tokens)
+                    for choice in chunk.choices:
+                        if choice.delta.content:
+                            yield KindChunk(text=choice.delta.content)
+                        if choice.finish_reason:
+                            finish_reason = choice.finish_reason
+        except Exception as error:
+            raise self._error(error) from error
+        _raise_if_filtered(finish_reason, self.config.name)
+        yield KindChunk(finish_reason=finish_reason or "stop", usage=usage)
+
+    async def embed(self, texts: list[str], model: str) -> Embeddings:
+        try:
+            reply = await self.client.embeddings.create(model=model, input=texts, timeout=60.0)
+        except Exception as error:
+            raise self._error(error) from error
+        vectors = [item.embedding for item in sorted(reply.data, key=lambda item: item.index)]
+        usage = Usage(reply.usage.prompt_tokens, 0) if reply.usage else None
+        return Embeddings(vectors=vectors, model=reply.model, usage=usage)
+
+    async def list_models(self) -> list[str]:
+        try:
+            page = await self.client.models.list(timeout=10.0)
+        except Exception as error:
+            raise self._error(error) from error
+        return [model.id for model in page.data]
+
+
+def _raise_if_filtered(finish_reason: str | None, provider: str) -> None:
+    if finish_reason == "content_filter":
+        raise ProviderError(
+            ErrorCode.CONTENT_FILTER,
+            f"{provider} withheld the reply under its content policy",
+            provider=provider,
+        )

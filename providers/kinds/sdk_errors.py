@@ -1,0 +1,152 @@
+"""Turn the official SDKs' exceptions into the gateway's ProviderError.
+
+The anthropic and openai SDKs are generated from one template and raise parallel exception
+classes (APITimeoutError, RateLimitError, …), so one mapping serves both; the module is
+passed in. Failures below the SDK (a connection dropped mid-stream surfaces as an httpx
+error) and malformed data are mapped too, so nothing unnormalized escapes a kind.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import time
+from types import ModuleType
+from typing import Any
+
+# The SDKs' HTTP client (httpx2, the successor of httpx that they are built on).
+import httpx2
+
+from providers.errors import ErrorCode, ProviderError
+
+# The error "type" in a provider's error body, when the HTTP status does not tell enough
+# (an error event inside a 200 stream has no status of its own).
+BODY_TYPES = {
+    "overloaded_error": ErrorCode.OVERLOADED,
+    "rate_limit_error": ErrorCode.RATE_LIMITED,
+    "rate_limit_exceeded": ErrorCode.RATE_LIMITED,
+    "insufficient_quota": ErrorCode.RATE_LIMITED,
+    "api_error": ErrorCode.SERVER_ERROR,
+    "server_error": ErrorCode.SERVER_ERROR,
+    "authentication_error": ErrorCode.AUTH,
+    "invalid_api_key": ErrorCode.AUTH,
+    "permission_error": ErrorCode.PERMISSION,
+    "invalid_request_error": ErrorCode.BAD_REQUEST,
+    "not_found_error": ErrorCode.BAD_REQUEST,
+    "request_too_large": ErrorCode.CONTEXT_LENGTH,
+    "context_length_exceeded": ErrorCode.CONTEXT_LENGTH,
+    "content_filter": ErrorCode.CONTENT_FILTER,
+    "content_policy_violation": ErrorCode.CONTENT_FILTER,
+}
+
+CONTEXT_PHRASES = (
+    "prompt is too long",
+    "context length",
+    "context window",
+    "maximum context",
+    "too many tokens",
+)
+
+
+def retry_after_seconds(headers: httpx2.Headers | None) -> float | None:
+    """Seconds the provider asked us to wait: retry-after-ms, or retry-after as seconds or a date."""
+    if headers is None:
+        return None
+    milliseconds = headers.get("retry-after-ms")
+    if milliseconds:
+        try:
+            return max(0.0, float(milliseconds) / 1000)
+        except ValueError:
+            pass
+    value: str | None = headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        moment = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, moment.timestamp() - time.time())
+
+
+def _body_error(body: object) -> tuple[str, str]:
+    """(type or code, message) from a provider's error body, whichever shape it has."""
+    if isinstance(body, dict):
+        inner = body.get("error", body)
+        if isinstance(inner, dict):
+            kind = str(inner.get("type") or "")
+            code = str(inner.get("code") or "")
+            message = str(inner.get("message") or "")
+            # OpenAI puts the precise reason in `code` (context_length_exceeded).
+            return (code if code in BODY_TYPES else kind), message
+    return "", ""
+
+
+def _by_status(status: int) -> ErrorCode:
+    if status == 401:
+        return ErrorCode.AUTH
+    if status == 403:
+        return ErrorCode.PERMISSION
+    if status == 413:
+        return ErrorCode.CONTEXT_LENGTH
+    if status == 429:
+        return ErrorCode.RATE_LIMITED
+    if status in (503, 529):
+        return ErrorCode.OVERLOADED
+    if status == 408:
+        return ErrorCode.TIMEOUT
+    if status >= 500:
+        return ErrorCode.SERVER_ERROR
+    return ErrorCode.BAD_REQUEST
+
+
+def normalize(error: BaseException, *, sdk: ModuleType, provider: str) -> ProviderError:
+    """The ProviderError for anything a call through `sdk` (anthropic or openai) raised."""
+    if isinstance(error, ProviderError):
+        return error
+    if isinstance(error, sdk.APITimeoutError | httpx2.TimeoutException):
+        return ProviderError(ErrorCode.TIMEOUT, f"{provider} did not answer in time", provider=provider)
+    if isinstance(error, sdk.APIConnectionError | httpx2.TransportError):
+        return ProviderError(ErrorCode.CONNECTION, f"could not reach {provider}: {error}", provider=provider)
+    if isinstance(error, sdk.APIStatusError):
+        return _status_error(error, provider)
+    if isinstance(error, sdk.APIResponseValidationError | json.JSONDecodeError | ValueError | KeyError):
+        return ProviderError(
+            ErrorCode.SERVER_ERROR, f"{provider} sent a malformed response: {error}", provider=provider
+        )
+    if isinstance(error, sdk.APIError):
+        # An error reported inside a 200 stream: only its body says what it is.
+        kind, message = _body_error(getattr(error, "body", None))
+        code = BODY_TYPES.get(kind, ErrorCode.SERVER_ERROR)
+        return ProviderError(code, f"{provider}: {message or error}", provider=provider)
+    return ProviderError(
+        ErrorCode.SERVER_ERROR, f"{provider} failed: {type(error).__name__}: {error}", provider=provider
+    )
+
+
+def _status_error(error: Any, provider: str) -> ProviderError:
+    status = int(getattr(error, "status_code", 0) or 0)
+    kind, message = _body_error(getattr(error, "body", None))
+    message = message or str(getattr(error, "message", "")) or f"HTTP {status}"
+    code = _by_status(status) if status and status != 200 else BODY_TYPES.get(kind, ErrorCode.SERVER_ERROR)
+    if status == 200 and kind in BODY_TYPES:
+        code = BODY_TYPES[kind]
+    if code is ErrorCode.BAD_REQUEST:
+        if kind in ("context_length_exceeded", "request_too_large") or any(
+            phrase in message.lower() for phrase in CONTEXT_PHRASES
+        ):
+            code = ErrorCode.CONTEXT_LENGTH
+        elif kind in ("content_filter", "content_policy_violation"):
+            code = ErrorCode.CONTENT_FILTER
+    response = getattr(error, "response", None)
+    retry_after = retry_after_seconds(response.headers if response is not None else None)
+    return ProviderError(
+        code,
+        f"{provider}: {message}",
+        status=status or None,
+        retry_after=retry_after if code in (ErrorCode.RATE_LIMITED, ErrorCode.OVERLOADED) else None,
+        provider=provider,
+    )

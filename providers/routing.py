@@ -1,0 +1,214 @@
+"""Which providers a request may use, in order, and under which limits.
+
+Platform providers come from the environment (anthropic, openai) plus the embedded model;
+tenants add their own credentials and may route each task to a primary and fallbacks.
+Without a route, a tenant's enabled credentials come first, then the platform providers.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.core.signals import setting_changed
+
+from providers.crypto import KeyringError, parse_keyring
+from providers.errors import ErrorCode, ProviderError
+from providers.interface import GatewayRequest, Task
+from providers.kinds import ProviderConfig
+from providers.models import GatewaySettings, ProviderCredential, TaskRoute
+from providers.pricing import Price, PriceTable, lookup, price_table
+from providers.quotas import Limits
+from tenants.models import Tenant
+
+logger = logging.getLogger(__name__)
+
+PLATFORM_NAMES = ("anthropic", "openai", "embedded")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    config: ProviderConfig
+    model: str
+    price: Price
+
+
+@dataclass(frozen=True)
+class Plan:
+    candidates: tuple[Candidate, ...]
+    limits: Limits | None  # None: platform requests, which no quota applies to
+    store_content: bool
+
+
+def platform_providers() -> dict[str, ProviderConfig]:
+    """The providers the installation itself offers, by name."""
+    providers: dict[str, ProviderConfig] = {}
+    if settings.ANTHROPIC_API_KEY:
+        providers["anthropic"] = ProviderConfig(
+            name="anthropic",
+            kind="anthropic",
+            default_model=settings.ANTHROPIC_MODEL,
+            api_key=settings.ANTHROPIC_API_KEY,
+            base_url=settings.ANTHROPIC_BASE_URL or None,
+        )
+    if settings.OPENAI_API_KEY:
+        providers["openai"] = ProviderConfig(
+            name="openai",
+            kind="openai",
+            default_model=settings.OPENAI_MODEL,
+            api_key=settings.OPENAI_API_KEY,
+            base_url=settings.OPENAI_BASE_URL or None,
+        )
+    providers["embedded"] = ProviderConfig(
+        name="embedded", kind="embedded", default_model=settings.EMBEDDED_MODEL_NAME
+    )
+    return providers
+
+
+def credential_aad(credential: ProviderCredential) -> str:
+    """The associated data that binds a ciphertext to its row and tenant."""
+    return f"sce.provider_credential:{credential.uuid}:{credential.tenant_id}"
+
+
+def credential_secret(credential: ProviderCredential) -> str:
+    """The plaintext key of a tenant credential (never store or show it)."""
+    return parse_keyring(settings.PROVIDER_KEYRING).decrypt(
+        credential.encrypted_key, associated_data=credential_aad(credential)
+    )
+
+
+def credential_config(credential: ProviderCredential) -> ProviderConfig:
+    return ProviderConfig(
+        name=credential.name,
+        kind=credential.kind,
+        default_model=credential.default_model,
+        api_key=credential_secret(credential),
+        base_url=credential.base_url or None,
+        credential_id=credential.pk,
+    )
+
+
+def limits_for(tenant: Tenant, gateway: GatewaySettings | None) -> Limits:
+    plan = settings.PLAN_LIMITS.get(tenant.plan, settings.PLAN_LIMITS["free"])
+
+    def pick(own: object, key: str) -> object:
+        return own if own is not None else plan.get(key)
+
+    rpm = pick(gateway.requests_per_minute if gateway else None, "requests_per_minute")
+    tokens = pick(gateway.monthly_token_budget if gateway else None, "monthly_tokens")
+    cost = pick(gateway.monthly_cost_budget_usd if gateway else None, "monthly_cost_usd")
+    return Limits(
+        requests_per_minute=None if rpm is None else int(str(rpm)),
+        monthly_tokens=None if tokens is None else int(str(tokens)),
+        monthly_cost_usd=None if cost is None else float(str(cost)),
+    )
+
+
+def _tenant_providers(tenant: Tenant) -> dict[str, ProviderConfig]:
+    providers: dict[str, ProviderConfig] = {}
+    for credential in (
+        ProviderCredential.objects.for_tenant(tenant).filter(enabled=True).order_by("created_at")
+    ):
+        try:
+            providers[credential.name] = credential_config(credential)
+        except KeyringError:
+            # A row the keyring cannot open (a key removed too early, a tampered row): skip
+            # it loudly rather than fail every request of the tenant.
+            logger.error("credential %s of tenant %s cannot be decrypted", credential.pk, tenant.pk)
+    return providers
+
+
+@dataclass(frozen=True)
+class Setup:
+    """Everything routing needs to know about a tenant (or the platform), read in one go."""
+
+    providers: dict[str, ProviderConfig]
+    own: tuple[str, ...]  # the tenant's credential names, in the order they were added
+    routes: dict[str, list[dict[str, str]]]
+    limits: Limits | None
+    store_content: bool
+    prices: PriceTable
+
+
+def load_setup(tenant_id: int | None) -> Setup:
+    """Read a tenant's providers, routes, limits and privacy choice (database reads)."""
+    platform = platform_providers()
+    if tenant_id is None:
+        return Setup(platform, (), {}, None, True, price_table())
+    tenant = Tenant.objects.get(pk=tenant_id)
+    own = _tenant_providers(tenant)
+    gateway = GatewaySettings.objects.for_tenant(tenant).first()
+    return Setup(
+        # A tenant's credential may shadow a platform name; the tenant's own wins.
+        providers={**platform, **own},
+        own=tuple(own),
+        routes={route.task: list(route.targets) for route in TaskRoute.objects.for_tenant(tenant)},
+        limits=limits_for(tenant, gateway),
+        store_content=gateway.store_content if gateway else True,
+        prices=price_table(),
+    )
+
+
+# Setups are kept a few seconds per process: every request needs one, and reading it costs
+# a thread hop and several queries. Writes in this process forget the tenant's at once;
+# other processes see a change within SETUP_SECONDS.
+SETUP_SECONDS = 5.0
+_setups: dict[int | None, tuple[float, Setup]] = {}
+
+
+def forget_setup(tenant_id: int | None = None, **kwargs: object) -> None:
+    """Drop a tenant's cached setup (all of them when called as a setting_changed receiver)."""
+    if kwargs.get("signal") is not None or tenant_id is None:
+        _setups.clear()
+    else:
+        _setups.pop(tenant_id, None)
+
+
+setting_changed.connect(forget_setup)
+
+
+async def setup_for(tenant_id: int | None) -> Setup:
+    cached = _setups.get(tenant_id)
+    if cached is not None and cached[0] > time.monotonic():
+        return cached[1]
+    setup = await sync_to_async(load_setup)(tenant_id)
+    _setups[tenant_id] = (time.monotonic() + SETUP_SECONDS, setup)
+    return setup
+
+
+def plan_request(request: GatewayRequest, setup: Setup) -> Plan:
+    """The ordered candidates for a request, from its tenant's setup (no I/O)."""
+    available = setup.providers
+    route_targets = setup.routes.get(Task(request.task), [])
+    if request.tenant_id is not None and not route_targets:
+        route_targets = [{"provider": name} for name in setup.own] + [
+            {"provider": name} for name in PLATFORM_NAMES if name in available and name not in setup.own
+        ]
+    if request.provider:
+        config = available.get(request.provider)
+        if config is None:
+            raise ProviderError(
+                ErrorCode.BAD_REQUEST, f"unknown provider {request.provider!r}", provider=request.provider
+            )
+        targets = [{"provider": request.provider, "model": request.model or config.default_model}]
+    else:
+        targets = route_targets or [{"provider": name} for name in PLATFORM_NAMES if name in available]
+
+    candidates: list[Candidate] = []
+    for position, target in enumerate(targets):
+        config = available.get(target.get("provider", ""))
+        if config is None:
+            logger.warning("route names provider %r, which is not available", target.get("provider"))
+            continue
+        model = target.get("model") or config.default_model
+        if position == 0 and request.model and not request.provider:
+            model = request.model
+        candidates.append(
+            Candidate(config=config, model=model, price=lookup(setup.prices, config.kind, model))
+        )
+    if not candidates:
+        raise ProviderError(ErrorCode.BAD_REQUEST, "no provider is available for this request")
+    return Plan(candidates=tuple(candidates), limits=setup.limits, store_content=setup.store_content)

@@ -1,0 +1,301 @@
+"""Conformance of the SDK-based provider kinds: every outcome of the wire, normalized.
+
+Each kind talks through its official SDK to the wire emulator of its protocol; the
+embedded kind's own suite is test_embedded_kind.py.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from providers.errors import ErrorCode, ProviderError
+from providers.interface import KindChunk, Message, ProviderCall, Usage
+from providers.kinds import ProviderConfig, client_for
+from tests.emulators.script import (
+    DropAfter,
+    ErrorAfter,
+    HttpError,
+    MalformedAfter,
+    NoResponse,
+    Reply,
+    StallAfter,
+)
+from tests.emulators.server import EmulatorServer
+from tests.providers.conftest import ANTHROPIC_KEY, OPENAI_KEY
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str
+    model: str
+    key: str
+
+
+KINDS = [Kind("anthropic", "claude-sonnet-5-5", ANTHROPIC_KEY), Kind("openai", "gpt-6-sol", OPENAI_KEY)]
+
+
+@pytest.fixture(params=KINDS, ids=lambda kind: kind.name)
+def kind(request: pytest.FixtureRequest) -> Kind:
+    return request.param  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def emulator(
+    kind: Kind, anthropic_emulator: EmulatorServer, openai_emulator: EmulatorServer
+) -> EmulatorServer:
+    return anthropic_emulator if kind.name == "anthropic" else openai_emulator
+
+
+def client(kind: Kind, base_url: str) -> Any:
+    return client_for(
+        ProviderConfig(
+            name=f"{kind.name}-test",
+            kind=kind.name,
+            default_model=kind.model,
+            api_key=kind.key,
+            base_url=base_url,
+        )
+    )
+
+
+def call(kind: Kind, **overrides: Any) -> ProviderCall:
+    values: dict[str, Any] = {
+        "model": kind.model,
+        "messages": (Message("user", "Which service do you need?"),),
+        "system": "You interview business users.",
+        "max_tokens": 200,
+        "timeout": 5.0,
+    }
+    values.update(overrides)
+    return ProviderCall(**values)
+
+
+async def collect(kind: Kind, emulator: EmulatorServer, **overrides: Any) -> list[KindChunk]:
+    return [chunk async for chunk in client(kind, emulator.base_url).stream(call(kind, **overrides))]
+
+
+async def failure(awaitable: Awaitable[object]) -> ProviderError:
+    """The ProviderError an operation ends with (failing the test if it succeeds)."""
+    try:
+        await awaitable
+    except ProviderError as error:
+        return error
+    raise AssertionError("expected a ProviderError")
+
+
+async def streamed_until_failure(
+    kind: Kind, emulator: EmulatorServer, **overrides: Any
+) -> tuple[str, ProviderError]:
+    received: list[str] = []
+
+    async def read() -> None:
+        async for chunk in client(kind, emulator.base_url).stream(call(kind, **overrides)):
+            received.append(chunk.text)
+
+    error = await failure(read())
+    return "".join(received), error
+
+
+async def test_complete_returns_text_usage_and_stop(kind: Kind, emulator: EmulatorServer) -> None:
+    emulator.push(Reply("A virtual firewall for branch offices.", input_tokens=31, output_tokens=7))
+    reply = await client(kind, emulator.base_url).complete(call(kind))
+    assert reply.text == "A virtual firewall for branch offices."
+    assert reply.usage == Usage(31, 7)
+    assert reply.finish_reason == "stop"
+    sent = emulator.last_request.body
+    if kind.name == "anthropic":
+        assert sent["system"] == "You interview business users."
+        assert sent["messages"] == [{"role": "user", "content": "Which service do you need?"}]
+    else:
+        assert sent["messages"][0] == {"role": "system", "content": "You interview business users."}
+    assert sent["max_tokens"] == 200
+
+
+async def test_a_reply_cut_by_max_tokens_says_length(kind: Kind, emulator: EmulatorServer) -> None:
+    emulator.push(Reply("one two three four five six", tokens=6))
+    reply = await client(kind, emulator.base_url).complete(call(kind, max_tokens=3))
+    assert reply.finish_reason == "length"
+
+
+async def test_stream_yields_the_text_then_usage(kind: Kind, emulator: EmulatorServer) -> None:
+    emulator.push(Reply("Managed VPN with per-site pricing", tokens=6, input_tokens=20, output_tokens=6))
+    chunks = await collect(kind, emulator)
+    texts = [chunk.text for chunk in chunks if chunk.text]
+    assert len(texts) == 6
+    assert "".join(texts) == "Managed VPN with per-site pricing"
+    assert chunks[-1].usage == Usage(20, 6)
+    assert chunks[-1].finish_reason == "stop"
+
+
+async def test_openai_stream_without_usage_reports_none(openai_emulator: EmulatorServer) -> None:
+    kind = KINDS[1]
+    openai_emulator.push(Reply("no usage here", include_usage=False))
+    chunks = await collect(kind, openai_emulator)
+    assert chunks[-1].usage is None, "the gateway estimates it"
+    assert openai_emulator.last_request.body["stream_options"] == {"include_usage": True}
+
+
+async def test_structured_output_sends_the_schema_and_returns_json(
+    kind: Kind, emulator: EmulatorServer
+) -> None:
+    schema = {
+        "type": "object",
+        "properties": {"service_type": {"type": "string"}},
+        "required": ["service_type"],
+    }
+    emulator.push(Reply(json.dumps({"service_type": "vFirewall"})))
+    reply = await client(kind, emulator.base_url).complete(
+        call(kind, json_schema=schema, json_schema_name="fields")
+    )
+    assert json.loads(reply.text) == {"service_type": "vFirewall"}
+    sent = emulator.last_request.body
+    if kind.name == "anthropic":
+        assert sent["output_config"]["format"] == {"type": "json_schema", "schema": schema}
+    else:
+        assert sent["response_format"]["json_schema"]["schema"] == schema
+
+
+async def test_models_are_listed_as_a_free_probe(kind: Kind, emulator: EmulatorServer) -> None:
+    models = await client(kind, emulator.base_url).list_models()
+    assert models
+    assert emulator.last_request.path.endswith("/models")
+
+
+async def test_openai_embeddings(openai_emulator: EmulatorServer) -> None:
+    result = await client(KINDS[1], openai_emulator.base_url).embed(
+        ["vRouter", "vFirewall"], "text-embedding-3-small"
+    )
+    assert len(result.vectors) == 2
+    assert len(result.vectors[0]) == len(result.vectors[1]) > 0
+    assert result.vectors[0] != result.vectors[1]
+    assert result.usage is not None
+
+
+async def test_anthropic_has_no_embeddings(anthropic_emulator: EmulatorServer) -> None:
+    with pytest.raises(ProviderError) as raised:
+        await client(KINDS[0], anthropic_emulator.base_url).embed(["x"], "any")
+    assert raised.value.code is ErrorCode.BAD_REQUEST
+    assert anthropic_emulator.requests == []
+
+
+STATUS_FAULTS = [
+    (HttpError(429, retry_after=2), ErrorCode.RATE_LIMITED),
+    (HttpError(500), ErrorCode.SERVER_ERROR),
+    (HttpError(503), ErrorCode.OVERLOADED),
+    (HttpError(401), ErrorCode.AUTH),
+    (HttpError(403), ErrorCode.PERMISSION),
+    (HttpError(400), ErrorCode.BAD_REQUEST),
+    (HttpError(404), ErrorCode.BAD_REQUEST),
+    (HttpError(413), ErrorCode.CONTEXT_LENGTH),
+    (HttpError(400, message="prompt is too long: 250000 tokens > 200000 maximum"), ErrorCode.CONTEXT_LENGTH),
+]
+
+
+@pytest.mark.parametrize(
+    ("fault", "code"), STATUS_FAULTS, ids=lambda value: str(getattr(value, "status", value))
+)
+@pytest.mark.parametrize("streamed", [False, True], ids=["complete", "stream"])
+async def test_http_errors_are_normalized(
+    kind: Kind, emulator: EmulatorServer, fault: HttpError, code: ErrorCode, streamed: bool
+) -> None:
+    emulator.push(fault)
+    operation = collect(kind, emulator) if streamed else client(kind, emulator.base_url).complete(call(kind))
+    error = await failure(operation)
+    assert error.code is code
+    assert error.status == fault.status
+    if code is ErrorCode.RATE_LIMITED:
+        assert error.retry_after == 2
+
+
+async def test_anthropic_529_is_overloaded(anthropic_emulator: EmulatorServer) -> None:
+    anthropic_emulator.push(HttpError(529))
+    with pytest.raises(ProviderError) as raised:
+        await client(KINDS[0], anthropic_emulator.base_url).complete(call(KINDS[0]))
+    assert raised.value.code is ErrorCode.OVERLOADED
+
+
+async def test_retry_after_ms_is_read(kind: Kind, emulator: EmulatorServer) -> None:
+    emulator.push(HttpError(429, retry_after_ms=250))
+    with pytest.raises(ProviderError) as raised:
+        await client(kind, emulator.base_url).complete(call(kind))
+    assert raised.value.retry_after == pytest.approx(0.25)
+
+
+@pytest.mark.parametrize("streamed", [False, True], ids=["complete", "stream"])
+async def test_a_read_timeout_is_a_timeout(kind: Kind, emulator: EmulatorServer, streamed: bool) -> None:
+    emulator.push(NoResponse())
+    operation = (
+        collect(kind, emulator, timeout=0.5)
+        if streamed
+        else client(kind, emulator.base_url).complete(call(kind, timeout=0.5))
+    )
+    assert (await failure(operation)).code is ErrorCode.TIMEOUT
+
+
+async def test_a_connect_timeout_is_a_timeout(kind: Kind, emulator: EmulatorServer) -> None:
+    with pytest.raises(ProviderError) as raised:
+        await client(kind, emulator.blackhole_base_url).complete(call(kind, timeout=0.5))
+    assert raised.value.code is ErrorCode.TIMEOUT
+
+
+async def test_a_refused_connection_is_a_connection_error(kind: Kind, emulator: EmulatorServer) -> None:
+    with pytest.raises(ProviderError) as raised:
+        await client(kind, emulator.refused_base_url).complete(call(kind))
+    assert raised.value.code is ErrorCode.CONNECTION
+
+
+MID_STREAM_FAULTS = [
+    (DropAfter(3), ErrorCode.CONNECTION),
+    (ErrorAfter(3), None),  # the provider's default in-stream error: see below
+    (MalformedAfter(3), ErrorCode.SERVER_ERROR),
+    (StallAfter(3), ErrorCode.TIMEOUT),
+]
+
+
+@pytest.mark.parametrize(("fault", "code"), MID_STREAM_FAULTS, ids=lambda value: type(value).__name__)
+async def test_mid_stream_faults_come_after_the_tokens_already_sent(
+    kind: Kind, emulator: EmulatorServer, fault: Any, code: ErrorCode | None
+) -> None:
+    emulator.push(Reply("alpha beta gamma delta epsilon", fault=fault))
+    received, error = await streamed_until_failure(kind, emulator, timeout=0.5)
+    assert received.split() == ["alpha", "beta", "gamma"]
+    # Anthropic's default in-stream error is overloaded_error, OpenAI's server_error.
+    expected = code or (ErrorCode.OVERLOADED if kind.name == "anthropic" else ErrorCode.SERVER_ERROR)
+    assert error.code is expected
+
+
+async def test_an_in_stream_rate_limit_error_is_rate_limited(kind: Kind, emulator: EmulatorServer) -> None:
+    error_type = "rate_limit_error" if kind.name == "anthropic" else "rate_limit_exceeded"
+    emulator.push(Reply("a b c", fault=ErrorAfter(1, error_type=error_type, message="slow down")))
+    with pytest.raises(ProviderError) as raised:
+        await collect(kind, emulator)
+    assert raised.value.code is ErrorCode.RATE_LIMITED
+
+
+async def test_a_rejected_key_is_auth(kind: Kind, emulator: EmulatorServer) -> None:
+    emulator.reject_key(kind.key)
+    with pytest.raises(ProviderError) as raised:
+        await client(kind, emulator.base_url).complete(call(kind))
+    assert raised.value.code is ErrorCode.AUTH
+    assert kind.key not in raised.value.message
+
+
+async def test_clients_are_reused_per_credential_within_a_loop(kind: Kind, emulator: EmulatorServer) -> None:
+    first = client(kind, emulator.base_url)
+    assert client(kind, emulator.base_url) is first
+    other = client_for(
+        ProviderConfig(
+            name="x",
+            kind=kind.name,
+            default_model=kind.model,
+            api_key="sk-other-key-000000",
+            base_url=emulator.base_url,
+        )
+    )
+    assert other is not first
+    assert first.client.max_retries == 0

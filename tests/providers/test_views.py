@@ -1,0 +1,278 @@
+"""The Providers, Logs and Usage pages, and the Try-it socket."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from channels.db import database_sync_to_async
+from django.test import Client
+from django.utils import timezone
+
+from providers import services
+from providers.interface import Task
+from providers.models import (
+    CircuitReset,
+    GatewaySettings,
+    LogState,
+    ProviderCredential,
+    ProviderLog,
+    TaskRoute,
+)
+from providers.routing import credential_secret
+from providers.tasks import rollup_metrics
+from tenants.consumers import CLOSE_FORBIDDEN
+from tests.conftest import TenantUsers
+from tests.emulators.script import Reply
+from tests.emulators.server import EmulatorServer
+from tests.tenants.test_consumers import ORIGIN, connect, session_cookie
+
+pytestmark = pytest.mark.django_db
+
+CANARY = "sk-canary-portal-1234567890abcdef"
+PROVIDERS = "/t/acme/providers/"
+
+
+def add_key(client: Client, **overrides: str) -> Any:
+    data = {
+        "name": "team-openai",
+        "kind": "openai",
+        "default_model": "gpt-6-sol",
+        "api_key": CANARY,
+        "enabled": "on",
+    }
+    data.update(overrides)
+    return client.post(PROVIDERS + "credentials/new/", data)
+
+
+def test_an_admin_adds_a_key_which_is_only_ever_shown_masked(tenant_users: TenantUsers) -> None:
+    client = tenant_users.client_for(tenant_users.admin)
+    assert add_key(client).status_code == 302
+    credential = ProviderCredential.objects.for_tenant(tenant_users.tenant).get()
+    assert credential_secret(credential) == CANARY
+    for url in (PROVIDERS, f"{PROVIDERS}credentials/{credential.pk}/", "/t/acme/providers/logs/"):
+        page = client.get(url).content.decode()
+        assert CANARY not in page
+    page = client.get(PROVIDERS).content.decode()
+    assert "••••cdef" in page
+    assert "team-openai" in page
+
+
+@pytest.mark.parametrize(
+    ("overrides", "error"),
+    [
+        ({"api_key": "   "}, "This field is required."),
+        ({"name": "not a slug!"}, "Enter a valid “slug”"),
+        ({"base_url": "ftp://example.com"}, "Enter a valid URL."),
+        ({"kind": "gemini"}, "Select a valid choice."),
+    ],
+)
+def test_bad_credential_input_is_a_422_and_stores_nothing(
+    tenant_users: TenantUsers, overrides: dict[str, str], error: str
+) -> None:
+    response = add_key(tenant_users.client_for(tenant_users.admin), **overrides)
+    assert response.status_code == 422
+    assert error in response.content.decode()
+    assert not ProviderCredential.objects.for_tenant(tenant_users.tenant).exists()
+
+
+def test_names_are_unique_per_tenant(tenant_users: TenantUsers) -> None:
+    client = tenant_users.client_for(tenant_users.admin)
+    add_key(client)
+    response = add_key(client, api_key="sk-another-key-0000000")
+    assert response.status_code == 422
+    assert "Another credential of this organization has this name." in response.content.decode()
+
+
+def test_members_read_the_page_but_cannot_change_or_try(tenant_users: TenantUsers) -> None:
+    add_key(tenant_users.client_for(tenant_users.admin))
+    member = tenant_users.client_for(tenant_users.member)
+    page = member.get(PROVIDERS).content.decode()
+    assert "team-openai" in page
+    assert "Add key" not in page
+    assert "Try it" not in page
+    assert "Save routing" not in page
+    assert add_key(member, name="sneaky").status_code == 403
+
+
+def test_editing_keeps_the_key_unless_a_new_one_is_given(tenant_users: TenantUsers) -> None:
+    client = tenant_users.client_for(tenant_users.admin)
+    add_key(client)
+    credential = ProviderCredential.objects.for_tenant(tenant_users.tenant).get()
+    services.credential_flag_rejected(credential_id=credential.pk, reason="invalid key")
+    url = f"{PROVIDERS}credentials/{credential.pk}/"
+    data = {"name": "renamed", "default_model": "gpt-6-luna", "base_url": "", "enabled": ""}
+    assert client.post(url, data).status_code == 302
+    credential.refresh_from_db()
+    assert (credential.name, credential.default_model, credential.enabled) == ("renamed", "gpt-6-luna", False)
+    assert credential_secret(credential) == CANARY
+    assert credential.rejected_at is not None
+    assert client.post(url, {**data, "api_key": "sk-fresh-key-00000000ab"}).status_code == 302
+    fresh = ProviderCredential.objects.for_tenant(tenant_users.tenant).get()
+    assert credential_secret(fresh) == "sk-fresh-key-00000000ab"
+    assert fresh.rejected_at is None
+    assert client.post(f"{url}delete/").status_code == 302
+    assert not ProviderCredential.objects.for_tenant(tenant_users.tenant).exists()
+
+
+def test_routes_are_saved_per_task(tenant_users: TenantUsers) -> None:
+    client = tenant_users.client_for(tenant_users.admin)
+    add_key(client)
+    data = {
+        "route-conversation-provider_0": "team-openai",
+        "route-conversation-model_0": "gpt-6-luna",
+        "route-conversation-provider_1": "embedded",
+    }
+    assert client.post(PROVIDERS + "routes/", data).status_code == 302
+    route = TaskRoute.objects.for_tenant(tenant_users.tenant).get()
+    assert route.task == Task.CONVERSATION
+    assert route.targets == [{"provider": "team-openai", "model": "gpt-6-luna"}, {"provider": "embedded"}]
+    response = client.post(PROVIDERS + "routes/", {"route-workflow-provider_0": "nonexistent"})
+    assert response.status_code == 422
+    assert client.get(PROVIDERS).content.decode().count('value="team-openai" selected') == 1
+
+
+def test_limits_and_privacy_are_saved(tenant_users: TenantUsers) -> None:
+    client = tenant_users.client_for(tenant_users.owner)
+    data = {"requests_per_minute": "30", "monthly_token_budget": "50000", "monthly_cost_budget_usd": "12.50"}
+    assert client.post(PROVIDERS + "settings/", data).status_code == 302
+    saved = GatewaySettings.objects.for_tenant(tenant_users.tenant).get()
+    assert (saved.store_content, saved.requests_per_minute, saved.monthly_token_budget) == (False, 30, 50000)
+    assert client.post(PROVIDERS + "settings/", {"requests_per_minute": "-3"}).status_code == 422
+
+
+def test_a_breaker_reset_from_the_portal_is_recorded(tenant_users: TenantUsers) -> None:
+    client = tenant_users.client_for(tenant_users.admin)
+    add_key(client)
+    credential = ProviderCredential.objects.for_tenant(tenant_users.tenant).get()
+    assert client.post(f"{PROVIDERS}credentials/{credential.pk}/reset-breaker/").status_code == 302
+    record = CircuitReset.objects.get()
+    assert (record.reset_via, record.reset_by, record.tenant) == (
+        "portal",
+        tenant_users.admin,
+        tenant_users.tenant,
+    )
+
+
+def make_log(tenant_users: TenantUsers, **values: Any) -> ProviderLog:
+    defaults: dict[str, Any] = {
+        "tenant": tenant_users.tenant, "request_id": "req_1", "task": "conversation", "provider": "anthropic",
+        "kind": "anthropic", "model": "claude-sonnet-5-5", "state": LogState.COMPLETED, "duration_ms": 300,
+        "input_tokens": 10, "output_tokens": 20,
+        "request_json": {"messages": [{"role": "user", "content": "<script>alert(1)</script>"}]},
+        "response_json": {"text": "Plain **reply**", "finish_reason": "stop"},
+    }  # fmt: skip
+    defaults.update(values)
+    return ProviderLog.objects.create(**defaults)
+
+
+def test_logs_filter_paginate_and_open_a_record(tenant_users: TenantUsers) -> None:
+    for index in range(55):
+        make_log(tenant_users, request_id=f"req_{index}")
+    failed = make_log(
+        tenant_users, provider="openai", state=LogState.FAILED, error_code="overloaded", task="workflow"
+    )
+    client = tenant_users.client_for(tenant_users.viewer)
+    first = client.get("/t/acme/providers/logs/").content.decode()
+    assert first.count('data-testid="log-row"') == 50
+    assert "page 1 of 2" in first
+    filtered = client.get(
+        "/t/acme/providers/logs/?provider=openai&state=failed&task=workflow"
+    ).content.decode()
+    assert filtered.count('data-testid="log-row"') == 1
+    fragment = client.get("/t/acme/providers/logs/?state=failed", headers={"HX-Request": "true"})
+    assert fragment.content.decode().lstrip().startswith('<section class="card" id="log-table">')
+    assert client.get("/t/acme/providers/logs/?since=yesterday").status_code == 422
+    detail = client.get(f"/t/acme/providers/logs/{failed.pk}/").content.decode()
+    assert "overloaded" in detail
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in detail
+    assert "<script>alert(1)" not in detail
+
+
+def test_a_record_without_stored_content_says_so(tenant_users: TenantUsers) -> None:
+    entry = make_log(tenant_users, request_json=None, response_json=None)
+    page = (
+        tenant_users.client_for(tenant_users.member)
+        .get(f"/t/acme/providers/logs/{entry.pk}/")
+        .content.decode()
+    )
+    assert "keeps no prompts or replies" in page
+
+
+def test_the_usage_page_plots_the_rolled_up_metrics(tenant_users: TenantUsers) -> None:
+    now = timezone.now()
+    for minutes_ago in (5, 65, 125):
+        make_log(tenant_users, started_at=now - timedelta(minutes=minutes_ago), cost_usd="0.25")
+    make_log(tenant_users, started_at=now - timedelta(minutes=5), state=LogState.FAILED)
+    rollup_metrics(minutes=180)
+    page = tenant_users.client_for(tenant_users.viewer).get("/t/acme/usage/").content.decode()
+    assert page.count('data-testid="chart"') == 4
+    assert page.count("<polyline") >= 7
+    assert '<span class="stat-value" data-testid="usage-requests">4</span>' in page
+    assert "$0.7500" in page
+    for window in ("7d", "30d", "bogus"):
+        assert (
+            tenant_users.client_for(tenant_users.viewer).get(f"/t/acme/usage/?window={window}").status_code
+            == 200
+        )
+
+
+# --- Try it --------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_try_it_streams_a_reply_to_an_admin(
+    tenant_users: TenantUsers, platform: tuple[EmulatorServer, EmulatorServer]
+) -> None:
+    anthropic, _openai = platform
+    anthropic.push(Reply("Hello <b>there</b>", tokens=3, input_tokens=5, output_tokens=3))
+    cookie = await database_sync_to_async(session_cookie)(tenant_users.admin)
+    socket, connected, _ = await connect("/ws/t/acme/providers/try/", ORIGIN, cookie)
+    assert connected
+    await socket.send_json_to({"provider": "anthropic", "model": "", "prompt": "Say hello", "HEADERS": {}})
+    frames = []
+    while True:
+        frame = str(await socket.receive_from(timeout=5))
+        frames.append(frame)
+        if "done (" in frame or "alert error" in frame:
+            break
+    text = "".join(frames)
+    assert "anthropic · <code>claude-sonnet-5-5</code>" in text
+    tokens = re.findall(r'<pre id="try-output" hx-swap-oob="beforeend">(.*?)</pre>', text, re.S)
+    assert len(tokens) == 3
+    assert "".join(tokens) == "Hello &lt;b&gt;there&lt;/b&gt;", "model output is escaped"
+    assert "5 + 3 tokens" in text
+    assert "done (stop)" in text
+    await socket.disconnect()
+    log = await database_sync_to_async(ProviderLog.objects.for_tenant(tenant_users.tenant).get)()
+    assert (log.user_id, log.links) == (tenant_users.admin.pk, {"source": "try-it"})
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_try_it_rejects_bad_messages(
+    tenant_users: TenantUsers, platform: tuple[EmulatorServer, EmulatorServer]
+) -> None:
+    cookie = await database_sync_to_async(session_cookie)(tenant_users.owner)
+    socket, connected, _ = await connect("/ws/t/acme/providers/try/", ORIGIN, cookie)
+    assert connected
+    await socket.send_to(text_data="not json")
+    assert "could not be read" in str(await socket.receive_from(timeout=5))
+    await socket.send_json_to({"provider": "anthropic", "prompt": ""})
+    assert "prompt: This field is required." in str(await socket.receive_from(timeout=5))
+    await socket.send_json_to({"provider": "anthropic", "prompt": "x" * 4001})
+    assert "at most 4000 characters" in str(await socket.receive_from(timeout=5))
+    await socket.send_json_to({"provider": "nope", "prompt": "hi"})
+    assert "bad_request: unknown provider" in str(await socket.receive_from(timeout=5))
+    await socket.disconnect()
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_try_it_is_for_admins_only(tenant_users: TenantUsers) -> None:
+    for user in (tenant_users.member, tenant_users.viewer, tenant_users.outsider):
+        cookie = await database_sync_to_async(session_cookie)(user)
+        socket, connected, code = await connect("/ws/t/acme/providers/try/", ORIGIN, cookie)
+        assert not connected
+        assert code == CLOSE_FORBIDDEN
+        await socket.disconnect()
