@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import os
 import statistics
 import subprocess
@@ -31,16 +32,24 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(fraction * len(ordered)) - 1))]
 
 
-async def measure(call: Callable[[], Awaitable[float]], requests: int, concurrency: int) -> list[float]:
-    """Latencies (ms) of `requests` calls, `concurrency` in flight at a time."""
-    gate = asyncio.Semaphore(concurrency)
+async def measure(
+    call: Callable[[], Awaitable[float]], requests: int, concurrency: int, stagger: float = 0.0
+) -> list[float]:
+    """Latencies (ms) of `requests` calls made by `concurrency` workers, each calling again as
+    soon as its call returns. Workers start spread over `stagger` seconds: started at once,
+    their replies would keep arriving in the same instant and the run would measure that
+    synthetic burst rather than the steady state of 50 calls in flight."""
+    remaining = requests
     results: list[float] = []
 
-    async def one() -> None:
-        async with gate:
+    async def worker(delay: float) -> None:
+        nonlocal remaining
+        await asyncio.sleep(delay)
+        while remaining > 0:
+            remaining -= 1
             results.append(await call())
 
-    await asyncio.gather(*(one() for _ in range(requests)))
+    await asyncio.gather(*(worker(stagger * index / concurrency) for index in range(concurrency)))
     return results
 
 
@@ -66,9 +75,11 @@ def setup_django(data_dir: str) -> None:
 
 async def run(requests: int, concurrency: int, base_url: str, latency: float) -> None:
     import anthropic
+    from asgiref.sync import sync_to_async
 
     from providers import gateway
     from providers.interface import GatewayRequest, Message, Task
+    from providers.models import ProviderLog
 
     sdk = anthropic.AsyncAnthropic(api_key="sk-bench", base_url=base_url, max_retries=0)
     arguments = {
@@ -109,26 +120,31 @@ async def run(requests: int, concurrency: int, base_url: str, latency: float) ->
         assert first is not None
         return first
 
-    # Warm both paths (connection pools, price cache, first database connection).
+    # Warm both paths (connection pools, price cache, first database connection), then keep
+    # the imports out of full garbage collections, as config/asgi.py does in a server.
     await measure(direct, concurrency, concurrency)
     await measure(through_gateway, concurrency, concurrency)
+    gc.collect()
+    gc.freeze()
+    stagger = latency
+    measured_from = await sync_to_async(lambda: ProviderLog.objects.for_platform().count())()
 
     rows = []
     for name, baseline, measured in (
         ("complete, total latency", direct, through_gateway),
         ("stream, time to first token", direct_first_token, gateway_first_token),
     ):
-        base = await measure(baseline, requests, concurrency)
-        gate = await measure(measured, requests, concurrency)
+        base = await measure(baseline, requests, concurrency, stagger)
+        gate = await measure(measured, requests, concurrency, stagger)
         rows.append((name, base, gate))
 
-    from asgiref.sync import sync_to_async
-
-    from providers.models import ProviderLog
-
     def self_reported() -> list[float]:
-        logs = ProviderLog.objects.for_platform().filter(state="completed", streamed=False)
-        return [value for value in logs.values_list("gateway_overhead_ms", flat=True) if value is not None]
+        logs = ProviderLog.objects.for_platform().order_by("pk")[measured_from:]
+        return [
+            row.gateway_overhead_ms
+            for row in logs
+            if row.state == "completed" and not row.streamed and row.gateway_overhead_ms is not None
+        ]
 
     reported = await sync_to_async(self_reported)()
     print(f"{requests} requests per series, {concurrency} concurrent, provider latency {latency}s")

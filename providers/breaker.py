@@ -35,6 +35,8 @@ class Admission:
     probe: bool = False
     # When refused: seconds until a probe may be admitted.
     retry_in: float = 0.0
+    # Closed with no failure on record: a success then has nothing to reset.
+    clean: bool = False
 
 
 @dataclass(frozen=True)
@@ -45,24 +47,26 @@ class BreakerStatus:
     opened_at: float | None
 
 
-# KEYS[1] breaker hash; ARGV now, cooldown, probe_timeout. Replies {allowed, probe, retry_in}
-# as strings: Redis truncates Lua numbers to integers.
+# KEYS[1] breaker hash; ARGV now, cooldown, probe_timeout. Replies {allowed, probe, retry_in,
+# clean} as strings: Redis truncates Lua numbers to integers. A hash exists only while
+# something is on record (failures or a state other than closed).
 ACQUIRE = LuaScript("""
+if redis.call('EXISTS', KEYS[1]) == 0 then return {'1', '0', '0', '1'} end
 local state = redis.call('HGET', KEYS[1], 'state')
-if not state or state == 'closed' then return {'1', '0', '0'} end
+if not state or state == 'closed' then return {'1', '0', '0', '0'} end
 local now = tonumber(ARGV[1])
 if state == 'open' then
   local opened = tonumber(redis.call('HGET', KEYS[1], 'opened_at') or '0')
   local wait = opened + tonumber(ARGV[2]) - now
-  if wait > 0 then return {'0', '0', tostring(wait)} end
+  if wait > 0 then return {'0', '0', tostring(wait), '0'} end
   redis.call('HSET', KEYS[1], 'state', 'half_open', 'probe_started', ARGV[1])
-  return {'1', '1', '0'}
+  return {'1', '1', '0', '0'}
 end
 local started = tonumber(redis.call('HGET', KEYS[1], 'probe_started') or '0')
 local wait = started + tonumber(ARGV[3]) - now
-if wait > 0 then return {'0', '0', tostring(wait)} end
+if wait > 0 then return {'0', '0', tostring(wait), '0'} end
 redis.call('HSET', KEYS[1], 'probe_started', ARGV[1])
-return {'1', '1', '0'}
+return {'1', '1', '0', '0'}
 """)
 
 # KEYS[1]; ARGV now, threshold, is_probe. Replies the state after the failure.
@@ -107,10 +111,10 @@ def _settings() -> tuple[int, float, float]:
 async def acquire(key: str, *, now: float | None = None) -> Admission:
     """May a request go to this credential now? Takes the probe slot when half-open."""
     _threshold, cooldown, probe_timeout = _settings()
-    allowed, probe, retry_in = await ACQUIRE.run(
+    allowed, probe, retry_in, clean = await ACQUIRE.run(
         [PREFIX + key], [now if now is not None else time.time(), cooldown, probe_timeout]
     )
-    return Admission(allowed=allowed == "1", probe=probe == "1", retry_in=float(retry_in))
+    return Admission(allowed=allowed == "1", probe=probe == "1", retry_in=float(retry_in), clean=clean == "1")
 
 
 async def record_failure(key: str, *, probe: bool, now: float | None = None) -> BreakerState:

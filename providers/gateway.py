@@ -43,7 +43,8 @@ from providers.interface import (
     UsageEvent,
 )
 from providers.kinds import client_for
-from providers.logs import LogClosing, LogOpening, log_close, log_open, log_refusal
+from providers.log_writer import log_writer
+from providers.logs import LogClosing, LogOpening
 from providers.models import LogState
 from providers.routing import Candidate, Plan, plan_request, setup_for
 
@@ -131,7 +132,7 @@ class _Run:
                 )
         except ProviderError as error:
             candidate = self.plan.candidates[0] if self.plan else None
-            await sync_to_async(log_refusal)(self.opening(candidate), error)
+            await log_writer().refuse(self.opening(candidate), error)
             raise
         return list(self.plan.candidates)
 
@@ -162,9 +163,7 @@ class _Run:
         refused, and the caller moves on to the next candidate (None).
         """
         opening = self.opening(candidate)
-        admission, log_id = await asyncio.gather(
-            self._ask_breaker(candidate), sync_to_async(log_open)(opening)
-        )
+        admission, log_id = await asyncio.gather(self._ask_breaker(candidate), log_writer().open(opening))
         if admission.allowed:
             return admission, log_id
         error = ProviderError(
@@ -173,7 +172,7 @@ class _Run:
             provider=candidate.config.name,
         )
         closing = LogClosing(state=LogState.FAILED, attempts=0, started_at=self.started_at, error=error)
-        await sync_to_async(log_close)(log_id, closing)
+        await log_writer().close(log_id, closing)
         self.last_error = error
         self.fallback_from = candidate.config.name
         return None
@@ -192,6 +191,8 @@ class _Run:
         return state == breaker.BreakerState.OPEN
 
     async def on_success(self, candidate: Candidate, admission: breaker.Admission) -> None:
+        if admission.clean:
+            return  # nothing on record to reset: spare the round trip
         try:
             await breaker.record_success(candidate.config.breaker_key, probe=admission.probe)
         except RedisError:
@@ -282,7 +283,7 @@ async def _complete_on(
             circuit_opened = await run.on_failure(candidate, admission, error)
             if not circuit_opened and not admission.probe and await run.wait_before_retry(error, attempt):
                 continue
-            await sync_to_async(log_close)(
+            await log_writer().close(
                 log_id,
                 LogClosing(state=LogState.FAILED, attempts=attempt, started_at=run.started_at, error=error),
             )
@@ -313,7 +314,7 @@ async def _complete_on(
     await asyncio.gather(
         run.on_success(candidate, admission),
         run.settle(usage, cost),
-        sync_to_async(log_close)(log_id, closing),
+        log_writer().close(log_id, closing),
     )
     return Completion(
         request_id=run.request_id,
@@ -490,7 +491,7 @@ async def _stream_on(
             response_text="".join(text) if opening.store_content else None,
             finish_reason=finish_reason,
         )
-        bookkeeping = [sync_to_async(log_close)(log_id, closing)]
+        bookkeeping = [log_writer().close(log_id, closing)]
         if usage is not None:
             bookkeeping.append(run.settle(usage, cost))
         # Shielded: a caller that went away must not cut the record of what it cost.

@@ -7,6 +7,7 @@ Without a route, a tenant's enabled credentials come first, then the platform pr
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from dataclasses import dataclass
@@ -154,9 +155,11 @@ def load_setup(tenant_id: int | None) -> Setup:
 
 # Setups are kept a few seconds per process: every request needs one, and reading it costs
 # a thread hop and several queries. Writes in this process forget the tenant's at once;
-# other processes see a change within SETUP_SECONDS.
+# other processes see a change within SETUP_SECONDS. An expired setup keeps serving while
+# one background read replaces it, so requests never queue behind the refresh.
 SETUP_SECONDS = 5.0
 _setups: dict[int | None, tuple[float, Setup]] = {}
+_loading: dict[int | None, asyncio.Future[Setup]] = {}
 
 
 def forget_setup(tenant_id: int | None = None, **kwargs: object) -> None:
@@ -170,12 +173,41 @@ def forget_setup(tenant_id: int | None = None, **kwargs: object) -> None:
 setting_changed.connect(forget_setup)
 
 
+async def _load(tenant_id: int | None) -> Setup:
+    """One read per tenant at a time: concurrent callers share it."""
+    loading = _loading.get(tenant_id)
+    if loading is not None and loading.get_loop() is asyncio.get_running_loop():
+        return await asyncio.shield(loading)
+    future: asyncio.Future[Setup] = asyncio.get_running_loop().create_future()
+    _loading[tenant_id] = future
+    try:
+        setup = await sync_to_async(load_setup)(tenant_id)
+    except BaseException as error:
+        future.set_exception(error)
+        future.exception()  # retrieved: nobody else may be waiting
+        raise
+    finally:
+        if _loading.get(tenant_id) is future:
+            del _loading[tenant_id]
+    _setups[tenant_id] = (time.monotonic() + SETUP_SECONDS, setup)
+    future.set_result(setup)
+    return setup
+
+
+async def _refresh(tenant_id: int | None) -> None:
+    try:
+        await _load(tenant_id)
+    except Exception:
+        logger.warning("could not refresh the routing setup of tenant %s", tenant_id, exc_info=True)
+
+
 async def setup_for(tenant_id: int | None) -> Setup:
     cached = _setups.get(tenant_id)
-    if cached is not None and cached[0] > time.monotonic():
-        return cached[1]
-    setup = await sync_to_async(load_setup)(tenant_id)
-    _setups[tenant_id] = (time.monotonic() + SETUP_SECONDS, setup)
+    if cached is None:
+        return await _load(tenant_id)
+    expires, setup = cached
+    if expires <= time.monotonic() and tenant_id not in _loading:
+        asyncio.get_running_loop().create_task(_refresh(tenant_id))
     return setup
 
 

@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 import redis
+from asgiref.sync import SyncToAsync
 from django.conf import settings
+from django.db import connections
 from django.test import Client
 
 from config import embedded_redis
@@ -31,6 +33,14 @@ def redis_server() -> Iterator[None]:
     else:
         redis.Redis.from_url(settings.REDIS_URL).flushdb()
         yield
+
+
+@pytest.fixture(scope="session", autouse=True)
+def close_async_test_connections(django_db_setup: None) -> Iterator[None]:
+    """Async tests reach the database through asgiref's shared sync thread, whose
+    connection would otherwise still be open when the test database is dropped."""
+    yield
+    SyncToAsync.single_thread_executor.submit(connections.close_all).result()
 
 
 @pytest.fixture(autouse=True)
