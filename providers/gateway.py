@@ -15,9 +15,9 @@ import logging
 import random
 import time
 import uuid
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from contextlib import aclosing
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 
@@ -31,13 +31,16 @@ from providers.errors import ErrorCode, ProviderError
 from providers.interface import (
     Completion,
     DoneEvent,
+    EmbeddingResult,
     ErrorEvent,
     GatewayRequest,
     KindChunk,
     KindCompletion,
+    Message,
     ProviderCall,
     StartEvent,
     StreamEvent,
+    Task,
     TokenEvent,
     Usage,
     UsageEvent,
@@ -46,6 +49,7 @@ from providers.kinds import client_for
 from providers.log_writer import log_writer
 from providers.logs import LogClosing, LogOpening
 from providers.models import LogState
+from providers.pricing import lookup
 from providers.routing import Candidate, Plan, plan_request, setup_for
 
 logger = logging.getLogger(__name__)
@@ -326,6 +330,117 @@ async def _complete_on(
         cost_usd=float(cost),
         attempts=attempt,
         fallback_from=opening.fallback_from,
+    )
+
+
+# Kinds that serve embeddings, and the model each uses unless one is named.
+def _embedding_model(kind: str) -> str | None:
+    return {"openai": settings.OPENAI_EMBEDDING_MODEL, "embedded": settings.EMBEDDED_MODEL_NAME}.get(kind)
+
+
+async def embed(
+    *,
+    texts: Sequence[str],
+    task: Task = Task.API,
+    tenant_id: int | None = None,
+    user_id: int | None = None,
+    provider: str | None = None,
+    model: str | None = None,
+    links: Mapping[str, str] | None = None,
+) -> EmbeddingResult:
+    """Vectors for `texts`, from the first candidate that serves embeddings.
+
+    Routing, quotas, retries, fallback, breaker and logs work as for completions; providers
+    without an embeddings API (Anthropic) are passed over.
+    """
+    if not texts or any(not text for text in texts):
+        raise ProviderError(ErrorCode.BAD_REQUEST, "embeddings need one or more non-empty texts")
+    request = GatewayRequest(
+        task=task,
+        messages=tuple(Message("user", text) for text in texts),
+        tenant_id=tenant_id,
+        user_id=user_id,
+        provider=provider,
+        max_tokens=0,
+        links=links or {},
+    )
+    run = _Run(request, streamed=False)
+    planned = await run.begin()
+    prices = run.plan.prices if run.plan else {}
+    candidates = []
+    for candidate in planned:
+        embedding_model = model or _embedding_model(candidate.config.kind)
+        if embedding_model is not None:
+            price = lookup(prices, candidate.config.kind, embedding_model)
+            candidates.append(replace(candidate, model=embedding_model, price=price))
+    try:
+        if not candidates:
+            raise ProviderError(ErrorCode.BAD_REQUEST, "none of the available providers serves embeddings")
+        for candidate in candidates:
+            opened = await run.open_attempt(candidate)
+            if opened is None:
+                continue
+            result = await _embed_on(run, candidate, *opened, list(texts))
+            if result is not None:
+                return result
+        raise run.exhausted()
+    finally:
+        await run.settle(Usage(0, 0), Decimal(0))
+
+
+async def _embed_on(
+    run: _Run, candidate: Candidate, admission: breaker.Admission, log_id: int, texts: list[str]
+) -> EmbeddingResult | None:
+    client = client_for(candidate.config)
+    attempt = 0
+    upstream = 0.0
+    while True:
+        attempt += 1
+        timeout = max(0.1, min(settings.GATEWAY_ATTEMPT_TIMEOUT_SECONDS, run.remaining()))
+        started = time.monotonic()
+        try:
+            async with asyncio.timeout(timeout):
+                vectors = await client.embed(texts, candidate.model)
+        except Exception as raw:
+            upstream += time.monotonic() - started
+            error = _normalize(raw, candidate.config.name)
+            circuit_opened = await run.on_failure(candidate, admission, error)
+            if not circuit_opened and not admission.probe and await run.wait_before_retry(error, attempt):
+                continue
+            closing = LogClosing(
+                state=LogState.FAILED, attempts=attempt, started_at=run.started_at, error=error
+            )
+            await log_writer().close(log_id, closing)
+            await run.flag_rejected(candidate, error)
+            run.last_error = error
+            if not error.code.fallbackable:
+                raise error from None
+            run.fallback_from = candidate.config.name
+            return None
+        upstream += time.monotonic() - started
+        break
+    usage = vectors.usage or Usage(_prompt_tokens(run.request), 0, estimated=True)
+    cost = candidate.price.cost_usd(usage.input_tokens, 0)
+    closing = LogClosing(
+        state=LogState.COMPLETED,
+        attempts=attempt,
+        started_at=run.started_at,
+        usage=usage,
+        cost_usd=cost,
+        price_version=candidate.price.version,
+        overhead_ms=(time.monotonic() - run.started - upstream) * 1000,
+    )
+    await asyncio.gather(
+        run.on_success(candidate, admission), run.settle(usage, cost), log_writer().close(log_id, closing)
+    )
+    return EmbeddingResult(
+        request_id=run.request_id,
+        provider=candidate.config.name,
+        model=vectors.model or candidate.model,
+        vectors=vectors.vectors,
+        usage=usage,
+        cost_usd=float(cost),
+        attempts=attempt,
     )
 
 

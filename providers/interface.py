@@ -137,6 +137,17 @@ class Completion:
 
 
 @dataclass(frozen=True)
+class EmbeddingResult:
+    request_id: str
+    provider: str
+    model: str
+    vectors: list[list[float]]
+    usage: Usage
+    cost_usd: float
+    attempts: int
+
+
+@dataclass(frozen=True)
 class StartEvent:
     request_id: str
     provider: str

@@ -42,6 +42,7 @@ class Plan:
     candidates: tuple[Candidate, ...]
     limits: Limits | None  # None: platform requests, which no quota applies to
     store_content: bool
+    prices: PriceTable
 
 
 def platform_providers() -> dict[str, ProviderConfig]:
@@ -243,4 +244,9 @@ def plan_request(request: GatewayRequest, setup: Setup) -> Plan:
         )
     if not candidates:
         raise ProviderError(ErrorCode.BAD_REQUEST, "no provider is available for this request")
-    return Plan(candidates=tuple(candidates), limits=setup.limits, store_content=setup.store_content)
+    return Plan(
+        candidates=tuple(candidates),
+        limits=setup.limits,
+        store_content=setup.store_content,
+        prices=setup.prices,
+    )

@@ -4,12 +4,13 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
 from asgiref.sync import SyncToAsync
 from django.conf import settings
-from django.db import connections
+from django.db import connection, connections
 from django.test import Client
 
 from config import embedded_redis
@@ -36,11 +37,23 @@ def redis_server() -> Iterator[None]:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def close_async_test_connections(django_db_setup: None) -> Iterator[None]:
-    """Async tests reach the database through asgiref's shared sync thread, whose
-    connection would otherwise still be open when the test database is dropped."""
+def close_test_database_sessions(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
+    """Let the test database be dropped at the end of the run.
+
+    Connections outlive their tests in places pytest-django does not close: asgiref's
+    shared sync thread (async tests), the contexts Playwright's loop runs database work in,
+    and the servers the tests started, whose sessions PostgreSQL ends a moment after they
+    exit. Close what can be closed; end what is left.
+    """
     yield
     SyncToAsync.single_thread_executor.submit(connections.close_all).result()
+    if connection.vendor != "postgresql":
+        return
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
 
 
 @pytest.fixture(autouse=True)

@@ -38,6 +38,8 @@ def test_health_probes_every_provider_by_listing_models(platform: Emulators) -> 
     assert anthropic.last_request.path.endswith("/v1/models")
     assert openai.last_request.path.endswith("/v1/models")
     assert all(entry["breaker"] == "closed" for entry in report)
+    assert by_name["embedded"]["ok"], "the GGUF of the embedded model is found without loading it"
+    assert by_name["embedded"]["model_ids"] == ["smollm2-135m-instruct"]
     table = run("health", "--verbose")
     assert "PROVIDER" in table
     assert "default_model=claude-sonnet-5-5" in table
@@ -128,3 +130,12 @@ def test_tenant_scope_includes_the_tenants_credentials(platform: Emulators) -> N
     assert json.loads(run("logs", "--json")) == [], "platform logs hold no tenant's calls"
     with pytest.raises(CommandError, match="no tenant"):
         run("--tenant", "nobody", "logs")
+
+
+def test_test_streams_from_the_embedded_model(platform: Emulators) -> None:
+    output = run("test", "embedded", "--stream", "--max-tokens", "12", "--prompt", "Name a color.")
+    assert "[embedded/smollm2-135m-instruct" in output
+    assert "[done: " in output
+    stats = {entry["provider"]: entry for entry in json.loads(run("stats", "--json"))}
+    assert stats["embedded"]["requests"] == 1
+    assert float(stats["embedded"]["cost_usd"]) == 0

@@ -312,3 +312,34 @@ async def test_many_concurrent_calls_share_one_client_per_credential(platform: E
     completions = await asyncio.gather(*(gateway.complete(request(provider="anthropic")) for _ in range(20)))
     assert len({c.request_id for c in completions}) == 20
     assert len(anthropic.requests) == 20
+
+
+# --- Embeddings ---------------------------------------------------------------------------
+
+
+async def test_embeddings_skip_providers_without_them_and_are_logged_and_costed(platform: Emulators) -> None:
+    anthropic, openai = platform
+    result = await gateway.embed(texts=["vFirewall", "vRouter"])
+    assert result.provider == "openai"
+    assert result.model == "text-embedding-3-small"
+    assert len(result.vectors) == 2
+    assert anthropic.requests == []
+    assert openai.last_request.body["model"] == "text-embedding-3-small"
+    [log] = await sync_to_async(rows)(result.request_id)
+    assert (log.state, log.model, log.output_tokens) == ("completed", "text-embedding-3-small", 0)
+    assert log.input_tokens == result.usage.input_tokens > 0
+    assert log.price_version == "openai/text-embedding-3-small@2026-11-23"
+
+
+async def test_embeddings_retry_and_refuse_bad_input(platform: Emulators) -> None:
+    _anthropic, openai = platform
+    openai.push(HttpError(503), endpoint="embeddings")
+    result = await gateway.embed(texts=["again"], provider="openai")
+    assert result.attempts == 2
+    with pytest.raises(ProviderError) as raised:
+        await gateway.embed(texts=["", "x"])
+    assert raised.value.code is ErrorCode.BAD_REQUEST
+    with pytest.raises(ProviderError) as raised:
+        await gateway.embed(texts=["x"], provider="anthropic")
+    assert raised.value.code is ErrorCode.BAD_REQUEST
+    assert "serves embeddings" in raised.value.message
