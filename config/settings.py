@@ -389,9 +389,6 @@ STORAGES = {
 
 # --- Misc -------------------------------------------------------------------------------
 
-# Django 6 behaviour now: a URL typed without a scheme is taken as https.
-FORMS_URLFIELD_ASSUME_HTTPS = True
-
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = False

@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
+from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
@@ -115,6 +116,8 @@ class ProviderCredentialAdmin(TenantOwnedAdmin):
     ]
     readonly_fields = ["tenant", "kind", "masked_key", "rejected_at", "rejected_reason"]
     actions = ["reset_breaker"]
+    # A base URL typed without a scheme is taken as https (Django 6's default).
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         # Keys are entered by tenants on their Providers page, where they are encrypted.

@@ -230,6 +230,29 @@ class _Run:
             credential_id=candidate.config.credential_id, reason=error.message
         )
 
+    async def attempt_failed(
+        self,
+        candidate: Candidate,
+        admission: breaker.Admission,
+        log_id: int,
+        error: ProviderError,
+        attempt: int,
+    ) -> bool:
+        """After a failed attempt: True to try the same provider again (after the backoff);
+        else the attempt's row is closed and the caller falls back (False) or, for an
+        error no other provider would escape, the error is raised."""
+        circuit_opened = await self.on_failure(candidate, admission, error)
+        if not circuit_opened and not admission.probe and await self.wait_before_retry(error, attempt):
+            return True
+        closing = LogClosing(state=LogState.FAILED, attempts=attempt, started_at=self.started_at, error=error)
+        await log_writer().close(log_id, closing)
+        await self.flag_rejected(candidate, error)
+        self.last_error = error
+        if not error.code.fallbackable:
+            raise error
+        self.fallback_from = candidate.config.name
+        return False
+
     def exhausted(self) -> ProviderError:
         return self.last_error or ProviderError(ErrorCode.SERVER_ERROR, "every provider failed")
 
@@ -283,19 +306,10 @@ async def _complete_on(
                 reply: KindCompletion = await client.complete(call)
         except Exception as raw:
             upstream += time.monotonic() - upstream_started
-            error = _normalize(raw, candidate.config.name)
-            circuit_opened = await run.on_failure(candidate, admission, error)
-            if not circuit_opened and not admission.probe and await run.wait_before_retry(error, attempt):
+            if await run.attempt_failed(
+                candidate, admission, log_id, _normalize(raw, candidate.config.name), attempt
+            ):
                 continue
-            await log_writer().close(
-                log_id,
-                LogClosing(state=LogState.FAILED, attempts=attempt, started_at=run.started_at, error=error),
-            )
-            await run.flag_rejected(candidate, error)
-            run.last_error = error
-            if not error.code.fallbackable:
-                raise error from None
-            run.fallback_from = candidate.config.name
             return None
         upstream += time.monotonic() - upstream_started
         break
@@ -403,19 +417,10 @@ async def _embed_on(
                 vectors = await client.embed(texts, candidate.model)
         except Exception as raw:
             upstream += time.monotonic() - started
-            error = _normalize(raw, candidate.config.name)
-            circuit_opened = await run.on_failure(candidate, admission, error)
-            if not circuit_opened and not admission.probe and await run.wait_before_retry(error, attempt):
+            if await run.attempt_failed(
+                candidate, admission, log_id, _normalize(raw, candidate.config.name), attempt
+            ):
                 continue
-            closing = LogClosing(
-                state=LogState.FAILED, attempts=attempt, started_at=run.started_at, error=error
-            )
-            await log_writer().close(log_id, closing)
-            await run.flag_rejected(candidate, error)
-            run.last_error = error
-            if not error.code.fallbackable:
-                raise error from None
-            run.fallback_from = candidate.config.name
             return None
         upstream += time.monotonic() - started
         break

@@ -146,28 +146,14 @@ def log_close(log_id: int, closing: LogClosing) -> None:
 
 def refused_row(opening: LogOpening, error: ProviderError) -> ProviderLog:
     """The (unsaved) row of a request refused before any upstream call (budget, rate limit)."""
-    now = timezone.now()
-    request = opening.request
-    return ProviderLog(
-        tenant_id=request.tenant_id,
-        user_id=request.user_id,
-        request_id=opening.request_id,
-        task=str(request.task),
-        provider=opening.provider,
-        kind=opening.kind,
-        model=opening.model,
-        streamed=opening.streamed,
-        fallback_from=opening.fallback_from,
-        links=dict(request.links),
-        request_json=request_record(request) if opening.store_content else None,
-        state=LogState.FAILED,
-        attempts=0,
-        error_code=error.code.value,
-        error_message=error.message,
-        started_at=now,
-        finished_at=now,
-        duration_ms=0,
-    )
+    row = pending_row(opening)
+    row.started_at = row.finished_at = timezone.now()
+    row.state = LogState.FAILED
+    row.attempts = 0
+    row.error_code = error.code.value
+    row.error_message = error.message
+    row.duration_ms = 0
+    return row
 
 
 def reap_stuck(*, older_than: timedelta) -> int:
