@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from conversations import websockets as conversation_websockets
 from providers import websockets as provider_websockets
 from tenants import websockets as tenant_websockets
 
-websocket_urlpatterns = [*tenant_websockets.websocket_urlpatterns, *provider_websockets.websocket_urlpatterns]
+websocket_urlpatterns = [
+    *tenant_websockets.websocket_urlpatterns,
+    *provider_websockets.websocket_urlpatterns,
+    *conversation_websockets.websocket_urlpatterns,
+]

@@ -136,7 +136,9 @@ def kombu_url(redis_url: str) -> str:
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL], "prefix": "sce:channels"},
+        # A socket that falls behind loses frames beyond `capacity`; conversation sockets
+        # notice the gap and fill it from the kept frames (conversations.streams).
+        "CONFIG": {"hosts": [REDIS_URL], "prefix": "sce:channels", "capacity": 1000},
     }
 }
 CACHES = {

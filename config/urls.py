@@ -4,6 +4,8 @@ from django.contrib import admin
 from django.urls import include, path
 
 from config import health
+from conversations import blueprint_urls
+from conversations import urls as conversation_urls
 from providers import urls as provider_urls
 from tenants import urls as tenant_urls
 
@@ -12,7 +14,12 @@ admin.site.site_title = "SCE operations"
 
 # Everything a tenant sees lives under /t/<tenant-slug>/; each app contributes its
 # `tenant_urlpatterns` here.
-tenant_urlpatterns = [*tenant_urls.tenant_urlpatterns, *provider_urls.tenant_urlpatterns]
+tenant_urlpatterns = [
+    *tenant_urls.tenant_urlpatterns,
+    *provider_urls.tenant_urlpatterns,
+    *conversation_urls.tenant_urlpatterns,
+    *blueprint_urls.tenant_urlpatterns,
+]
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),

@@ -14,6 +14,8 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from conversations import services as conversation_services
+from conversations.blueprints import NETWORK_SERVICE
 from providers import services
 from providers.models import ProviderLog
 from tenants.models import Membership, Role, Tenant
@@ -25,9 +27,20 @@ pytestmark = pytest.mark.django_db
 TENANT_PREFIX = "t/<slug:tenant_slug>/"
 PARAMETER = re.compile(r"<(?:\w+:)?(\w+)>")
 
+
 # How to make an object of one tenant for each URL keyword. The object must be one that a
 # viewer may not write to, so the viewer's POST is refused for lack of role.
-OBJECT_KWARGS: dict[str, Callable[[Tenant], int]] = {
+def _conversation(tenant: Tenant) -> int:
+    owner = Membership.objects.for_tenant(tenant).select_related("user").first()
+    assert owner is not None
+    conversation = conversation_services.conversation_create(
+        tenant=tenant, owner=owner.user, blueprint=NETWORK_SERVICE
+    )
+    conversation_services.answers_apply(conversation=conversation, values={"service_type": "vFirewall"})
+    return conversation.pk
+
+
+OBJECT_KWARGS: dict[str, Callable[[Tenant], int | str]] = {
     "member_id": lambda tenant: (
         Membership.objects.for_tenant(tenant)
         .exclude(role=Role.VIEWER)
@@ -45,6 +58,13 @@ OBJECT_KWARGS: dict[str, Callable[[Tenant], int]] = {
             default_model="m",
         ).pk
     ),
+    "conversation_id": _conversation,
+    "blueprint_id": lambda tenant: (
+        conversation_services.blueprint_copy(
+            tenant=tenant, actor=None, source=NETWORK_SERVICE, name=f"Walk {tenant.slug}"
+        ).pk
+    ),
+    "key": lambda tenant: "service_type",
     "log_id": lambda tenant: (
         ProviderLog.objects.create(
             tenant=tenant, request_id="req_walk", task="api", provider="p", kind="openai", model="m"
@@ -59,7 +79,7 @@ class Route:
     name: str
     keywords: tuple[str, ...]
 
-    def url(self, slug: str, objects: dict[str, int]) -> str:
+    def url(self, slug: str, objects: dict[str, int | str]) -> str:
         values = {"tenant_slug": slug, **{key: str(value) for key, value in objects.items()}}
         return "/" + PARAMETER.sub(lambda match: values[match.group(1)], self.template)
 
@@ -99,7 +119,7 @@ def test_the_walk_finds_the_tenant_pages() -> None:
     } <= names
 
 
-def objects_of(tenant: Tenant, route: Route) -> dict[str, int]:
+def objects_of(tenant: Tenant, route: Route) -> dict[str, int | str]:
     missing = [keyword for keyword in route.keywords if keyword not in OBJECT_KWARGS]
     if missing:
         pytest.fail(f"{route.template} takes {missing}: teach OBJECT_KWARGS how to make one")

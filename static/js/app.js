@@ -18,6 +18,37 @@
     }
   });
 
+  // Conversation frames are numbered (see conversations/streams.py). A frame the page has
+  // already applied is dropped, and a socket that reconnects asks only for what the page
+  // has not seen yet.
+  function lastSeq() {
+    var marker = document.getElementById("conversation-seq");
+    return marker ? parseInt(marker.getAttribute("data-seq") || "0", 10) : 0;
+  }
+
+  if (window.htmx) {
+    htmx.createWebSocket = function (url) {
+      return new WebSocket(url.replace(/([?&]since=)\d+/, "$1" + lastSeq()), []);
+    };
+  }
+
+  document.addEventListener("htmx:wsBeforeMessage", function (event) {
+    var match = /data-seq="(\d+)"/.exec(event.detail.message);
+    if (match && parseInt(match[1], 10) <= lastSeq()) event.preventDefault();
+  });
+
+  document.addEventListener("htmx:wsAfterMessage", function () {
+    if (document.querySelector("[data-reload]")) window.location.reload();
+    var list = document.getElementById("messages");
+    if (list) list.scrollTop = list.scrollHeight;
+  });
+
+  // After sending an answer, clear the box for the next one.
+  document.addEventListener("htmx:wsAfterSend", function (event) {
+    var box = event.target.querySelector && event.target.querySelector("textarea");
+    if (box) box.value = "";
+  });
+
   // Close an open <details> menu when clicking elsewhere.
   document.addEventListener("click", function (event) {
     document.querySelectorAll("details.menu[open]").forEach(function (menu) {

@@ -16,7 +16,7 @@ from providers.models import CircuitReset, ProviderLog
 from providers.services import circuit_reset
 from tests.emulators.script import HttpError, Reply
 from tests.emulators.server import EmulatorServer
-from tests.providers.conftest import ANTHROPIC_KEY
+from tests.gateway_fixtures import ANTHROPIC_KEY
 from tests.providers.peers import Peer
 
 pytestmark = pytest.mark.django_db(transaction=True)

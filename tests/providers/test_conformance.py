@@ -26,7 +26,7 @@ from tests.emulators.script import (
     StallAfter,
 )
 from tests.emulators.server import EmulatorServer
-from tests.providers.conftest import ANTHROPIC_KEY, OPENAI_KEY
+from tests.gateway_fixtures import ANTHROPIC_KEY, OPENAI_KEY
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from tenants.models import Tenant
 from tests.emulators.script import Reply
 from tests.emulators.server import EmulatorServer
 from tests.factories import TenantFactory
-from tests.providers.conftest import ANTHROPIC_KEY
+from tests.gateway_fixtures import ANTHROPIC_KEY
 from tests.providers.peers import Peer
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -11,8 +11,9 @@ from config.asgi import application
 from config.routing import websocket_urlpatterns
 from tenants import services
 from tenants.consumers import CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED
-from tenants.models import Membership, Role, User
+from tenants.models import Membership, Role, Tenant, User
 from tests.conftest import TenantUsers
+from tests.test_isolation_walk import OBJECT_KWARGS, PARAMETER
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -57,9 +58,15 @@ def tenant_socket_paths() -> list[str]:
     return paths
 
 
+def with_objects(path: str, tenant: Tenant) -> str:
+    """The path with each object keyword replaced by a real object of the tenant."""
+    return PARAMETER.sub(lambda match: str(OBJECT_KWARGS[match.group(1)](tenant)), path)
+
+
 @pytest.mark.parametrize("path", tenant_socket_paths())
 async def test_outsiders_cannot_open_any_tenant_socket(path: str, tenant_users: TenantUsers) -> None:
     cookie = await database_sync_to_async(session_cookie)(tenant_users.outsider)
+    path = await database_sync_to_async(with_objects)(path, tenant_users.tenant)
     communicator, connected, code = await connect(path, ORIGIN, cookie)
     assert not connected
     assert code == CLOSE_FORBIDDEN
@@ -120,4 +127,8 @@ async def test_a_removed_member_is_disconnected(tenant_users: TenantUsers) -> No
 
 
 def test_the_walk_finds_the_tenant_sockets() -> None:
-    assert tenant_socket_paths() == ["/ws/t/acme/events/", "/ws/t/acme/providers/try/"]
+    assert tenant_socket_paths() == [
+        "/ws/t/acme/events/",
+        "/ws/t/acme/providers/try/",
+        "/ws/t/acme/conversations/<int:conversation_id>/",
+    ]

@@ -1,0 +1,500 @@
+"""Blueprints: the requirement schema an interview fills in, field by field.
+
+A blueprint is an ordered list of fields. Each says what to ask, why, what kind of answer
+it takes and, optionally, when it applies (a condition on earlier answers). Values are
+validated here, whoever produced them: the user's chip, the user's text, or the model's
+extraction. Nothing that does not validate is ever stored as an answer.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+KEY = r"^[a-z][a-z0-9_]{0,39}$"
+MAX_OPTIONS = 8
+MAX_OPTION_LENGTH = 80
+SKIPPED = "__skipped__"
+
+
+class FieldType(StrEnum):
+    SINGLE_SELECT = "single_select"
+    MULTI_SELECT = "multi_select"
+    FREE_TEXT = "free_text"
+    NUMBER = "number"
+    BOOLEAN = "boolean"
+
+    @property
+    def is_select(self) -> bool:
+        return self in (FieldType.SINGLE_SELECT, FieldType.MULTI_SELECT)
+
+
+class InvalidAnswer(ValueError):
+    """A value that a field does not accept; the message says why, for the user."""
+
+
+class Condition(BaseModel):
+    """When a field applies: a test on the answer of an earlier field."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    field: str = Field(pattern=KEY)
+    op: Literal["equals", "not_equals", "in", "includes", "answered"] = "equals"
+    value: Any = None
+
+    def holds(self, answers: dict[str, Any]) -> bool:
+        answer = answers.get(self.field)
+        if answer is None or answer == SKIPPED:
+            return False
+        if self.op == "answered":
+            return True
+        if self.op == "equals":
+            return _same(answer, self.value)
+        if self.op == "not_equals":
+            return not _same(answer, self.value)
+        if self.op == "in":
+            return any(_same(answer, item) for item in _as_list(self.value))
+        # includes: a multi-select answer that contains the value
+        return any(_same(item, self.value) for item in _as_list(answer))
+
+    def describe(self) -> str:
+        if self.op == "answered":
+            return f"when “{self.field}” is answered"
+        words = {"equals": "is", "not_equals": "is not", "in": "is one of", "includes": "includes"}[self.op]
+        return f"when “{self.field}” {words} {self.value!r}"
+
+
+def _as_list(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, list | tuple) else [value]
+
+
+def _same(left: Any, right: Any) -> bool:
+    if isinstance(left, str) and isinstance(right, str):
+        return left.casefold() == right.casefold()
+    return bool(left == right)
+
+
+def clean_text(value: str) -> str:
+    """Text as a person typed it, without control or direction-override characters."""
+    kept = (char for char in value if char in "\n\t" or unicodedata.category(char)[0] != "C")
+    return "".join(kept).strip()
+
+
+class BlueprintField(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    key: str = Field(pattern=KEY)
+    label: str = Field(min_length=1, max_length=80)
+    question: str = Field(min_length=1, max_length=300)
+    why: str = Field(default="", max_length=300)
+    type: FieldType
+    # For selects: the choices; for "suggest" fields, the fallback when the model proposes none.
+    options: list[str] = Field(default_factory=list)
+    suggest: bool = False
+    required: bool = True
+    depends_on: Condition | None = None
+    min_value: float | None = None
+    max_value: float | None = None
+    max_length: int = Field(default=2000, ge=1, le=10_000)
+
+    @model_validator(mode="after")
+    def _options_fit_the_type(self) -> BlueprintField:
+        if self.type.is_select:
+            if not self.options:
+                raise ValueError(
+                    f"field “{self.key}”: a select field needs options (a fallback, when it suggests)"
+                )
+            cleaned = normalize_options(self.options)
+            if len(cleaned) != len(self.options):
+                raise ValueError(
+                    f"field “{self.key}”: options must be distinct, non-empty and at most 80 characters"
+                )
+        elif self.options or self.suggest:
+            raise ValueError(f"field “{self.key}”: only select fields have options")
+        if self.min_value is not None and self.max_value is not None and self.min_value > self.max_value:
+            raise ValueError(f"field “{self.key}”: min_value is above max_value")
+        return self
+
+    def accepts(self, value: Any, offered: list[str] | None = None) -> Any:
+        """The value as stored, or InvalidAnswer. `offered`: the options the question showed."""
+        if value == SKIPPED:
+            if self.required:
+                raise InvalidAnswer(f"{self.label} is required")
+            return SKIPPED
+        options = offered if offered else self.options
+        if self.type is FieldType.SINGLE_SELECT:
+            if isinstance(value, list) and len(value) == 1:
+                value = value[0]
+            return _pick(value, options, self.label)
+        if self.type is FieldType.MULTI_SELECT:
+            values = value if isinstance(value, list) else _split(value)
+            picked: list[str] = []
+            for item in values:
+                choice = _pick(item, options, self.label)
+                if choice not in picked:
+                    picked.append(choice)
+            if not picked:
+                raise InvalidAnswer(f"choose at least one option for {self.label}")
+            return picked
+        if self.type is FieldType.NUMBER:
+            return self._number(value)
+        if self.type is FieldType.BOOLEAN:
+            return _boolean(value, self.label)
+        if not isinstance(value, str):
+            raise InvalidAnswer(f"{self.label} takes text")
+        text = clean_text(value)
+        if not text:
+            raise InvalidAnswer(f"{self.label} cannot be empty")
+        if len(text) > self.max_length:
+            raise InvalidAnswer(f"{self.label} takes at most {self.max_length} characters")
+        return text
+
+    def _number(self, value: Any) -> int | float:
+        if isinstance(value, bool):
+            raise InvalidAnswer(f"{self.label} takes a number")
+        if isinstance(value, str):
+            match = re.fullmatch(r"\s*(-?\d+(?:[.,]\d+)?)\s*", value.replace("_", "").replace("\u2009", ""))
+            if not match:
+                raise InvalidAnswer(f"{self.label} takes a number")
+            value = float(match.group(1).replace(",", "."))
+        if not isinstance(value, int | float) or not math.isfinite(value):
+            raise InvalidAnswer(f"{self.label} takes a number")
+        if self.min_value is not None and value < self.min_value:
+            raise InvalidAnswer(f"{self.label} is at least {self.min_value:g}")
+        if self.max_value is not None and value > self.max_value:
+            raise InvalidAnswer(f"{self.label} is at most {self.max_value:g}")
+        return int(value) if float(value).is_integer() else float(value)
+
+    def applies(self, answers: dict[str, Any]) -> bool:
+        return self.depends_on is None or self.depends_on.holds(answers)
+
+
+def _pick(value: Any, options: list[str], label: str) -> str:
+    if not isinstance(value, str):
+        raise InvalidAnswer(f"{label} takes one of the offered options")
+    wanted = clean_text(value).casefold()
+    for option in options:
+        if option.casefold() == wanted:
+            return option
+    raise InvalidAnswer(f"“{clean_text(value)[:80]}” is not one of the options for {label}")
+
+
+def _split(value: Any) -> list[Any]:
+    if isinstance(value, str):
+        return [part for part in re.split(r"\s*[,;\n]\s*", value) if part]
+    return [value]
+
+
+TRUE_WORDS = {"yes", "y", "true", "1", "oui", "ja", "yes please", "sure", "correct"}
+FALSE_WORDS = {"no", "n", "false", "0", "non", "nein", "no thanks", "none"}
+
+
+def _boolean(value: Any, label: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        word = clean_text(value).casefold().rstrip(".!")
+        if word in TRUE_WORDS:
+            return True
+        if word in FALSE_WORDS:
+            return False
+    raise InvalidAnswer(f"{label} takes yes or no")
+
+
+def normalize_options(options: list[Any]) -> list[str]:
+    """Offerable options: text, trimmed, at most 80 characters, distinct (ignoring case), at most 8."""
+    seen: set[str] = set()
+    result = []
+    for option in options:
+        if not isinstance(option, str):
+            continue
+        text = clean_text(option)
+        if not text or len(text) > MAX_OPTION_LENGTH or text.casefold() in seen:
+            continue
+        seen.add(text.casefold())
+        result.append(text)
+    return result[:MAX_OPTIONS]
+
+
+class Blueprint(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1, max_length=100)
+    description: str = Field(default="", max_length=500)
+    fields: list[BlueprintField] = Field(min_length=1, max_length=60)
+
+    @model_validator(mode="after")
+    def _keys_and_conditions(self) -> Blueprint:
+        seen: dict[str, BlueprintField] = {}
+        for field in self.fields:
+            if field.key in seen:
+                raise ValueError(f"two fields share the key “{field.key}”")
+            if field.depends_on is not None:
+                earlier = seen.get(field.depends_on.field)
+                if earlier is None:
+                    raise ValueError(
+                        f"field “{field.key}” depends on “{field.depends_on.field}”,"
+                        " which is not an earlier field"
+                    )
+            seen[field.key] = field
+        return self
+
+    def field(self, key: str) -> BlueprintField | None:
+        return next((field for field in self.fields if field.key == key), None)
+
+    def applicable(self, answers: dict[str, Any]) -> list[BlueprintField]:
+        """The fields that apply given the answers so far, in order."""
+        return [field for field in self.fields if field.applies(answers)]
+
+    def next_field(self, answers: dict[str, Any]) -> BlueprintField | None:
+        """The first applicable field without an answer: what to ask next."""
+        return next((field for field in self.applicable(answers) if field.key not in answers), None)
+
+    def dependents(self, key: str) -> list[str]:
+        """Keys of fields that depend on `key`, directly or through others."""
+        found: list[str] = []
+        frontier = {key}
+        for field in self.fields:
+            if field.depends_on is not None and field.depends_on.field in frontier:
+                found.append(field.key)
+                frontier.add(field.key)
+        return found
+
+    def prune(self, answers: dict[str, Any]) -> dict[str, Any]:
+        """Answers of fields that still apply (a changed answer can make others moot)."""
+        kept: dict[str, Any] = {}
+        for field in self.fields:
+            if field.key in answers and field.applies(kept):
+                kept[field.key] = answers[field.key]
+        return kept
+
+    def extraction_schema(self) -> dict[str, Any]:
+        """JSON Schema for structured output: any subset of the fields, each of its own type."""
+        properties: dict[str, Any] = {}
+        for field in self.fields:
+            if field.type is FieldType.SINGLE_SELECT:
+                schema: dict[str, Any] = {"type": "string"}
+            elif field.type is FieldType.MULTI_SELECT:
+                schema = {"type": "array", "items": {"type": "string"}}
+            elif field.type is FieldType.NUMBER:
+                schema = {"type": "number"}
+            elif field.type is FieldType.BOOLEAN:
+                schema = {"type": "boolean"}
+            else:
+                schema = {"type": "string"}
+            properties[field.key] = {**schema, "description": field.label}
+        return {"type": "object", "properties": properties, "additionalProperties": False}
+
+
+NETWORK_SERVICE = Blueprint(
+    name="Network service",
+    description="A virtual network function offered as a service: firewall, router, load balancer, VPN…",
+    fields=[
+        BlueprintField(
+            key="service_type",
+            label="Service type",
+            question="Which kind of network service do you want to offer?",
+            why="It decides which vendors, features and APIs apply.",
+            type=FieldType.SINGLE_SELECT,
+            options=["vFirewall", "vRouter", "vLoadBalancer", "vVPN", "vWAN optimizer", "SD-WAN edge"],
+        ),
+        BlueprintField(
+            key="vendor",
+            label="Vendor",
+            question="Which vendor's products should the service run on?",
+            why="Each vendor has its own APIs, licensing and images.",
+            type=FieldType.SINGLE_SELECT,
+            suggest=True,
+            options=[
+                "Cisco",
+                "Palo Alto Networks",
+                "Fortinet",
+                "Juniper",
+                "Check Point",
+                "F5",
+                "Open source",
+            ],
+        ),
+        BlueprintField(
+            key="vpn_protocols",
+            label="VPN protocols",
+            question="Which VPN protocols must the service support?",
+            why="Protocols decide the client software and the gateways' configuration.",
+            type=FieldType.MULTI_SELECT,
+            options=["IPsec IKEv2", "WireGuard", "SSL/TLS VPN", "L2TP over IPsec"],
+            depends_on=Condition(field="service_type", op="equals", value="vVPN"),
+        ),
+        BlueprintField(
+            key="features",
+            label="Features",
+            question="Which features should the service include?",
+            why="Features become the service's API operations and its tests.",
+            type=FieldType.MULTI_SELECT,
+            suggest=True,
+            options=[
+                "Stateful filtering",
+                "Intrusion prevention",
+                "URL filtering",
+                "NAT",
+                "High availability",
+                "DDoS protection",
+            ],
+        ),
+        BlueprintField(
+            key="pricing_model",
+            label="Pricing model",
+            question="How will customers pay for the service?",
+            why="Pricing decides what must be metered and billed.",
+            type=FieldType.SINGLE_SELECT,
+            options=[
+                "Per instance per month",
+                "Per throughput tier",
+                "Pay as you go (hourly)",
+                "Per user",
+                "Enterprise contract",
+            ],
+        ),
+        BlueprintField(
+            key="api_docs",
+            label="API and integration docs",
+            question="Which vendor APIs or integration documents should the service use? Links or names do.",
+            why="Generated code calls these APIs; the documents tell it how.",
+            type=FieldType.FREE_TEXT,
+            required=False,
+            max_length=2000,
+        ),
+        BlueprintField(
+            key="authentication",
+            label="Authentication",
+            question="How should customers and systems authenticate to the service?",
+            why="It shapes the API gateway and the customer portal.",
+            type=FieldType.SINGLE_SELECT,
+            options=[
+                "API keys",
+                "OAuth 2.0 client credentials",
+                "mTLS certificates",
+                "SSO with SAML or OIDC",
+            ],
+        ),
+        BlueprintField(
+            key="logging_monitoring",
+            label="Logging and monitoring",
+            question="Where should logs and metrics go?",
+            why="Operations needs them to run and bill the service.",
+            type=FieldType.MULTI_SELECT,
+            options=[
+                "Syslog",
+                "Prometheus metrics",
+                "OpenTelemetry traces",
+                "SIEM (Splunk, QRadar…)",
+                "Cloud provider logging",
+            ],
+        ),
+    ],
+)
+
+BUSINESS_PROCESS = Blueprint(
+    name="Business process",
+    description="An automated process: what starts it, its steps, the systems and people involved.",
+    fields=[
+        BlueprintField(
+            key="trigger",
+            label="Trigger",
+            question="What starts the process?",
+            why="The trigger becomes the workflow's entry point.",
+            type=FieldType.SINGLE_SELECT,
+            options=["Started by hand", "On a schedule", "A webhook call", "An event from another system"],
+        ),
+        BlueprintField(
+            key="steps",
+            label="Steps",
+            question="Describe the steps of the process, in order.",
+            why="Each step becomes an activity of the workflow.",
+            type=FieldType.FREE_TEXT,
+            max_length=4000,
+        ),
+        BlueprintField(
+            key="integrations",
+            label="Integrations",
+            question="Which systems does the process use?",
+            why="Each one needs an activity or an n8n workflow to talk to it.",
+            type=FieldType.MULTI_SELECT,
+            suggest=True,
+            options=[
+                "n8n workflows",
+                "Salesforce",
+                "SAP",
+                "ServiceNow",
+                "Slack",
+                "Email",
+                "A REST API",
+                "A database",
+            ],
+        ),
+        BlueprintField(
+            key="ai_actions",
+            label="AI actions",
+            question="Should any step use AI?",
+            why="AI steps call a model through the gateway and need prompts.",
+            type=FieldType.MULTI_SELECT,
+            options=[
+                "Classify or route",
+                "Extract data from documents",
+                "Summarize",
+                "Draft replies",
+                "No AI",
+            ],
+        ),
+        BlueprintField(
+            key="human_approvals",
+            label="Human approvals",
+            question="Does any step need a person to approve it?",
+            why="Approvals pause the workflow until someone decides.",
+            type=FieldType.BOOLEAN,
+        ),
+        BlueprintField(
+            key="approval_details",
+            label="Approval details",
+            question="Who approves what, and how long may they take?",
+            why="Each approval becomes a human task with a timeout.",
+            type=FieldType.FREE_TEXT,
+            depends_on=Condition(field="human_approvals", op="equals", value=True),
+        ),
+        BlueprintField(
+            key="timeouts_slas",
+            label="Timeouts and SLAs",
+            question="What deadlines or service levels apply to the process?",
+            why="They become timers and timeouts in the workflow.",
+            type=FieldType.FREE_TEXT,
+            required=False,
+        ),
+        BlueprintField(
+            key="error_handling",
+            label="Error handling",
+            question="When a step fails, what should happen?",
+            why="It sets the workflow's error policy.",
+            type=FieldType.SINGLE_SELECT,
+            options=[
+                "Stop and alert",
+                "Retry, then alert",
+                "Undo the completed steps",
+                "Continue and report",
+            ],
+        ),
+        BlueprintField(
+            key="compensation",
+            label="Compensation",
+            question="How is each completed step undone?",
+            why="The compensation workflow runs these steps in reverse.",
+            type=FieldType.FREE_TEXT,
+            depends_on=Condition(field="error_handling", op="equals", value="Undo the completed steps"),
+        ),
+    ],
+)
+
+BUILTIN = {"network-service": NETWORK_SERVICE, "business-process": BUSINESS_PROCESS}

@@ -1,0 +1,200 @@
+"""Writes for blueprints, conversations and their messages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from conversations.blueprints import Blueprint
+from conversations.models import Conversation, Message, TenantBlueprint
+from tenants.models import Tenant, User
+
+
+class ConversationError(Exception):
+    """A request the interview rules refuse; the message is shown to the user."""
+
+
+@transaction.atomic
+def conversation_create(
+    *, tenant: Tenant, owner: User, blueprint: Blueprint, title: str = ""
+) -> Conversation:
+    """Start an interview for a blueprint; it keeps a copy of the blueprint as it is now."""
+    return Conversation.objects.create(
+        tenant=tenant,
+        owner=owner,
+        title=title or f"New {blueprint.name.lower()}",
+        blueprint_name=blueprint.name,
+        blueprint=blueprint.model_dump(mode="json"),
+    )
+
+
+def _touch(conversation: Conversation) -> None:
+    conversation.last_activity_at = timezone.now()
+
+
+@transaction.atomic
+def message_add(
+    *,
+    conversation: Conversation,
+    role: Message.Role,
+    text: str = "",
+    field_key: str = "",
+    values: dict[str, Any] | None = None,
+    options: list[str] | None = None,
+    state: Message.State = Message.State.DONE,
+    degraded: bool = False,
+) -> Message:
+    message = Message.objects.create(
+        tenant_id=conversation.tenant_id,
+        conversation=conversation,
+        role=role,
+        text=text,
+        field_key=field_key,
+        values=values or {},
+        options=options or [],
+        state=state,
+        degraded=degraded,
+    )
+    _touch(conversation)
+    conversation.save(update_fields=["last_activity_at"])
+    return message
+
+
+@transaction.atomic
+def question_started(*, message: Message, seq: int) -> None:
+    message.seq_start = seq
+    message.save(update_fields=["seq_start"])
+
+
+@transaction.atomic
+def question_finished(
+    *,
+    message: Message,
+    text: str,
+    options: list[str],
+    provider: str,
+    model: str,
+    degraded: bool,
+    seq: int,
+) -> Message:
+    """A question's final text and options: what the user now answers."""
+    message.text = text
+    message.options = options
+    message.provider = provider
+    message.model = model
+    message.degraded = degraded
+    message.state = Message.State.DONE
+    message.error = ""
+    message.seq_end = seq
+    message.save(
+        update_fields=["text", "options", "provider", "model", "degraded", "state", "error", "seq_end"]
+    )
+    return message
+
+
+@transaction.atomic
+def question_failed(*, message: Message, text: str, error: str, seq: int | None) -> Message:
+    """A question whose stream broke after it began: kept as far as it got, to be retried."""
+    message.text = text
+    message.state = Message.State.FAILED
+    message.error = error[:300]
+    message.seq_end = seq
+    message.save(update_fields=["text", "state", "error", "seq_end"])
+    return message
+
+
+@transaction.atomic
+def question_restart(*, message: Message) -> Message:
+    """Ask a failed question again, in the same place of the chat."""
+    message.text = ""
+    message.state = Message.State.STREAMING
+    message.error = ""
+    message.seq_start = message.seq_end = None
+    message.save(update_fields=["text", "state", "error", "seq_start", "seq_end"])
+    return message
+
+
+@transaction.atomic
+def answers_apply(*, conversation: Conversation, values: dict[str, Any]) -> Conversation:
+    """Merge validated values into the answers; answers of fields that no longer apply go."""
+    locked = Conversation.objects.for_tenant(conversation.tenant).select_for_update().get(pk=conversation.pk)
+    blueprint = locked.schema()
+    locked.answers = blueprint.prune({**locked.answers, **values})
+    locked.status = (
+        Conversation.Status.COMPLETE
+        if blueprint.next_field(locked.answers) is None
+        else Conversation.Status.GATHERING
+    )
+    _touch(locked)
+    locked.save(update_fields=["answers", "status", "last_activity_at"])
+    return locked
+
+
+@transaction.atomic
+def answer_edit(*, conversation: Conversation, key: str, value: Any) -> tuple[Conversation, list[str]]:
+    """Change one answer; the answers that depended on it are cleared, to be asked again.
+
+    Returns the conversation and the keys cleared.
+    """
+    locked = Conversation.objects.for_tenant(conversation.tenant).select_for_update().get(pk=conversation.pk)
+    blueprint = locked.schema()
+    cleared = [k for k in blueprint.dependents(key) if k in locked.answers]
+    answers = {k: v for k, v in locked.answers.items() if k not in cleared}
+    answers[key] = value
+    locked.answers = blueprint.prune(answers)
+    locked.status = (
+        Conversation.Status.COMPLETE
+        if blueprint.next_field(locked.answers) is None
+        else Conversation.Status.GATHERING
+    )
+    _touch(locked)
+    locked.save(update_fields=["answers", "status", "last_activity_at"])
+    field = blueprint.field(key)
+    label = field.label if field else key
+    note = f"Changed {label}." + (f" Cleared what depended on it: {', '.join(cleared)}." if cleared else "")
+    Message.objects.create(
+        tenant_id=locked.tenant_id, conversation=locked, role=Message.Role.NOTICE, text=note
+    )
+    return locked, cleared
+
+
+@transaction.atomic
+def conversation_rename(*, conversation: Conversation, title: str) -> Conversation:
+    conversation.title = title
+    conversation.save(update_fields=["title"])
+    return conversation
+
+
+# --- Blueprints ------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def blueprint_copy(*, tenant: Tenant, actor: User | None, source: Blueprint, name: str) -> TenantBlueprint:
+    """A tenant's own, editable copy of a blueprint."""
+    return TenantBlueprint.objects.create(
+        tenant=tenant,
+        name=name,
+        description=source.description,
+        fields=[field.model_dump(mode="json", exclude_none=True) for field in source.fields],
+        copied_from=source.name,
+        created_by=actor,
+    )
+
+
+@transaction.atomic
+def blueprint_update(*, blueprint: TenantBlueprint, validated: Blueprint) -> TenantBlueprint:
+    """Save a tenant blueprint that `validated` has already checked. Running interviews
+    keep the version they started with."""
+    blueprint.name = validated.name
+    blueprint.description = validated.description
+    blueprint.fields = [field.model_dump(mode="json", exclude_none=True) for field in validated.fields]
+    blueprint.updated_at = timezone.now()
+    blueprint.save(update_fields=["name", "description", "fields", "updated_at"])
+    return blueprint
+
+
+@transaction.atomic
+def blueprint_delete(*, blueprint: TenantBlueprint) -> None:
+    blueprint.delete()

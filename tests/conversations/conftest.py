@@ -1,0 +1,21 @@
+from tests.gateway_fixtures import (
+    anthropic_emulator,
+    anthropic_emulator_server,
+    fast_gateway,
+    fresh_gateway_state,
+    model_prices,
+    openai_emulator,
+    openai_emulator_server,
+    platform,
+)
+
+__all__ = [
+    "anthropic_emulator",
+    "anthropic_emulator_server",
+    "fast_gateway",
+    "fresh_gateway_state",
+    "model_prices",
+    "openai_emulator",
+    "openai_emulator_server",
+    "platform",
+]

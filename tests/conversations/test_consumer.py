@@ -1,0 +1,243 @@
+"""The conversation socket: who may open it, what it sends, resuming, several tabs."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from typing import Any
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+
+from conversations import consumers, selectors, services
+from conversations.blueprints import NETWORK_SERVICE
+from conversations.models import Conversation, Message
+from providers import services as provider_services
+from providers.interface import Task
+from tenants.models import User
+from tests.conftest import TenantUsers
+from tests.emulators.script import Reply
+from tests.emulators.server import EmulatorServer
+from tests.tenants.test_consumers import ORIGIN, connect, session_cookie
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+QUESTION = "Which kind of network service would you like to offer?\n\nWhy: it decides the vendors."
+SEQ = re.compile(r'id="conversation-seq" data-seq="(\d+)"')
+DELTA = re.compile(r'-live" hx-swap-oob="beforeend">(.*?)</span>', re.S)
+
+
+@pytest.fixture
+def anthropic(platform: tuple[EmulatorServer, EmulatorServer], tenant_users: TenantUsers) -> EmulatorServer:
+    provider_services.route_set(
+        tenant=tenant_users.tenant, task=Task.CONVERSATION, targets=[{"provider": "anthropic"}]
+    )
+    return platform[0]
+
+
+@pytest.fixture
+def conversation(tenant_users: TenantUsers) -> Conversation:
+    return services.conversation_create(
+        tenant=tenant_users.tenant, owner=tenant_users.member, blueprint=NETWORK_SERVICE
+    )
+
+
+def path_of(conversation: Conversation, since: int | None = None) -> str:
+    query = "" if since is None else f"?since={since}"
+    return f"/ws/t/{conversation.tenant.slug}/conversations/{conversation.pk}/{query}"
+
+
+async def open_socket(user: User, path: str) -> tuple[WebsocketCommunicator, bool, Any]:
+    cookie = await database_sync_to_async(session_cookie)(user)
+    return await connect(path, ORIGIN, cookie)
+
+
+async def frames_until(socket: WebsocketCommunicator, done: str, wait: float = 10) -> list[str]:
+    """Everything the socket sends until a frame containing `done`."""
+    received: list[str] = []
+    try:
+        async with asyncio.timeout(wait):
+            while not received or done not in received[-1]:
+                received.append(str(await socket.receive_from(timeout=wait)))
+    except TimeoutError:
+        raise AssertionError(f"no frame with {done!r} came; received: {received}") from None
+    return received
+
+
+def numbers(frames: list[str]) -> list[int]:
+    return [int(match.group(1)) for frame in frames if (match := SEQ.search(frame))]
+
+
+def text_of(frames: list[str]) -> str:
+    return "".join(match.group(1) for frame in frames for match in DELTA.finditer(frame))
+
+
+# Sent when a question has finished streaming: its done state replaces the live one.
+QUESTION_DONE = 'data-state="done"'
+
+
+async def test_a_member_sees_the_first_question_stream_in_numbered_frames(
+    tenant_users: TenantUsers, conversation: Conversation, anthropic: EmulatorServer
+) -> None:
+    anthropic.push(Reply(QUESTION, tokens=10, token_latency=0.01))
+    socket, connected, _ = await open_socket(tenant_users.member, path_of(conversation, since=0))
+    assert connected
+    frames = await frames_until(socket, QUESTION_DONE)
+    assert numbers(frames) == list(range(1, len(frames) + 1))
+    assert text_of(frames) == QUESTION
+    await socket.disconnect()
+
+
+async def test_reconnecting_with_the_last_number_continues_without_gaps_or_repeats(
+    tenant_users: TenantUsers, conversation: Conversation, anthropic: EmulatorServer
+) -> None:
+    anthropic.push(Reply(QUESTION, tokens=20, token_latency=0.03))
+    first, connected, _ = await open_socket(tenant_users.member, path_of(conversation, since=0))
+    assert connected
+    seen = [str(await first.receive_from(timeout=5)) for _ in range(3)]
+    await first.disconnect()  # the page reloads mid-answer
+
+    second, connected, _ = await open_socket(tenant_users.member, path_of(conversation, numbers(seen)[-1]))
+    assert connected
+    rest = await frames_until(second, QUESTION_DONE)
+    assert numbers(seen + rest) == list(range(1, len(seen) + len(rest) + 1))
+    assert text_of(seen + rest) == QUESTION
+    await second.disconnect()
+
+
+async def test_two_tabs_see_the_same_stream(
+    tenant_users: TenantUsers, conversation: Conversation, anthropic: EmulatorServer
+) -> None:
+    anthropic.push(Reply(QUESTION, tokens=20, token_latency=0.02))
+    member, connected, _ = await open_socket(tenant_users.member, path_of(conversation, since=0))
+    assert connected
+    owner, connected, _ = await open_socket(tenant_users.owner, path_of(conversation, since=0))
+    assert connected
+    member_frames = await frames_until(member, QUESTION_DONE)
+    owner_frames = await frames_until(owner, QUESTION_DONE)
+    assert member_frames == owner_frames
+    assert len(anthropic.requests) == 1, "the second tab joins the turn, it does not start another"
+    await member.disconnect()
+    await owner.disconnect()
+
+
+async def test_an_answer_sent_over_the_socket_moves_the_interview_on(
+    tenant_users: TenantUsers, conversation: Conversation, anthropic: EmulatorServer
+) -> None:
+    anthropic.push(Reply(QUESTION))
+    socket, connected, _ = await open_socket(tenant_users.member, path_of(conversation, since=0))
+    assert connected
+    await frames_until(socket, QUESTION_DONE)
+    anthropic.push(Reply("Which vendor do you prefer?\n\nWhy: it sets the features."))
+    await socket.send_to(
+        text_data=json.dumps({"action": "answer", "field": "service_type", "value": "vRouter"})
+    )
+    frames = await frames_until(socket, "Which vendor")
+    frames += await frames_until(socket, QUESTION_DONE)
+    assert "vRouter" in "".join(frames)
+    saved = await database_sync_to_async(selectors.conversation_for_turn)(
+        conversation.tenant_id, conversation.pk
+    )
+    assert saved is not None
+    assert saved.answers == {"service_type": "vRouter"}
+    await socket.disconnect()
+
+
+@pytest.mark.parametrize(
+    ("text", "notice"),
+    [("   ", "Write an answer first."), ("x" * 4001, "Answers are limited to 4000 characters")],
+    ids=["empty", "oversized"],
+)
+async def test_empty_and_oversized_messages_are_refused_and_nothing_is_stored(
+    text: str, notice: str, tenant_users: TenantUsers, conversation: Conversation, anthropic: EmulatorServer
+) -> None:
+    anthropic.push(Reply(QUESTION))
+    socket, connected, _ = await open_socket(tenant_users.member, path_of(conversation, since=0))
+    assert connected
+    await frames_until(socket, QUESTION_DONE)
+    await socket.send_to(text_data=json.dumps({"action": "text", "text": text}))
+    [flash] = await frames_until(socket, 'id="flash"')
+    assert notice in flash
+    assert not SEQ.search(flash), "a notice to one socket is not a numbered frame"
+    messages = await database_sync_to_async(lambda: list(selectors.messages_of(conversation)))()
+    assert [message.role for message in messages] == [Message.Role.ASSISTANT]
+    await socket.disconnect()
+
+
+async def test_a_viewer_follows_but_cannot_answer(
+    tenant_users: TenantUsers, conversation: Conversation, anthropic: EmulatorServer
+) -> None:
+    anthropic.push(Reply(QUESTION))
+    socket, connected, _ = await open_socket(tenant_users.viewer, path_of(conversation, since=0))
+    assert connected
+    await socket.send_to(
+        text_data=json.dumps({"action": "answer", "field": "service_type", "value": "vRouter"})
+    )
+    [flash] = await frames_until(socket, 'id="flash"')
+    assert "cannot" in flash or "not answer" in flash
+    await asyncio.sleep(0.2)
+    assert anthropic.requests == [], "a viewer's socket starts no turn"
+    await socket.disconnect()
+
+
+async def test_a_conversation_of_another_tenant_is_not_found(
+    tenant_users: TenantUsers, anthropic: EmulatorServer
+) -> None:
+    theirs = await database_sync_to_async(services.conversation_create)(
+        tenant=tenant_users.other_tenant, owner=tenant_users.outsider, blueprint=NETWORK_SERVICE
+    )
+    # A member of acme asks for globex's conversation under acme's slug.
+    path = f"/ws/t/acme/conversations/{theirs.pk}/"
+    socket, connected, code = await open_socket(tenant_users.member, path)
+    assert (connected, code) == (False, consumers.CLOSE_NOT_FOUND)
+    await socket.disconnect()
+    socket, connected, code = await open_socket(tenant_users.member, "/ws/t/acme/conversations/999999/")
+    assert (connected, code) == (False, consumers.CLOSE_NOT_FOUND)
+    await socket.disconnect()
+
+
+async def test_a_complete_conversation_socket_is_refused(
+    tenant_users: TenantUsers, conversation: Conversation
+) -> None:
+    def complete() -> None:
+        values = {
+            "service_type": "vFirewall",
+            "vendor": "Fortinet",
+            "features": ["Stateful inspection"],
+            "pricing_model": "Per user",
+            "api_docs": "https://example.test/api",
+            "authentication": "OAuth 2.0",
+            "logging_monitoring": "Syslog",
+        }
+        services.answers_apply(conversation=conversation, values=values)
+
+    await database_sync_to_async(complete)()
+    refreshed = await database_sync_to_async(selectors.conversation_for_turn)(
+        conversation.tenant_id, conversation.pk
+    )
+    assert refreshed is not None
+    assert refreshed.is_complete
+    socket, connected, code = await open_socket(tenant_users.member, path_of(conversation))
+    assert (connected, code) == (False, consumers.CLOSE_CLOSED)
+    await socket.disconnect()
+
+
+async def test_unreadable_and_unknown_actions_get_a_notice(
+    tenant_users: TenantUsers, conversation: Conversation, anthropic: EmulatorServer
+) -> None:
+    anthropic.push(Reply(QUESTION))
+    socket, connected, _ = await open_socket(tenant_users.member, path_of(conversation, since=0))
+    assert connected
+    await frames_until(socket, QUESTION_DONE)
+    for payload, notice in [
+        ("{not json", "could not be read"),
+        ("[1, 2]", "could not be read"),
+        (json.dumps({"action": "explode"}), "Unknown action."),
+        (json.dumps({"action": "answer", "value": {"a": 1}}), "could not be read"),
+    ]:
+        await socket.send_to(text_data=payload)
+        [flash] = await frames_until(socket, 'id="flash"')
+        assert notice in flash
+    await socket.disconnect()
