@@ -133,10 +133,10 @@ def answers_apply(*, conversation: Conversation, values: dict[str, Any]) -> Conv
 
 
 @transaction.atomic
-def answer_edit(*, conversation: Conversation, key: str, value: Any) -> tuple[Conversation, list[str]]:
+def answer_edit(*, conversation: Conversation, key: str, value: Any) -> tuple[Conversation, Message]:
     """Change one answer; the answers that depended on it are cleared, to be asked again.
 
-    Returns the conversation and the keys cleared.
+    Returns the conversation and the notice saying what changed.
     """
     locked = Conversation.objects.for_tenant(conversation.tenant).select_for_update().get(pk=conversation.pk)
     blueprint = locked.schema()
@@ -151,13 +151,18 @@ def answer_edit(*, conversation: Conversation, key: str, value: Any) -> tuple[Co
     )
     _touch(locked)
     locked.save(update_fields=["answers", "status", "last_activity_at"])
-    field = blueprint.field(key)
-    label = field.label if field else key
-    note = f"Changed {label}." + (f" Cleared what depended on it: {', '.join(cleared)}." if cleared else "")
-    Message.objects.create(
+
+    def label(of: str) -> str:
+        field = blueprint.field(of)
+        return field.label if field else of
+
+    note = f"Changed {label(key)}." + (
+        f" Cleared what depended on it: {', '.join(map(label, cleared))}." if cleared else ""
+    )
+    notice = Message.objects.create(
         tenant_id=locked.tenant_id, conversation=locked, role=Message.Role.NOTICE, text=note
     )
-    return locked, cleared
+    return locked, notice
 
 
 @transaction.atomic

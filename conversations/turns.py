@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -370,7 +371,7 @@ async def retry(tenant_id: int, conversation_id: int, *, user_id: int | None) ->
         message = await database_sync_to_async(services.question_restart)(message=failed)
         field = conversation.schema().field(message.field_key)
         if field is not None:
-            await _phrase(conversation, message, field, user_id=user_id, fresh=False)
+            await _phrase(conversation, message, field, user_id=user_id)
 
 
 async def _ask(conversation: Conversation, *, user_id: int | None, reask: bool) -> None:
@@ -393,18 +394,17 @@ async def _ask(conversation: Conversation, *, user_id: int | None, reask: bool) 
         field_key=field.key,
         state=Message.State.STREAMING,
     )
-    await _phrase(conversation, message, field, user_id=user_id, fresh=True)
+    await _phrase(conversation, message, field, user_id=user_id)
 
 
 async def _phrase(
-    conversation: Conversation, message: Message, field: BlueprintField, *, user_id: int | None, fresh: bool
+    conversation: Conversation, message: Message, field: BlueprintField, *, user_id: int | None
 ) -> None:
     """Stream the model's wording of a question, then publish it with its options."""
     blueprint = conversation.schema()
-    template = (
-        "conversations/frames/message_added.html" if fresh else "conversations/frames/message_replaced.html"
-    )
-    seq = await _frame(conversation, template, {"message": message})
+    # A retried question moves to the end of the list, where a fresh one goes (see
+    # message_added.html): pages then apply its first frame the same way in both cases.
+    seq = await _frame(conversation, "conversations/frames/message_added.html", {"message": message})
     await database_sync_to_async(services.question_started)(message=message, seq=seq)
     system, messages = prompts.question(blueprint, field, conversation.answers)
     request = _request(conversation, user_id, system, messages, max_tokens=220)
@@ -441,8 +441,9 @@ async def _phrase(
         )
         await _refresh(conversation)
         return
-    degraded = bool(failure) or not text or options_degraded
-    if failure or not text:
+    off_topic = bool(text) and not on_topic(text, field)
+    degraded = bool(failure) or not text or off_topic or options_degraded
+    if failure or not text or off_topic:
         text = f"{field.question}\n\nWhy: {field.why}" if field.why else field.question
     message.text, message.options, message.degraded = text, options, degraded
     message.provider, message.model, message.state = provider, model, Message.State.DONE
@@ -457,6 +458,23 @@ async def _phrase(
         seq=seq,
     )
     await _refresh(conversation)
+
+
+def _stems(text: str) -> set[str]:
+    # Four-letter prefixes: "feature" matches "features", "authenticate" "authentication".
+    return {word[:4] for word in re.findall(r"[a-z0-9]{3,}", text.casefold()) if word not in _COMMON}
+
+
+_COMMON = {
+    "which", "what", "how", "the", "and", "you", "your", "this", "that", "should", "would", "does",
+    "will", "with", "from", "for", "are", "want", "like", "need", "question", "next",
+}  # fmt: skip
+
+
+def on_topic(text: str, field: BlueprintField) -> bool:
+    """Whether a phrased question asks something and names its subject (a word of the
+    field's label or standard question); small models sometimes ask nothing in particular."""
+    return "?" in text and bool(_stems(text) & _stems(f"{field.label} {field.question}"))
 
 
 async def _suggest(
@@ -474,7 +492,15 @@ async def _suggest(
     except ProviderError:
         return list(field.options), True
     proposed = prompts.parse_extraction(completion.text).get("options")
-    options = normalize_options(proposed if isinstance(proposed, list) else [])
+    # An option that repeats another question's answer is the model echoing the prompt.
+    given = {str(item).casefold() for key, value in conversation.answers.items() if key != field.key
+             for item in (value if isinstance(value, list) else [value])}  # fmt: skip
+    typical = {option.casefold() for option in field.options}
+    options = [
+        option
+        for option in normalize_options(proposed if isinstance(proposed, list) else [])
+        if option.casefold() in typical or option.casefold() not in given
+    ]
     if len(options) < 2:
         return list(field.options), True
     return options, False

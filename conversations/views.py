@@ -126,9 +126,12 @@ def answer_edit(request: TenantRequest, conversation_id: int, key: str) -> HttpR
         return render(
             request, "conversations/partials/answer_form.html", {**context, "error": str(error)}, status=422
         )
-    conversation, _cleared = services.answer_edit(conversation=conversation, key=key, value=value)
-    state = selectors.page_state(conversation)
-    streams.publish_template(conversation.pk, "conversations/frames/state.html", state)
+    conversation, notice = services.answer_edit(conversation=conversation, key=key, value=value)
+    # Other open pages of the conversation see the change as it happens.
+    streams.publish_template(conversation.pk, "conversations/frames/message_added.html", {"message": notice})
+    streams.publish_template(
+        conversation.pk, "conversations/frames/state.html", selectors.page_state(conversation)
+    )
     _nudge(conversation)
     target = reverse(
         "conversation_detail", kwargs={"tenant_slug": request.tenant.slug, "conversation_id": conversation.pk}

@@ -33,8 +33,17 @@
   }
 
   document.addEventListener("htmx:wsBeforeMessage", function (event) {
-    var match = /data-seq="(\d+)"/.exec(event.detail.message);
-    if (match && parseInt(match[1], 10) <= lastSeq()) event.preventDefault();
+    var message = event.detail.message;
+    var match = /data-seq="(\d+)"/.exec(message);
+    if (match && parseInt(match[1], 10) <= lastSeq()) {
+      event.preventDefault();
+      return;
+    }
+    // A frame that adds a message the page already shows (rendered from the database while
+    // its frames are replayed, or a question being retried) moves it to the end, once.
+    var added = /<div id="messages" hx-swap-oob="beforeend"><article id="(message-\d+)"/.exec(message);
+    var shown = added && document.getElementById(added[1]);
+    if (shown) shown.remove();
   });
 
   document.addEventListener("htmx:wsAfterMessage", function () {

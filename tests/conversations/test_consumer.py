@@ -76,6 +76,10 @@ def text_of(frames: list[str]) -> str:
 
 # Sent when a question has finished streaming: its done state replaces the live one.
 QUESTION_DONE = 'data-state="done"'
+# The last frame of a turn: the composer offers answering again.
+READY = 'data-testid="message-form"'
+# A notice to one socket (the panel's refresh clears the notice area, with no text).
+NOTICE = 'role="status"'
 
 
 async def test_a_member_sees_the_first_question_stream_in_numbered_frames(
@@ -156,9 +160,9 @@ async def test_empty_and_oversized_messages_are_refused_and_nothing_is_stored(
     anthropic.push(Reply(QUESTION))
     socket, connected, _ = await open_socket(tenant_users.member, path_of(conversation, since=0))
     assert connected
-    await frames_until(socket, QUESTION_DONE)
+    await frames_until(socket, READY)
     await socket.send_to(text_data=json.dumps({"action": "text", "text": text}))
-    [flash] = await frames_until(socket, 'id="flash"')
+    [flash] = await frames_until(socket, NOTICE)
     assert notice in flash
     assert not SEQ.search(flash), "a notice to one socket is not a numbered frame"
     messages = await database_sync_to_async(lambda: list(selectors.messages_of(conversation)))()
@@ -175,7 +179,7 @@ async def test_a_viewer_follows_but_cannot_answer(
     await socket.send_to(
         text_data=json.dumps({"action": "answer", "field": "service_type", "value": "vRouter"})
     )
-    [flash] = await frames_until(socket, 'id="flash"')
+    [flash] = await frames_until(socket, NOTICE)
     assert "cannot" in flash or "not answer" in flash
     await asyncio.sleep(0.2)
     assert anthropic.requests == [], "a viewer's socket starts no turn"
@@ -230,7 +234,7 @@ async def test_unreadable_and_unknown_actions_get_a_notice(
     anthropic.push(Reply(QUESTION))
     socket, connected, _ = await open_socket(tenant_users.member, path_of(conversation, since=0))
     assert connected
-    await frames_until(socket, QUESTION_DONE)
+    await frames_until(socket, READY)
     for payload, notice in [
         ("{not json", "could not be read"),
         ("[1, 2]", "could not be read"),
@@ -238,6 +242,6 @@ async def test_unreadable_and_unknown_actions_get_a_notice(
         (json.dumps({"action": "answer", "value": {"a": 1}}), "could not be read"),
     ]:
         await socket.send_to(text_data=payload)
-        [flash] = await frames_until(socket, 'id="flash"')
+        [flash] = await frames_until(socket, NOTICE)
         assert notice in flash
     await socket.disconnect()

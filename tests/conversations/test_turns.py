@@ -208,6 +208,31 @@ async def test_suggested_options_are_validated_and_deduplicated(
     assert "&lt;b&gt;Sneaky&lt;/b&gt;" in frames
 
 
+async def test_options_that_echo_other_answers_are_dropped(
+    interview: Interview, anthropic: EmulatorServer
+) -> None:
+    anthropic.push(Reply(FIREWALL_QUESTION))
+    await interview.start()
+    anthropic.push(
+        Reply("Which vendor?\n\nWhy: APIs differ."),
+        Reply(json.dumps({"options": ["vRouter", "Cisco", "VROUTER", "Arista"]})),
+    )
+    await interview.choose("service_type", "vRouter")
+    _conversation, messages = await interview.state()
+    assert messages[-1].options == ["Cisco", "Arista"]
+
+
+async def test_a_question_about_nothing_in_particular_is_replaced_by_the_blueprints(
+    interview: Interview, anthropic: EmulatorServer
+) -> None:
+    anthropic.push(Reply("What is the next question?"))
+    await interview.start()
+    _conversation, [question] = await interview.state()
+    assert question.degraded
+    assert question.text.startswith("Which kind of network service do you want to offer?")
+    assert question.provider == "anthropic", "the page still says which model was asked"
+
+
 async def test_a_stream_that_breaks_midway_keeps_its_text_and_can_be_retried(
     interview: Interview, anthropic: EmulatorServer
 ) -> None:
