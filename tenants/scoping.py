@@ -10,8 +10,10 @@ Rows are written with `Model.objects.create(tenant=..., ...)` or `instance.save(
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import models
 
 if TYPE_CHECKING:
@@ -62,3 +64,34 @@ class TenantOwnedModel(models.Model):
 
     class Meta:
         abstract = True
+
+    def validate_constraints(self, exclude: Collection[str] | None = None) -> None:
+        """Django's checks of constraints (model forms, the admin), with unique constraints
+        checked within the tenant: Django's own query goes through the default manager,
+        which refuses. A unique constraint without the tenant is left to the database, so
+        its message cannot tell one tenant about another's rows."""
+        excluded = set(exclude or ())
+        errors: dict[str, list[ValidationError]] = {}
+        for model_class, constraints in self.get_constraints():
+            for constraint in constraints:
+                try:
+                    if isinstance(constraint, models.UniqueConstraint):
+                        self._validate_unique_in_tenant(model_class, constraint, excluded)
+                    else:
+                        constraint.validate(model_class, self, exclude=excluded)  # type: ignore[attr-defined]
+                except ValidationError as error:
+                    errors.setdefault(NON_FIELD_ERRORS, []).append(error)
+        if errors:
+            raise ValidationError(errors)
+
+    def _validate_unique_in_tenant(
+        self, model_class: type[models.Model], constraint: models.UniqueConstraint, excluded: set[str]
+    ) -> None:
+        fields = list(constraint.fields)
+        # A tenant that failed its own validation is in `excluded`.
+        if "tenant" not in fields or constraint.condition is not None or excluded & set(fields):
+            return
+        lookup = {name: getattr(self, model_class._meta.get_field(name).attname) for name in fields}  # type: ignore[union-attr]
+        rows = model_class._default_manager.for_tenant(self.tenant).filter(**lookup)  # type: ignore[attr-defined]
+        if rows.exclude(pk=self.pk).exists():
+            raise ValidationError(self.unique_error_message(type(self), tuple(fields)))
