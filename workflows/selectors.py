@@ -1,0 +1,57 @@
+"""Reads of workflows, always within one tenant."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db.models import Q, QuerySet
+
+from tenants.models import Tenant
+from workflows.compiler import CompiledWorkflow, compile_workflow
+from workflows.models import Workflow, WorkflowChange, WorkflowVersion
+from workflows.validation import WorkflowAnalysis, validate_workflow
+
+
+def workflows_of_tenant(*, tenant: Tenant, query: str = "") -> QuerySet[Workflow]:
+    workflows = Workflow.objects.for_tenant(tenant).select_related("created_by")
+    if query:
+        workflows = workflows.filter(Q(name__icontains=query))
+    return workflows.defer("document")
+
+
+def workflow_by_uuid(*, tenant: Tenant, workflow_uuid: uuid.UUID) -> Workflow | None:
+    return Workflow.objects.for_tenant(tenant).filter(uuid=workflow_uuid).first()
+
+
+def known_workflow_ids(tenant: Tenant) -> set[str]:
+    """The ids subflows and compensation may name: the tenant's workflows."""
+    return {str(value) for value in Workflow.objects.for_tenant(tenant).values_list("uuid", flat=True)}
+
+
+def analysis_of(workflow: Workflow) -> WorkflowAnalysis:
+    return validate_workflow(workflow.document, known_workflow_ids=known_workflow_ids(workflow.tenant))
+
+
+def compiled(tenant: Tenant, document: object) -> CompiledWorkflow:
+    """Raises DSLValidationError when the document has errors."""
+    return compile_workflow(document, known_workflow_ids=known_workflow_ids(tenant))
+
+
+def versions_of(workflow: Workflow) -> QuerySet[WorkflowVersion]:
+    return (
+        WorkflowVersion.objects.for_tenant(workflow.tenant)
+        .filter(workflow=workflow)
+        .select_related("created_by")
+    )
+
+
+def latest_version(workflow: Workflow) -> WorkflowVersion | None:
+    return versions_of(workflow).first()
+
+
+def version_of(workflow: Workflow, number: int) -> WorkflowVersion | None:
+    return versions_of(workflow).filter(number=number).first()
+
+
+def last_change(workflow: Workflow) -> WorkflowChange | None:
+    return WorkflowChange.objects.for_tenant(workflow.tenant).filter(workflow=workflow).first()

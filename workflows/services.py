@@ -1,0 +1,213 @@
+"""Writes of workflows: drafts, edits with undo, publishing, restoring, importing."""
+
+from __future__ import annotations
+
+import copy
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from conversations.models import Conversation
+from tenants.models import Tenant, User
+from workflows import selectors
+from workflows.documents import parse_workflow
+from workflows.findings import Finding, error
+from workflows.models import Workflow, WorkflowChange, WorkflowVersion
+
+# Undo goes back this many changes; older ones are dropped.
+KEEP_CHANGES = 50
+MAX_IMPORT_BYTES = 2 * 1024 * 1024
+
+
+def tenant_uuid(tenant: Tenant) -> str:
+    """The tenant's id in workflow documents (the DSL names tenants by UUID)."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"sce:tenant:{tenant.pk}"))
+
+
+def blank_document(*, workflow_uuid: uuid.UUID, tenant: Tenant, name: str) -> dict[str, Any]:
+    return {
+        "id": str(workflow_uuid),
+        "name": name,
+        "tenant_id": tenant_uuid(tenant),
+        "version": 1,
+        "nodes": [],
+        "edges": [],
+        "variables": [],
+        "triggers": [{"trigger_type": "manual", "config": {}}],
+        "error_policy": {"on_error": "fail"},
+    }
+
+
+def _owned(document: dict[str, Any], workflow: Workflow) -> dict[str, Any]:
+    """The document with the identity the workflow gives it: its id, tenant, version."""
+    owned = dict(document)
+    owned["id"] = str(workflow.uuid)
+    owned["tenant_id"] = tenant_uuid(workflow.tenant)
+    owned["version"] = workflow.published_version + (1 if workflow.has_changes else 0) or 1
+    return owned
+
+
+@transaction.atomic
+def workflow_create(
+    *,
+    tenant: Tenant,
+    actor: User | None,
+    name: str,
+    document: dict[str, Any] | None = None,
+    source_conversation: Conversation | None = None,
+    workflow_uuid: uuid.UUID | None = None,
+) -> Workflow:
+    workflow = Workflow(
+        tenant=tenant,
+        uuid=workflow_uuid or uuid.uuid4(),
+        name=name[:200],
+        created_by=actor,
+        source_conversation=source_conversation,
+    )
+    base = (
+        document
+        if document is not None
+        else blank_document(workflow_uuid=workflow.uuid, tenant=tenant, name=name)
+    )
+    workflow.document = _owned({**base, "name": name[:200]}, workflow)
+    workflow.save(force_insert=True)
+    return workflow
+
+
+@transaction.atomic
+def workflow_edit(
+    *, workflow: Workflow, actor: User | None, document: dict[str, Any], summary: str
+) -> Workflow:
+    """Replace the draft, remembering the one before so the change can be undone."""
+    locked = Workflow.objects.for_tenant(workflow.tenant).select_for_update().get(pk=workflow.pk)
+    WorkflowChange.objects.create(
+        tenant=locked.tenant, workflow=locked, summary=summary[:200], before=locked.document, created_by=actor
+    )
+    stale = (
+        WorkflowChange.objects.for_tenant(locked.tenant).filter(workflow=locked).values_list("pk", flat=True)
+    )
+    WorkflowChange.objects.for_tenant(locked.tenant).filter(pk__in=list(stale[KEEP_CHANGES:])).delete()
+    name = document.get("name")
+    if isinstance(name, str) and name.strip():
+        locked.name = name.strip()[:200]
+    locked.has_changes = True
+    locked.document = _owned(document, locked)
+    locked.updated_at = timezone.now()
+    locked.save(update_fields=["name", "document", "has_changes", "updated_at"])
+    return locked
+
+
+@transaction.atomic
+def workflow_undo(*, workflow: Workflow) -> WorkflowChange | None:
+    """Put the draft back as it was before its last change; None when there is nothing to undo."""
+    locked = Workflow.objects.for_tenant(workflow.tenant).select_for_update().get(pk=workflow.pk)
+    last = WorkflowChange.objects.for_tenant(locked.tenant).filter(workflow=locked).first()
+    if last is None:
+        return None
+    locked.document = last.before
+    name = last.before.get("name") if isinstance(last.before, dict) else None
+    if isinstance(name, str) and name.strip():
+        locked.name = name.strip()[:200]
+    latest = selectors.latest_version(locked)
+    locked.has_changes = latest is None or latest.document != _comparable(locked.document, latest.document)
+    locked.updated_at = timezone.now()
+    locked.save(update_fields=["name", "document", "has_changes", "updated_at"])
+    last.delete()
+    return last
+
+
+def _comparable(draft: dict[str, Any], published: dict[str, Any]) -> dict[str, Any]:
+    """The draft as it would be published (its version number is the published one's)."""
+    return {**draft, "version": published.get("version")}
+
+
+class PublishRefused(Exception):
+    def __init__(self, findings: list[Finding]) -> None:
+        self.findings = findings
+        super().__init__(f"{len(findings)} error(s) in the workflow")
+
+
+@transaction.atomic
+def workflow_publish(*, workflow: Workflow, actor: User | None, note: str = "") -> WorkflowVersion:
+    """Freeze the draft as the next version; refused while the draft has errors."""
+    locked = Workflow.objects.for_tenant(workflow.tenant).select_for_update().get(pk=workflow.pk)
+    analysis = selectors.analysis_of(locked)
+    if not analysis.is_valid:
+        raise PublishRefused(analysis.errors)
+    number = locked.published_version + 1
+    document = {**locked.document, "version": number}
+    version = WorkflowVersion.objects.create(
+        tenant=locked.tenant,
+        workflow=locked,
+        number=number,
+        document=document,
+        note=note[:200],
+        created_by=actor,
+    )
+    locked.published_version = number
+    locked.has_changes = False
+    locked.document = document
+    locked.updated_at = timezone.now()
+    locked.save(update_fields=["published_version", "has_changes", "document", "updated_at"])
+    return version
+
+
+def workflow_restore(*, workflow: Workflow, version: WorkflowVersion, actor: User | None) -> Workflow:
+    """Make a published version the draft again (an ordinary change: it can be undone)."""
+    return workflow_edit(
+        workflow=workflow,
+        actor=actor,
+        document=copy.deepcopy(version.document),
+        summary=f"Restored version {version.number}",
+    )
+
+
+@transaction.atomic
+def workflow_rename(*, workflow: Workflow, actor: User | None, name: str) -> Workflow:
+    return workflow_edit(
+        workflow=workflow, actor=actor, document={**workflow.document, "name": name}, summary="Renamed"
+    )
+
+
+@transaction.atomic
+def workflow_delete(*, workflow: Workflow) -> None:
+    workflow.delete()
+
+
+@dataclass
+class Imported:
+    workflow: Workflow | None
+    findings: list[Finding] = field(default_factory=list)
+
+
+def workflow_import(*, tenant: Tenant, actor: User | None, data: bytes) -> Imported:
+    """A workflow from an exported JSON file: a new draft, or a new draft of the workflow it
+    was exported from when that is one of the tenant's. Unreadable files import nothing."""
+    if len(data) > MAX_IMPORT_BYTES:
+        size = f"{len(data) / 1024 / 1024:.1f} MB"
+        return Imported(
+            None, [error("invalid_document", f"the file is {size}; at most 2 MB can be imported")]
+        )
+    parsed = parse_workflow(data)
+    if parsed.workflow is None:
+        return Imported(None, parsed.findings)
+    document = parsed.workflow.model_dump(mode="json", exclude_none=True)
+    existing = selectors.workflow_by_uuid(tenant=tenant, workflow_uuid=parsed.workflow.id)
+    if existing is not None:
+        workflow = workflow_edit(
+            workflow=existing, actor=actor, document=document, summary="Imported from a file"
+        )
+    else:
+        taken = Workflow.objects.dangerously_unscoped().filter(uuid=parsed.workflow.id).exists()
+        workflow = workflow_create(
+            tenant=tenant,
+            actor=actor,
+            name=parsed.workflow.name or "Imported workflow",
+            document=document,
+            # Another tenant's id stays theirs: the copy gets its own.
+            workflow_uuid=None if taken else parsed.workflow.id,
+        )
+    return Imported(workflow, selectors.analysis_of(workflow).findings)
