@@ -5,9 +5,11 @@ from __future__ import annotations
 from conversations import websockets as conversation_websockets
 from providers import websockets as provider_websockets
 from tenants import websockets as tenant_websockets
+from workflows import websockets as workflow_websockets
 
 websocket_urlpatterns = [
     *tenant_websockets.websocket_urlpatterns,
     *provider_websockets.websocket_urlpatterns,
     *conversation_websockets.websocket_urlpatterns,
+    *workflow_websockets.websocket_urlpatterns,
 ]
