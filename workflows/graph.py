@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import heapq
-from collections import defaultdict
 from dataclasses import dataclass, field
 
 import networkx as nx  # type: ignore[import-untyped]  # networkx ships no type information
@@ -78,91 +77,124 @@ def build_graph(workflow: WorkflowDSL) -> tuple[WorkflowGraph, list[Finding]]:
     nodes: dict[str, WorkflowNode] = {}
     position: dict[str, int] = {}
     for index, node in enumerate(workflow.nodes):
-        where = {"node_id": node.id, "path": ("nodes", index)}
-        if not node.id.strip():
-            findings.append(error(INVALID_NODE, "a node needs a non-blank id", **where))
-        if node.id in nodes:
-            findings.append(error(DUPLICATE_ID, f"node id {node.id!r} is used more than once", **where))
+        node_id = node.id
+        # Findings (and their `where`) are built only on the rare path: this loop and the
+        # edges' run once per element of documents with tens of thousands of them.
+        if not node_id.strip():
+            findings.append(
+                error(INVALID_NODE, "a node needs a non-blank id", node_id=node_id, path=("nodes", index))
+            )
+        if node_id in nodes:
+            findings.append(
+                error(
+                    DUPLICATE_ID,
+                    f"node id {node_id!r} is used more than once",
+                    node_id=node_id,
+                    path=("nodes", index),
+                )
+            )
             continue
-        nodes[node.id] = node
-        position[node.id] = index
+        nodes[node_id] = node
+        position[node_id] = index
 
-    edges, edge_position = _usable_edges(workflow, nodes, findings)
-    outgoing: dict[str, list[WorkflowEdge]] = defaultdict(list)
-    incoming: dict[str, list[WorkflowEdge]] = defaultdict(list)
-    for edge in edges:
-        outgoing[edge.source].append(edge)
-        incoming[edge.target].append(edge)
-    successor_ids = {node: _distinct([edge.target for edge in out]) for node, out in outgoing.items()}
-    predecessor_ids = {node: _distinct([edge.source for edge in into]) for node, into in incoming.items()}
-    graph = WorkflowGraph(
-        nodes,
-        position,
-        edges,
-        edge_position,
-        dict(outgoing),
-        dict(incoming),
-        successor_ids,
-        predecessor_ids,
-    )
-
-    order = _topological_order(graph)
+    graph = _graph_of_edges(workflow, nodes, position, findings)
+    order = _topological_order(graph, len(workflow.nodes))
     if len(order) < len(nodes):
         graph.acyclic = False
         findings += _cycles(graph)
     findings += _entry_and_reachability(graph)
     if graph.entry is not None and graph.acyclic:
-        graph.order = [node for node in order if node in graph.reachable]
+        reachable = graph.reachable
+        graph.order = order if len(reachable) == len(order) else [n for n in order if n in reachable]
     return graph, findings
 
 
-def _distinct(ids: list[str]) -> list[str]:
-    return ids if len(ids) < 2 else list(dict.fromkeys(ids))
+def _graph_of_edges(
+    workflow: WorkflowDSL,
+    nodes: dict[str, WorkflowNode],
+    position: dict[str, int],
+    findings: list[Finding],
+) -> WorkflowGraph:
+    """Check the edges and build every adjacency map in one pass over them.
 
-
-def _usable_edges(
-    workflow: WorkflowDSL, nodes: dict[str, WorkflowNode], findings: list[Finding]
-) -> tuple[list[WorkflowEdge], dict[str, int]]:
+    `outgoing`/`incoming` keep every usable edge per node; `successor_ids`/`predecessor_ids`
+    the distinct neighbours in the order of their first edge (parallel edges, e.g. two
+    decision branches to one node, count once). Nodes without edges have no entry.
+    """
     edges: list[WorkflowEdge] = []
     edge_position: dict[str, int] = {}
+    outgoing: dict[str, list[WorkflowEdge]] = {}
+    incoming: dict[str, list[WorkflowEdge]] = {}
+    successor_ids: dict[str, list[str]] = {}
+    predecessor_ids: dict[str, list[str]] = {}
     seen_ids: set[str] = set()
     seen_links: dict[tuple[str, str, str | None], str] = {}
+    linked: set[tuple[str, str]] = set()  # (source, target) pairs already in successor_ids
     for index, edge in enumerate(workflow.edges):
-        where = {"edge_id": edge.id, "path": ("edges", index)}
-        if not edge.id.strip():
-            findings.append(error(INVALID_EDGE, "an edge needs a non-blank id", **where))
-        if edge.id in seen_ids:
-            findings.append(error(DUPLICATE_ID, f"edge id {edge.id!r} is used more than once", **where))
-            continue
-        seen_ids.add(edge.id)
-        missing = [end for end in (edge.source, edge.target) if end not in nodes]
-        if missing:
-            for end in dict.fromkeys(missing):
-                role = "source" if end == edge.source else "target"
-                findings.append(
-                    error(INVALID_EDGE, f"edge {edge.id!r}: {role} node {end!r} does not exist", **where)
-                )
-            continue
-        if edge.source == edge.target:
+        edge_id, source, target = edge.id, edge.source, edge.target
+        if not edge_id.strip():
             findings.append(
-                error(INVALID_EDGE, f"edge {edge.id!r} connects node {edge.source!r} to itself", **where)
+                error(INVALID_EDGE, "an edge needs a non-blank id", edge_id=edge_id, path=("edges", index))
+            )
+        if edge_id in seen_ids:
+            findings.append(
+                error(
+                    DUPLICATE_ID,
+                    f"edge id {edge_id!r} is used more than once",
+                    edge_id=edge_id,
+                    path=("edges", index),
+                )
             )
             continue
-        link = (edge.source, edge.target, edge.source_handle)
+        seen_ids.add(edge_id)
+        if source not in nodes or target not in nodes or source == target:
+            findings += _unusable_edge_findings(edge, index, nodes)
+            continue
+        link = (source, target, edge.source_handle)
         if link in seen_links:
             findings.append(
                 error(
                     INVALID_EDGE,
-                    f"edge {edge.id!r} duplicates edge {seen_links[link]!r} "
-                    f"({edge.source!r} -> {edge.target!r})",
-                    **where,
+                    f"edge {edge_id!r} duplicates edge {seen_links[link]!r} ({source!r} -> {target!r})",
+                    edge_id=edge_id,
+                    path=("edges", index),
                 )
             )
             continue
-        seen_links[link] = edge.id
+        seen_links[link] = edge_id
         edges.append(edge)
-        edge_position[edge.id] = index
-    return edges, edge_position
+        edge_position[edge_id] = index
+        if source in outgoing:
+            outgoing[source].append(edge)
+        else:
+            outgoing[source] = [edge]
+            successor_ids[source] = []
+        if target in incoming:
+            incoming[target].append(edge)
+        else:
+            incoming[target] = [edge]
+            predecessor_ids[target] = []
+        pair = (source, target)
+        if pair not in linked:
+            linked.add(pair)
+            successor_ids[source].append(target)
+            predecessor_ids[target].append(source)
+    return WorkflowGraph(
+        nodes, position, edges, edge_position, outgoing, incoming, successor_ids, predecessor_ids
+    )
+
+
+def _unusable_edge_findings(edge: WorkflowEdge, index: int, nodes: dict[str, WorkflowNode]) -> list[Finding]:
+    """An edge with a missing end, or one that connects a node to itself."""
+    where = {"edge_id": edge.id, "path": ("edges", index)}
+    missing = [end for end in (edge.source, edge.target) if end not in nodes]
+    if not missing:
+        return [error(INVALID_EDGE, f"edge {edge.id!r} connects node {edge.source!r} to itself", **where)]
+    findings = []
+    for end in dict.fromkeys(missing):
+        role = "source" if end == edge.source else "target"
+        findings.append(error(INVALID_EDGE, f"edge {edge.id!r}: {role} node {end!r} does not exist", **where))
+    return findings
 
 
 def _cycles(graph: WorkflowGraph) -> list[Finding]:
@@ -212,30 +244,39 @@ def _entry_and_reachability(graph: WorkflowGraph) -> list[Finding]:
     ]
 
 
-def _topological_order(graph: WorkflowGraph) -> list[str]:
+def _topological_order(graph: WorkflowGraph, document_length: int) -> list[str]:
     """Kahn's algorithm, the lowest document position first; shorter than the node count
-    exactly when the graph has a cycle (the nodes on and after cycles never become ready)."""
-    remaining = {node: len(graph.predecessors(node)) for node in graph.nodes}
-    ready = [graph.position[node] for node, count in remaining.items() if count == 0]
-    heapq.heapify(ready)
-    by_position = {index: node for node, index in graph.position.items()}
+    exactly when the graph has a cycle (the nodes on and after cycles never become ready).
+
+    The heap holds document positions (ints compare fastest) of the ready nodes only, so
+    this is O(E + V log width); the adjacency maps are read directly in the loop.
+    """
+    successor_ids, position = graph.successor_ids, graph.position
+    remaining = {node: len(sources) for node, sources in graph.predecessor_ids.items()}
+    ready = [position[node] for node in graph.nodes if node not in remaining]  # ascending
+    node_at = [""] * document_length
+    for node, index in position.items():
+        node_at[index] = node
     order: list[str] = []
+    pop, push = heapq.heappop, heapq.heappush
     while ready:
-        node = by_position[heapq.heappop(ready)]
+        node = node_at[pop(ready)]
         order.append(node)
-        for successor in graph.successors(node):
-            remaining[successor] -= 1
-            if remaining[successor] == 0:
-                heapq.heappush(ready, graph.position[successor])
+        for successor in successor_ids.get(node, ()):
+            count = remaining[successor] - 1
+            remaining[successor] = count
+            if count == 0:
+                push(ready, position[successor])
     return order
 
 
 def _reachable_from(graph: WorkflowGraph, entry: str) -> set[str]:
     """The entry and its descendants (a plain traversal: networkx's costs more per node)."""
+    successor_ids = graph.successor_ids
     reached = {entry}
     pending = [entry]
     while pending:
-        for successor in graph.successors(pending.pop()):
+        for successor in successor_ids.get(pending.pop(), ()):
             if successor not in reached:
                 reached.add(successor)
                 pending.append(successor)

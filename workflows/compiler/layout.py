@@ -39,25 +39,43 @@ def struct_fields(rows: Sequence[tuple[str, str, str]]) -> list[str]:
     return [f"{name.ljust(name_width)} {go_type.ljust(type_width)} {tag}" for name, go_type, tag in rows]
 
 
-_WHITESPACE_LINES = re.compile(r"\n[ \t]+(?=\n)")
-# A blank line before an indented line, except the second import group's first line.
-_BLANK_BEFORE_INDENTED = re.compile(r"\n(?=\n\t[^\"])")
-
-
 def tidy(code: str) -> str:
     """Normalise blank lines: one between top-level declarations and import groups, none
     inside bodies. Templates can then space their blocks freely.
 
     Only whole blank lines are touched (the templates end no other line with a blank), so
-    no string literal changes. Plain string replacement where it will do: on multi-megabyte
-    output it is several times faster than regular expressions.
+    no string literal changes (go_string escapes every newline).
+
+    One scan: the text is split at its runs of blank (or whitespace-only) lines, which are
+    few (about one per function), and each run becomes one blank line or none depending on
+    the lines around it. On a 10,000-node file (9 MB) this takes a third of the time of
+    one regular expression or replacement pass per rule over the whole text.
     """
-    code = _WHITESPACE_LINES.sub("\n", code)
-    while "\n\n\n" in code:
-        code = code.replace("\n\n\n", "\n\n")
-    code = _BLANK_BEFORE_INDENTED.sub("", code)
-    for opening in ("{\n\n", "(\n\n"):
-        code = code.replace(opening, opening[:-1])
-    for closing in ("\n\n}", "\n\n)"):
-        code = code.replace(closing, closing[1:])
-    return code.strip("\n") + "\n"
+    chunks = _BLANK_RUN.split(code)
+    pieces: list[str] = []
+    previous = chunks[0].lstrip("\n")
+    if previous:
+        pieces.append(previous)
+    for chunk in chunks[1:]:
+        if not chunk:  # the run ends the text
+            continue
+        if pieces:
+            pieces.append("\n" if _inside_a_block(previous, chunk) else "\n\n")
+        pieces.append(chunk)
+        previous = chunk
+    if not pieces:
+        return "\n"
+    pieces[-1] = pieces[-1].rstrip("\n")
+    pieces.append("\n")
+    return "".join(pieces)
+
+
+# A newline, then one or more empty or whitespace-only lines.
+_BLANK_RUN = re.compile(r"\n(?:[ \t]*\n)+")
+
+
+def _inside_a_block(before: str, after: str) -> bool:
+    """Whether a blank line between `before` and `after` is inside a body: after an opening
+    or before a closing brace or parenthesis, or before an indented line (except the second
+    import group's, `\t"go...`)."""
+    return before[-1] in "{(" or after[0] in "})" or (after[0] == "\t" and after[1:2] not in ("", '"'))
