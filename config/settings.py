@@ -349,6 +349,8 @@ if env_bool("TRUST_X_FORWARDED_PROTO", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# Django's page for the portal, a JSON 403 under /api/.
+CSRF_FAILURE_VIEW = "tenants.api_access.csrf_failure"
 X_FRAME_OPTIONS = "DENY"
 
 # Pages load nothing inline: scripts and styles come from /static, htmx runs with eval

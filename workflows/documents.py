@@ -52,12 +52,30 @@ def parse_workflow(document: object) -> ParsedDocument:
         return _parse(document)
 
 
-def _parse(document: object) -> ParsedDocument:
+def read_document(document: object) -> Mapping[str, Any] | Finding:
+    """The JSON object in JSON text or bytes (or decoded data), or the finding that says why
+    there is none: not UTF-8, not JSON, or not an object.
+
+    This is what tells an unreadable document (the API's 400, the CLI's exit 2) from a
+    readable one with problems; pass the object on to parse or validate it.
+    """
+    with cyclic_gc_paused():
+        return _read(document)
+
+
+def _read(document: object) -> Mapping[str, Any] | Finding:
     data, problem = _decode(document)
     if problem is not None:
-        return ParsedDocument(None, [problem])
+        return problem
     if not isinstance(data, Mapping):
-        return ParsedDocument(None, [error(INVALID_DOCUMENT, "a workflow document must be a JSON object")])
+        return error(INVALID_DOCUMENT, "a workflow document must be a JSON object")
+    return data
+
+
+def _parse(document: object) -> ParsedDocument:
+    data = _read(document)
+    if isinstance(data, Finding):
+        return ParsedDocument(None, [data])
     try:
         return ParsedDocument(WorkflowDSL.model_validate(data))
     except ValidationError as first_attempt:
