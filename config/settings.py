@@ -179,6 +179,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "providers.tasks.release_stale_reservations",
         "schedule": timedelta(minutes=5),
     },
+    "workflow-proposals-reaper": {
+        "task": "workflows.tasks.reap_stuck_proposals",
+        "schedule": timedelta(minutes=5),
+    },
 }
 if CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] <= CELERY_TASK_TIME_LIMIT:
     raise ImproperlyConfigured("the broker visibility timeout must exceed CELERY_TASK_TIME_LIMIT")
@@ -222,6 +226,9 @@ BREAKER_COOLDOWN_SECONDS = float(env_str("BREAKER_COOLDOWN_SECONDS", "60"))
 BREAKER_PROBE_TIMEOUT_SECONDS = float(env_str("BREAKER_PROBE_TIMEOUT_SECONDS", "120"))
 # Log rows still pending after this long belong to a process that died: the reaper fails them.
 PROVIDER_LOG_STUCK_MINUTES = env_int("PROVIDER_LOG_STUCK_MINUTES", 15)
+# AI workflow proposals queued or running longer than this lost their worker: the reaper
+# fails them. Three attempts of at most GATEWAY's 120 s deadline each fit well inside.
+WORKFLOW_PROPOSAL_STUCK_MINUTES = env_int("WORKFLOW_PROPOSAL_STUCK_MINUTES", 15)
 
 # Gateway limits per plan, unless a tenant's gateway settings say otherwise. None: no limit.
 PLAN_LIMITS: dict[str, dict[str, float | int | None]] = {

@@ -7,6 +7,7 @@ walk cannot fill fails until OBJECT_KWARGS learns how to make such an object.
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -16,11 +17,15 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from conversations import services as conversation_services
 from conversations.blueprints import NETWORK_SERVICE
+from conversations.models import Conversation
 from providers import services
 from providers.models import ProviderLog
 from tenants.models import Membership, Role, Tenant
 from tests.conftest import TenantUsers
 from tests.factories import InvitationFactory
+from tests.workflows import samples
+from workflows import services as workflow_services
+from workflows.models import WorkflowProposal
 
 pytestmark = pytest.mark.django_db
 
@@ -38,6 +43,27 @@ def _conversation(tenant: Tenant) -> int:
     )
     conversation_services.answers_apply(conversation=conversation, values={"service_type": "vFirewall"})
     return conversation.pk
+
+
+def _proposal(tenant: Tenant) -> int:
+    """A ready AI proposal (no model is run) for a new workflow from a conversation."""
+    conversation = Conversation.objects.for_tenant(tenant).get(pk=_conversation(tenant))
+    base = workflow_services.blank_document(
+        workflow_uuid=uuid.uuid4(), tenant=tenant, name=conversation.title
+    )
+    document = {
+        **samples.workflow([samples.node("start")]),
+        **{key: base[key] for key in ("id", "name", "tenant_id")},
+    }
+    return WorkflowProposal.objects.create(
+        tenant=tenant,
+        kind=WorkflowProposal.Kind.GENERATE,
+        state=WorkflowProposal.State.READY,
+        conversation=conversation,
+        base_document=base,
+        document=document,
+        attempts=1,
+    ).pk
 
 
 OBJECT_KWARGS: dict[str, Callable[[Tenant], int | str]] = {
@@ -65,6 +91,7 @@ OBJECT_KWARGS: dict[str, Callable[[Tenant], int | str]] = {
         ).pk
     ),
     "key": lambda tenant: "service_type",
+    "proposal_id": _proposal,
     "log_id": lambda tenant: (
         ProviderLog.objects.create(
             tenant=tenant, request_id="req_walk", task="api", provider="p", kind="openai", model="m"

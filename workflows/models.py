@@ -77,3 +77,75 @@ class WorkflowChange(TenantOwnedModel):
 
     def __str__(self) -> str:
         return self.summary
+
+
+class WorkflowProposal(TenantOwnedModel):
+    """A workflow the model proposed: generated from a conversation's requirements, or an
+    enhancement of a draft following an instruction. Shown as a diff to accept or reject.
+
+    queued → running → ready | failed; ready → accepted | rejected. `base_document` is what
+    the proposal was made from (for generate, an empty workflow), so the diff shows what it
+    changes and accepting can tell whether the draft moved on meanwhile.
+    """
+
+    class Kind(models.TextChoices):
+        GENERATE = "generate", "Generate from requirements"
+        ENHANCE = "enhance", "Enhance with AI"
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        READY = "ready", "Ready"
+        FAILED = "failed", "Failed"
+        ACCEPTED = "accepted", "Accepted"
+        REJECTED = "rejected", "Rejected"
+
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    state = models.CharField(max_length=20, choices=State.choices, default=State.QUEUED)
+    # generate: the requirements; enhance: None.
+    conversation = models.ForeignKey(
+        "conversations.Conversation", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # enhance: the draft to change; generate: the workflow created on accept.
+    workflow = models.ForeignKey(Workflow, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    instruction = models.TextField(blank=True)
+    base_document = models.JSONField()
+    document = models.JSONField(null=True, blank=True)
+    findings = models.JSONField(default=list, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    provider = models.CharField(max_length=60, blank=True)
+    model = models.CharField(max_length=100, blank=True)
+    error_code = models.CharField(max_length=40, blank=True)
+    error_message = models.CharField(max_length=500, blank=True)
+    # Which run owns the proposal: a re-delivered task starts a new run, and the old one's
+    # late writes are refused.
+    run_token = models.CharField(max_length=32, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(fields=["tenant", "-created_at"], name="proposal_recent"),
+            # The reaper looks for queued and running proposals older than a cutoff.
+            models.Index(fields=["state", "created_at"], name="proposal_unfinished"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} #{self.pk}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.state in (self.State.QUEUED, self.State.RUNNING)
+
+    @property
+    def error_findings(self) -> list[dict[str, object]]:
+        return [finding for finding in self.findings if finding.get("severity") == "error"]
