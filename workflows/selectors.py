@@ -19,6 +19,12 @@ def workflows_of_tenant(*, tenant: Tenant, query: str = "") -> QuerySet[Workflow
     return workflows.defer("document")
 
 
+def workflow_choices(*, tenant: Tenant) -> list[tuple[str, str]]:
+    """(uuid, name) of the tenant's workflows by name: what subflows and compensation may run."""
+    rows = Workflow.objects.for_tenant(tenant).order_by("name", "pk").values_list("uuid", "name")
+    return [(str(workflow_uuid), name) for workflow_uuid, name in rows]
+
+
 def workflow_by_uuid(*, tenant: Tenant, workflow_uuid: uuid.UUID) -> Workflow | None:
     return Workflow.objects.for_tenant(tenant).filter(uuid=workflow_uuid).first()
 

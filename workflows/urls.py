@@ -1,10 +1,75 @@
 from __future__ import annotations
 
-from django.urls import URLPattern
+from django.urls import URLPattern, path, register_converter
+
+from workflows import element_views, views
+from workflows.element_ids import ElementIdConverter
+
+register_converter(ElementIdConverter, "element")
 
 # Mounted under t/<slug:tenant_slug>/ by config.urls.
 tenant_urlpatterns: list[URLPattern] = [
     # Editor: the list, drafts, nodes, edges, variables, triggers, policy, undo.
+    path("workflows/", views.workflow_list, name="workflow_list"),
+    path("workflows/new/", views.workflow_new, name="workflow_new"),
+    path("workflows/<int:workflow_id>/", views.workflow_detail, name="workflow_detail"),
+    path("workflows/<int:workflow_id>/rename/", views.workflow_rename, name="workflow_rename"),
+    path(
+        "workflows/<int:workflow_id>/error-policy/", views.workflow_error_policy, name="workflow_error_policy"
+    ),
+    path("workflows/<int:workflow_id>/undo/", views.workflow_undo, name="workflow_undo"),
+    path("workflows/<int:workflow_id>/nodes/new/", element_views.workflow_node_new, name="workflow_node_new"),
+    path(
+        "workflows/<int:workflow_id>/nodes/<element:node_id>/",
+        element_views.workflow_node,
+        name="workflow_node",
+    ),
+    path(
+        "workflows/<int:workflow_id>/nodes/<element:node_id>/delete/",
+        element_views.workflow_node_delete,
+        name="workflow_node_delete",
+    ),
+    path("workflows/<int:workflow_id>/edges/new/", element_views.workflow_edge_new, name="workflow_edge_new"),
+    path(
+        "workflows/<int:workflow_id>/edges/<element:edge_id>/",
+        element_views.workflow_edge,
+        name="workflow_edge",
+    ),
+    path(
+        "workflows/<int:workflow_id>/edges/<element:edge_id>/delete/",
+        element_views.workflow_edge_delete,
+        name="workflow_edge_delete",
+    ),
+    path(
+        "workflows/<int:workflow_id>/variables/new/",
+        element_views.workflow_variable_new,
+        name="workflow_variable_new",
+    ),
+    path(
+        "workflows/<int:workflow_id>/variables/<int:variable_index>/",
+        element_views.workflow_variable,
+        name="workflow_variable",
+    ),
+    path(
+        "workflows/<int:workflow_id>/variables/<int:variable_index>/delete/",
+        element_views.workflow_variable_delete,
+        name="workflow_variable_delete",
+    ),
+    path(
+        "workflows/<int:workflow_id>/triggers/new/",
+        element_views.workflow_trigger_new,
+        name="workflow_trigger_new",
+    ),
+    path(
+        "workflows/<int:workflow_id>/triggers/<int:trigger_index>/",
+        element_views.workflow_trigger,
+        name="workflow_trigger",
+    ),
+    path(
+        "workflows/<int:workflow_id>/triggers/<int:trigger_index>/delete/",
+        element_views.workflow_trigger_delete,
+        name="workflow_trigger_delete",
+    ),
     # Versions: publish, versions, diff, restore, export/import, compiled code.
     # AI: generate from requirements, enhance, proposals.
 ]
