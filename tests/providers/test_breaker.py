@@ -99,8 +99,12 @@ async def test_across_two_processes_it_opens_refuses_and_admits_exactly_one_prob
         "GATEWAY_MAX_ATTEMPTS": "1",
         "BREAKER_COOLDOWN_SECONDS": str(cooldown),
     }
-    # Started up front (a Django process takes a while to boot); each waits for its cue.
-    failing, refused, probing = (Peer({"count": n, "provider": "anthropic"}, peer_env) for n in (2, 3, 5))
+    # Started up front (a Django process takes a while to boot); each waits for its cue. The
+    # cooldown is each caller's own setting: the peer that must be refused gets a long one, so
+    # a slow machine taking more than `cooldown` between the opening and its calls cannot turn
+    # its refusals into a probe.
+    failing, probing = (Peer({"count": n, "provider": "anthropic"}, peer_env) for n in (2, 5))
+    refused = Peer({"count": 3, "provider": "anthropic"}, {**peer_env, "BREAKER_COOLDOWN_SECONDS": "600"})
 
     # Three failures here and two in the other process: five in a row, as Redis counts them.
     one_attempt.push(*[HttpError(500)] * 5)
