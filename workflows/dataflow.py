@@ -5,8 +5,9 @@ the entry some earlier node stores it as its `output_variable`. "Some path" is n
 variable set on one branch of a decision is undefined after the branches join.
 
 The sets are bit masks (Python ints) and the nodes are visited once in topological order:
-available(n) = AND over predecessors p of (available(p) | set by p). The work is linear in
-the edges times the number of names / 64, with no enumeration of paths. One refinement: at the
+available(n) = AND over predecessors p of (available(p) | set by p), each read checked as
+its node is reached. The work is linear in the edges times the number of names / 30 (a
+Python int digit), with no enumeration of paths. One refinement: at the
 join of a parallel block that waits for all its branches, an edge arriving from one branch
 also carries what every other branch sets on all of its own paths, since they have finished.
 """
@@ -30,21 +31,27 @@ def undefined_variable_findings(
     layout: ParallelLayout,
 ) -> list[Finding]:
     """Every read of a name that is not set on all paths to it; `outputs` maps node -> name set."""
-    bit: dict[str, int] = {}
+    index_of: dict[str, int] = {}  # name -> its bit
     for name in [*declared, *outputs.values()]:
-        bit.setdefault(name, 1 << len(bit))
+        index_of.setdefault(name, len(index_of))
     setters: dict[str, list[str]] = defaultdict(list)
     for node_id, name in outputs.items():
         setters[name].append(node_id)
     declared_mask = 0
     for name in declared:
-        declared_mask |= bit[name]
+        declared_mask |= 1 << index_of[name]
 
     joins = _waiting_blocks_by_join(graph, layout)
-    available: dict[str, int] = {}
+    predecessor_ids, successor_ids = graph.predecessor_ids, graph.successor_ids
+    node_uses, edge_uses, outgoing = parsed.node_uses, parsed.edge_uses, graph.outgoing
+    # A node's mask is kept only until its last successor has read it: the live masks are
+    # the frontier of the walk, not one per node. (Masks grow with the number of names, so
+    # keeping them all would take memory quadratic in the size of the workflow.)
     after: dict[str, int] = {}
-    for node_id in graph.order:
-        predecessors = graph.predecessors(node_id)
+    unread: dict[str, int] = {}
+    findings: list[Finding] = []
+    for node_id in graph.order:  # one pass: masks and checks together
+        predecessors = predecessor_ids.get(node_id, ())
         if node_id == graph.entry:
             mask = declared_mask
         elif len(predecessors) == 1 and node_id not in joins:  # most nodes: no merge
@@ -54,20 +61,29 @@ def undefined_variable_findings(
             for block, branch_sets in joins.get(node_id, ()):
                 _add_other_branches(flow, block.node_id, branch_sets)
             mask = _all_of(flow.values())
-        available[node_id] = mask
-        output = outputs.get(node_id)
-        after[node_id] = mask | bit[output] if output is not None else mask
+        for source in predecessors:
+            left = unread.get(source, 0) - 1
+            if left == 0:
+                del after[source], unread[source]
+            elif left > 0:
+                unread[source] = left
 
-    findings: list[Finding] = []
-    for node_id in graph.order:
-        mask = available[node_id]
-        for use in parsed.node_uses.get(node_id, ()):
-            if not mask & bit.get(use.reference.root, 0):
-                findings.append(_finding(use, bit, setters, node_id, None, f"node {node_id!r}"))
-        for edge in graph.outgoing.get(node_id, ()):
-            for use in parsed.edge_uses.get(edge.id, ()):
-                if not after[node_id] & bit.get(use.reference.root, 0):
-                    findings.append(_finding(use, bit, setters, None, edge.id, f"edge {edge.id!r}"))
+        for use in node_uses.get(node_id, ()):
+            index = index_of.get(use.reference.path[0])
+            if index is None or not mask >> index & 1:
+                findings.append(_finding(use, index_of, setters, node_id, None, f"node {node_id!r}"))
+        output = outputs.get(node_id)
+        if output is not None:
+            mask |= 1 << index_of[output]
+        for edge in outgoing.get(node_id, ()):
+            for use in edge_uses.get(edge.id, ()):
+                index = index_of.get(use.reference.path[0])
+                if index is None or not mask >> index & 1:
+                    findings.append(_finding(use, index_of, setters, None, edge.id, f"edge {edge.id!r}"))
+        readers = len(successor_ids.get(node_id, ()))
+        if readers:
+            after[node_id] = mask
+            unread[node_id] = readers
     return findings
 
 
@@ -111,14 +127,14 @@ def _add_other_branches(flow: dict[str, int], parallel: str, branch_sets: list[f
 
 def _finding(
     use: Use,
-    bit: dict[str, int],
+    index_of: dict[str, int],
     setters: dict[str, list[str]],
     node_id: str | None,
     edge_id: str | None,
     where: str,
 ) -> Finding:
     name = use.reference.root
-    if name not in bit:
+    if name not in index_of:
         reason = "is neither a declared variable nor any node's output_variable"
     else:
         by = ", ".join(repr(setter) for setter in setters[name][:3])
