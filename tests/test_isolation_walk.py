@@ -25,7 +25,7 @@ from tests.conftest import TenantUsers
 from tests.factories import InvitationFactory
 from tests.workflows import samples
 from workflows import services as workflow_services
-from workflows.models import WorkflowProposal
+from workflows.models import Workflow, WorkflowProposal
 
 pytestmark = pytest.mark.django_db
 
@@ -66,6 +66,20 @@ def _proposal(tenant: Tenant) -> int:
     ).pk
 
 
+def _workflow(tenant: Tenant) -> int:
+    """A valid workflow (it compiles) with one node; versions below are published from it."""
+    document = samples.workflow([samples.node("start")], name=f"Walk {tenant.slug}")
+    return workflow_services.workflow_create(
+        tenant=tenant, actor=None, name=f"Walk {tenant.slug}", document=document
+    ).pk
+
+
+def _version_number(tenant: Tenant) -> int:
+    """A published version of the workflow `_workflow` made last for this tenant."""
+    workflow = Workflow.objects.for_tenant(tenant).latest("pk")
+    return workflow_services.workflow_publish(workflow=workflow, actor=None).number
+
+
 OBJECT_KWARGS: dict[str, Callable[[Tenant], int | str]] = {
     "member_id": lambda tenant: (
         Membership.objects.for_tenant(tenant)
@@ -91,6 +105,8 @@ OBJECT_KWARGS: dict[str, Callable[[Tenant], int | str]] = {
         ).pk
     ),
     "key": lambda tenant: "service_type",
+    "workflow_id": _workflow,
+    "number": _version_number,
     "proposal_id": _proposal,
     "log_id": lambda tenant: (
         ProviderLog.objects.create(

@@ -21,6 +21,10 @@ class Change:
     before: Any = None
     after: Any = None
 
+    def value_changes(self) -> list[ValueChange]:
+        """The changed values one by one (what `fields` names), with before and after."""
+        return value_changes(self.before, self.after) if self.kind == "changed" else []
+
 
 @dataclass
 class WorkflowDiff:
@@ -40,18 +44,35 @@ class WorkflowDiff:
         return counts
 
 
-def _paths(before: Any, after: Any, prefix: str = "") -> list[str]:
-    """The paths where two JSON values differ (objects by key, everything else whole)."""
+@dataclass(frozen=True)
+class ValueChange:
+    """One value that differs inside a changed item; `path` is "" when the whole value did."""
+
+    path: str
+    before: Any = None
+    after: Any = None
+    in_before: bool = True
+    in_after: bool = True
+
+
+def value_changes(before: Any, after: Any, prefix: str = "") -> list[ValueChange]:
+    """Where two JSON values differ, with both sides (objects by key, everything else whole)."""
     if isinstance(before, dict) and isinstance(after, dict):
-        paths: list[str] = []
+        changes: list[ValueChange] = []
         for key in sorted(set(before) | set(after), key=str):
             path = f"{prefix}.{key}" if prefix else str(key)
             if key not in before or key not in after:
-                paths.append(path)
+                changes.append(
+                    ValueChange(path, before.get(key), after.get(key), key in before, key in after)
+                )
             elif before[key] != after[key]:
-                paths += _paths(before[key], after[key], path)
-        return paths
-    return [] if before == after else [prefix or "value"]
+                changes += value_changes(before[key], after[key], path)
+        return changes
+    return [] if before == after else [ValueChange(prefix, before, after)]
+
+
+def _paths(before: Any, after: Any) -> list[str]:
+    return [change.path or "value" for change in value_changes(before, after)]
 
 
 def _items(document: dict[str, Any], section: str, key: str) -> dict[str, dict[str, Any]]:

@@ -14,6 +14,7 @@ from conversations.models import Conversation
 from tenants.models import Tenant, User
 from workflows import selectors
 from workflows.documents import parse_workflow
+from workflows.files import canonical_document
 from workflows.findings import Finding, error
 from workflows.models import Workflow, WorkflowChange, WorkflowVersion
 
@@ -95,6 +96,11 @@ def workflow_edit(
         locked.name = name.strip()[:200]
     locked.has_changes = True
     locked.document = _owned(document, locked)
+    latest = selectors.latest_version(locked)
+    if latest is not None and same_workflow(_comparable(locked.document, latest.document), latest.document):
+        # Back to the latest version (restoring it, importing its export): nothing to publish.
+        locked.has_changes = False
+        locked.document = _comparable(locked.document, latest.document)
     locked.updated_at = timezone.now()
     locked.save(update_fields=["name", "document", "has_changes", "updated_at"])
     return locked
@@ -117,6 +123,15 @@ def workflow_undo(*, workflow: Workflow) -> WorkflowChange | None:
     locked.save(update_fields=["name", "document", "has_changes", "updated_at"])
     last.delete()
     return last
+
+
+def same_workflow(first: dict[str, Any], second: dict[str, Any]) -> bool:
+    """Whether two documents are the same workflow, written alike or not (a null optional
+    field or none at all); documents that do not parse are compared as they are."""
+    if first == second:
+        return True
+    parsed_first, parsed_second = parse_workflow(first).workflow, parse_workflow(second).workflow
+    return parsed_first is not None and parsed_first == parsed_second
 
 
 def _comparable(draft: dict[str, Any], published: dict[str, Any]) -> dict[str, Any]:
@@ -181,6 +196,7 @@ def workflow_delete(*, workflow: Workflow) -> None:
 class Imported:
     workflow: Workflow | None
     findings: list[Finding] = field(default_factory=list)
+    created: bool = False  # False: the file updated (or matched) the draft it was exported from
 
 
 def workflow_import(*, tenant: Tenant, actor: User | None, data: bytes) -> Imported:
@@ -194,11 +210,17 @@ def workflow_import(*, tenant: Tenant, actor: User | None, data: bytes) -> Impor
     parsed = parse_workflow(data)
     if parsed.workflow is None:
         return Imported(None, parsed.findings)
-    document = parsed.workflow.model_dump(mode="json", exclude_none=True)
+    document = canonical_document(parsed.workflow)
     existing = selectors.workflow_by_uuid(tenant=tenant, workflow_uuid=parsed.workflow.id)
+    created = existing is None
     if existing is not None:
-        workflow = workflow_edit(
-            workflow=existing, actor=actor, document=document, summary="Imported from a file"
+        unchanged = same_workflow(_owned(document, existing), existing.document)
+        # Re-importing what was exported changes nothing: no undo step, no unpublished change.
+        summary = "Imported from a file"
+        workflow = (
+            existing
+            if unchanged
+            else workflow_edit(workflow=existing, actor=actor, document=document, summary=summary)
         )
     else:
         taken = Workflow.objects.dangerously_unscoped().filter(uuid=parsed.workflow.id).exists()
@@ -210,4 +232,4 @@ def workflow_import(*, tenant: Tenant, actor: User | None, data: bytes) -> Impor
             # Another tenant's id stays theirs: the copy gets its own.
             workflow_uuid=None if taken else parsed.workflow.id,
         )
-    return Imported(workflow, selectors.analysis_of(workflow).findings)
+    return Imported(workflow, selectors.analysis_of(workflow).findings, created=created)

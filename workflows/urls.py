@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import URLPattern, path, register_converter
 
-from workflows import element_views, views
+from workflows import code_views, element_views, transfer_views, version_views, views
 from workflows.element_ids import ElementIdConverter
 
 register_converter(ElementIdConverter, "element")
@@ -71,5 +71,26 @@ tenant_urlpatterns: list[URLPattern] = [
         name="workflow_trigger_delete",
     ),
     # Versions: publish, versions, diff, restore, export/import, compiled code.
+    path("workflows/import/", transfer_views.workflow_import, name="workflow_import"),
+    path("workflows/<int:workflow_id>/publish/", version_views.workflow_publish, name="workflow_publish"),
+    path("workflows/<int:workflow_id>/versions/", version_views.workflow_versions, name="workflow_versions"),
+    path(
+        "workflows/<int:workflow_id>/versions/<int:number>/",
+        version_views.workflow_version,
+        name="workflow_version",
+    ),
+    path(
+        "workflows/<int:workflow_id>/versions/<int:number>/restore/",
+        version_views.workflow_restore,
+        name="workflow_restore",
+    ),
+    path("workflows/<int:workflow_id>/diff/", version_views.workflow_diff, name="workflow_diff"),
+    path("workflows/<int:workflow_id>/export.json", transfer_views.workflow_export, name="workflow_export"),
+    path("workflows/<int:workflow_id>/code/", code_views.workflow_code, name="workflow_code"),
+    path(
+        "workflows/<int:workflow_id>/code/download/",
+        code_views.workflow_code_download,
+        name="workflow_code_download",
+    ),
     # AI: generate from requirements, enhance, proposals.
 ]

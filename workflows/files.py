@@ -1,0 +1,40 @@
+"""Workflow files users take away and bring back: exported JSON documents and Go sources."""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from typing import Any
+
+from workflows.documents import parse_workflow
+from workflows.dsl import WorkflowDSL
+
+
+def canonical_document(workflow: WorkflowDSL) -> dict[str, Any]:
+    """A parsed workflow as the DSL writes it: every field it needs, none that only repeat
+    their default (absent and default read the same), no unknown ones.
+
+    Not `exclude_none`: a required field may hold null (a trigger's `config`), and without
+    it the document would no longer parse.
+    """
+    return workflow.model_dump(mode="json", exclude_defaults=True)
+
+
+def export_bytes(document: object) -> bytes:
+    """The file a workflow document is exported as.
+
+    A document that parses is written in its canonical form, which is what importing it
+    stores, so export → import → export gives the same bytes. One that does not parse (a
+    draft may be broken) is written as it is, for the user to repair.
+    """
+    parsed = parse_workflow(document)
+    data = canonical_document(parsed.workflow) if parsed.workflow is not None else document
+    return (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode()
+
+
+def file_stem(name: str, *, fallback: str) -> str:
+    """A file name (without extension) from a workflow's name: `order_fulfilment`; only
+    ASCII letters, digits and underscores, so it is safe in a Content-Disposition header."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
+    return re.sub(r"[^a-z0-9]+", "_", ascii_name).strip("_")[:80] or fallback
