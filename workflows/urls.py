@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import URLPattern, path, register_converter
 
-from workflows import code_views, element_views, transfer_views, version_views, views
+from workflows import code_views, element_views, proposal_views, transfer_views, version_views, views
 from workflows.element_ids import ElementIdConverter
 
 register_converter(ElementIdConverter, "element")
@@ -93,4 +93,25 @@ tenant_urlpatterns: list[URLPattern] = [
         name="workflow_code_download",
     ),
     # AI: generate from requirements, enhance, proposals.
+    path(
+        "workflows/generate/<int:conversation_id>/",
+        proposal_views.workflow_generate,
+        name="workflow_generate",
+    ),
+    path("workflows/<int:workflow_id>/enhance/", proposal_views.workflow_enhance, name="workflow_enhance"),
+    path(
+        "workflows/proposals/<int:proposal_id>/",
+        proposal_views.workflow_proposal,
+        name="workflow_proposal",
+    ),
+    path(
+        "workflows/proposals/<int:proposal_id>/accept/",
+        proposal_views.workflow_proposal_accept,
+        name="workflow_proposal_accept",
+    ),
+    path(
+        "workflows/proposals/<int:proposal_id>/reject/",
+        proposal_views.workflow_proposal_reject,
+        name="workflow_proposal_reject",
+    ),
 ]

@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
-from django.urls import URLPattern
+from django.urls import path
 
-websocket_urlpatterns: list[URLPattern] = []
+from workflows.consumers import ProposalConsumer
+
+websocket_urlpatterns = [
+    path(
+        "ws/t/<slug:tenant_slug>/workflows/proposals/<int:proposal_id>/",
+        ProposalConsumer.as_asgi(),
+    ),
+]
