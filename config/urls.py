@@ -14,6 +14,10 @@ from workflows import urls as workflow_urls
 admin.site.site_header = "SCE operations"
 admin.site.site_title = "SCE operations"
 
+# Under /api/ these answer JSON, elsewhere the usual pages.
+handler404 = "tenants.api_access.page_not_found"
+handler500 = "tenants.api_access.server_error"
+
 # Everything a tenant sees lives under /t/<tenant-slug>/; each app contributes its
 # `tenant_urlpatterns` here.
 tenant_urlpatterns = [

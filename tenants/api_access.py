@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.views import csrf
+from django.views import csrf, defaults
 
 from tenants.access import LAST_TENANT_SESSION_KEY
 from tenants.models import Membership, Role, Tenant, User
@@ -143,3 +143,17 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
         "The CSRF check failed: send the csrftoken cookie's value in the X-CSRFToken header.",
         {"reason": reason},
     )
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """Django's 404 page; under /api/ (any version, any method) a JSON 404."""
+    if not is_api_request(request):
+        return defaults.page_not_found(request, exception)
+    return api_error_response(404, "not_found", f"There is no API endpoint at {request.path}.")
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """Django's 500 page; under /api/ a JSON 500 (the error itself is logged by Django)."""
+    if not is_api_request(request):
+        return defaults.server_error(request)
+    return api_error_response(500, "server_error", "The server failed on this request; it was logged.")

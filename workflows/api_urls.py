@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from django.urls import URLPattern, path, re_path
+from django.urls import URLPattern, path
 
 from workflows import api_views
 
@@ -9,6 +9,4 @@ urlpatterns: list[URLPattern] = [
     path("workflows/validate", api_views.workflow_validate, name="api_workflow_validate"),
     path("workflows/compile", api_views.workflow_compile, name="api_workflow_compile"),
     path("workflows/schema", api_views.workflow_schema, name="api_workflow_schema"),
-    # Last: any other path under api/v1/ is a JSON 404, not the portal's HTML page.
-    re_path(r"^(?P<path>.*)$", api_views.api_not_found),
 ]

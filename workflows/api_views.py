@@ -18,7 +18,6 @@ from tenants.api_access import (
     ApiCaller,
     ApiError,
     api_caller,
-    api_error_response,
     method_not_allowed,
 )
 from workflows.documents import read_document
@@ -143,9 +142,3 @@ def workflow_schema(request: HttpRequest) -> HttpResponse:
     if request.method not in {"GET", "HEAD"}:
         return method_not_allowed(request, ["GET", "HEAD"]).response()
     return JsonResponse(workflow_json_schema())
-
-
-@csrf_exempt
-def api_not_found(request: HttpRequest, path: str = "") -> HttpResponse:
-    """Any other path under /api/v1/: a JSON 404, whatever the method."""
-    return api_error_response(404, "not_found", f"There is no API endpoint at {request.path}.")

@@ -309,7 +309,7 @@ def test_json_with_a_utf8_charset_is_accepted(tenant_users: TenantUsers) -> None
 
 
 @pytest.mark.parametrize(
-    "path", ["/api/v1/", "/api/v1/workflows", "/api/v1/workflows/validate/", "/api/v1/nope"]
+    "path", ["/api/v1/", "/api/v1/workflows", "/api/v1/workflows/validate/", "/api/v1/nope", "/api/v2/x"]
 )
 def test_unknown_api_paths_get_a_json_404(tenant_users: TenantUsers, path: str) -> None:
     for client in (Client(), Client(enforce_csrf_checks=True)):
