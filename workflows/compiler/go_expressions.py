@@ -7,13 +7,22 @@ are parenthesised; the outermost is not, as gofmt would remove those parentheses
 
 from __future__ import annotations
 
+import functools
+
 from workflows.compiler.go_literals import go_float, go_string
 from workflows.expressions import Comparison, Expression, Literal, Logical, Not, Reference, TemplatePart
 
 
 def go_reference(reference: Reference) -> str:
     """The value a reference points at, nil when absent."""
-    return "e.lookup(" + ", ".join(go_string(part) for part in reference.path) + ")"
+    return _lookup(reference.path)
+
+
+# The same variables are read all over a workflow: their Go is made once per path (bounded,
+# but room for every variable of a 10,000-node workflow).
+@functools.lru_cache(maxsize=16384)
+def _lookup(path: tuple[str, ...]) -> str:
+    return "e.lookup(" + ", ".join([go_string(part) for part in path]) + ")"
 
 
 def _literal(value: object) -> str:
@@ -67,7 +76,7 @@ def go_text(parts: tuple[TemplatePart, ...]) -> str:
         return '""'
     if len(parts) == 1 and isinstance(parts[0], str):
         return go_string(parts[0])
-    rendered = (go_string(part) if isinstance(part, str) else go_reference(part) for part in parts)
+    rendered = [go_string(part) if isinstance(part, str) else _lookup(part.path) for part in parts]
     return "e.text(" + ", ".join(rendered) + ")"
 
 

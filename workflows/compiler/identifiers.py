@@ -97,7 +97,8 @@ def pascal_case(text: str) -> str:
 
     May be empty or start with a digit; `IdentifierAllocator` deals with both.
     """
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    # Node ids are nearly always ASCII already, for which NFKD changes nothing.
+    ascii_text = text if text.isascii() else _without_accents(text)
     words = []
     for word in _WORD.findall(ascii_text):
         if word.lower() in _INITIALISMS:
@@ -105,6 +106,10 @@ def pascal_case(text: str) -> str:
         else:
             words.append(word[0].upper() + word[1:])
     return "".join(words)[:MAX_LENGTH]
+
+
+def _without_accents(text: str) -> str:
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
 
 
 class IdentifierAllocator:

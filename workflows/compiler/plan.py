@@ -180,13 +180,18 @@ class _Planner:
         for node_id in graph.order:
             if (
                 node_id in starts
-                or any(
-                    self._passes_on(edge.source, edge.condition is None, node_id)
-                    for edge in graph.incoming.get(node_id, ())
-                )
+                or self._reached_for_certain(node_id)
                 or (node_id in joins and self._join_is_certain(joins[node_id]))
             ):
                 self.certain.add(node_id)
+
+    def _reached_for_certain(self, node_id: str) -> bool:
+        """Whether an edge into the node always passes on to it (a loop, not `any` over a
+        generator: this runs for every node)."""
+        for edge in self.graph.incoming.get(node_id, ()):
+            if self._passes_on(edge.source, edge.condition is None, node_id):
+                return True
+        return False
 
     def _passes_on(self, source: str, unconditional: bool, target: str) -> bool:
         """Whether running `source` always leads to `target` within the same sequence."""
