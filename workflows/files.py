@@ -21,16 +21,18 @@ def canonical_document(workflow: WorkflowDSL) -> dict[str, Any]:
     return workflow.model_dump(mode="json", exclude_defaults=True)
 
 
-def export_bytes(document: object) -> bytes:
-    """The file a workflow document is exported as.
-
-    A document that parses is written in its canonical form, which is what importing it
-    stores, so export → import → export gives the same bytes. One that does not parse (a
-    draft may be broken) is written as it is, for the user to repair.
-    """
+def canonical_form(document: object) -> Any:
+    """The document in its canonical form when it parses, else as it is (a draft may be
+    broken): what is exported, and what diffs compare, so that a null optional field and a
+    missing one are not told apart."""
     parsed = parse_workflow(document)
-    data = canonical_document(parsed.workflow) if parsed.workflow is not None else document
-    return (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode()
+    return canonical_document(parsed.workflow) if parsed.workflow is not None else document
+
+
+def export_bytes(document: object) -> bytes:
+    """The file a workflow document is exported as: its canonical form, which is what
+    importing it stores, so export → import → export gives the same bytes."""
+    return (json.dumps(canonical_form(document), indent=2, ensure_ascii=False) + "\n").encode()
 
 
 def file_stem(name: str, *, fallback: str) -> str:

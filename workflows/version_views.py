@@ -12,6 +12,7 @@ from tenants.models import Role
 from workflows import selectors, services
 from workflows.diff import diff_documents
 from workflows.documents import parse_workflow
+from workflows.files import canonical_form
 from workflows.models import Workflow, WorkflowVersion
 from workflows.version_choice import DRAFT, BadVersionChoice, ChosenDocument, choose_document
 
@@ -127,6 +128,6 @@ def workflow_diff(request: TenantRequest, workflow_id: int) -> HttpResponse:
         after=after,
         pick_from=before.ref,
         pick_to=after.ref,
-        diff=diff_documents(before.document, after.document),
+        diff=diff_documents(canonical_form(before.document), canonical_form(after.document)),
     )
     return render(request, "workflows/diff.html", context)

@@ -232,6 +232,9 @@ def test_the_diff_compares_the_latest_version_with_the_draft_by_default(tenant_u
     unchanged = client.get(url("workflow_diff", workflow)).content.decode()
     assert "version 2 → the draft" in unchanged
     assert 'data-testid="diff-empty"' in unchanged
+    # A null optional field and a missing one are the same workflow: no difference to show.
+    workflow = edited(workflow, lambda document: document["nodes"][0]["config"].pop("output_variable"))
+    assert 'data-testid="diff-empty"' in client.get(url("workflow_diff", workflow)).content.decode()
 
     edited(workflow, lambda document: document.update(name="Order intake, faster"))
     page = client.get(url("workflow_diff", workflow)).content.decode()
