@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import time
 from collections.abc import Callable
@@ -75,12 +76,15 @@ def measure(size: int, runs: int) -> Measurement:
     )
 
 
-def report(measurements: list[Measurement], reference_ms: float) -> str:
+def report(measurements: list[Measurement], reference_ms: float, loads: tuple[float, float]) -> str:
     """The results table and the verdict on the goals."""
     base = measurements[0]
     lines = [
         f"Python {platform.python_version()} on {platform.machine()}; best of the runs, milliseconds.",
         f"This machine's speed, to compare runs elsewhere: sum(range(10**7)) takes {reference_ms:.0f} ms.",
+        # Other work on the machine slows large sizes most (their data no longer fits the
+        # caches), so a figure is only comparable with one taken at a similar load.
+        f"Load average (1 min) before / after: {loads[0]:.2f} / {loads[1]:.2f} on {os.cpu_count()} CPUs.",
         "",
         f"{'nodes':>7} {'edges':>7} {'Go lines':>9} {'parse':>8} {'validate':>9} {'compile':>8} "
         f"{'from JSON':>10} {'growth':>8} {'per node':>9}",
@@ -112,11 +116,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--runs", type=int, default=5, help="runs per figure (the best counts)")
     arguments = parser.parse_args()
+    load_before = os.getloadavg()[0]
     reference_ms = best_of(3, lambda: sum(range(10**7)))
     measurements = [
         measure(size, arguments.runs if size < 10_000 else max(3, arguments.runs // 2)) for size in SIZES
     ]
-    print(report(measurements, reference_ms))
+    print(report(measurements, reference_ms, (load_before, os.getloadavg()[0])))
 
 
 if __name__ == "__main__":
