@@ -30,6 +30,7 @@ from providers.interface import (
     UsageEvent,
 )
 from workflows.dsl import workflow_json_schema
+from workflows.files import canonical_document
 from workflows.findings import INVALID_DOCUMENT, Finding, error, errors_in, format_path
 from workflows.validation import validate_workflow
 
@@ -186,10 +187,9 @@ def read_reply(text: str, *, identity: Mapping[str, Any], known_workflow_ids: Co
     analysis = validate_workflow(data, known_workflow_ids=known_workflow_ids)
     if analysis.workflow is None:
         return Reading(None, analysis.findings)
-    # exclude_unset: what the model wrote (nulls included), without the fields it left out and
-    # without the unknown fields parsing dropped (reported as unknown_field warnings).
-    document = analysis.workflow.model_dump(mode="json", exclude_unset=True)
-    return Reading(document, analysis.findings)
+    # Stored like an imported file: canonical, without the unknown fields parsing dropped
+    # (reported as unknown_field warnings).
+    return Reading(canonical_document(analysis.workflow), analysis.findings)
 
 
 # --- The loop ----------------------------------------------------------------------------------

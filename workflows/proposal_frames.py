@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from conversations.streams import FrameStream
 from workflows.diff import WorkflowDiff, diff_documents
-from workflows.documents import parse_workflow
+from workflows.files import canonical_form
 from workflows.findings import Finding
 from workflows.generation import MAX_ATTEMPTS, gateway_error_label
 from workflows.models import WorkflowProposal
@@ -68,21 +68,12 @@ def _findings(proposal: WorkflowProposal) -> list[Finding]:
     return [Finding.model_validate(finding) for finding in proposal.findings]
 
 
-def _meaning(document: dict[str, Any]) -> dict[str, Any]:
-    """A document without the optional fields it sets to their defaults (`"retry_policy":
-    null` and leaving it out mean the same), so a diff shows only changes of meaning."""
-    parsed = parse_workflow(document)
-    if parsed.workflow is None:
-        return document
-    return parsed.workflow.model_dump(mode="json", exclude_defaults=True)
-
-
 def result_context(proposal: WorkflowProposal) -> dict[str, Any]:
     """What the result partial needs, from the row alone (no further queries)."""
     findings = _findings(proposal)
     diff: WorkflowDiff | None = None
     if proposal.document is not None:
-        diff = diff_documents(_meaning(proposal.base_document), _meaning(proposal.document))
+        diff = diff_documents(canonical_form(proposal.base_document), canonical_form(proposal.document))
     return {
         "proposal": proposal,
         "tenant_slug": proposal.tenant.slug,
