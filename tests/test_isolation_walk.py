@@ -45,6 +45,14 @@ def _conversation(tenant: Tenant) -> int:
     return conversation.pk
 
 
+def _workflow(tenant: Tenant) -> int:
+    """A valid workflow (it compiles) with one node; versions below are published from it."""
+    document = samples.workflow([samples.node("start")], name=f"Walk {tenant.slug}")
+    return workflow_services.workflow_create(
+        tenant=tenant, actor=None, name=f"Walk {tenant.slug}", document=document
+    ).pk
+
+
 def _proposal(tenant: Tenant) -> int:
     """A ready AI proposal (no model is run) for a new workflow from a conversation."""
     conversation = Conversation.objects.for_tenant(tenant).get(pk=_conversation(tenant))
@@ -66,12 +74,20 @@ def _proposal(tenant: Tenant) -> int:
     ).pk
 
 
-def _workflow(tenant: Tenant) -> int:
-    """A valid workflow (it compiles) with one node; versions below are published from it."""
-    document = samples.workflow([samples.node("start")], name=f"Walk {tenant.slug}")
-    return workflow_services.workflow_create(
-        tenant=tenant, actor=None, name=f"Walk {tenant.slug}", document=document
-    ).pk
+def _latest_workflow_with(tenant: Tenant, section: str, item: dict[str, object]) -> int:
+    """Add `item` to a section of the workflow `_workflow` made last; its index there."""
+    workflow = Workflow.objects.for_tenant(tenant).latest("pk")
+    document = dict(workflow.document)
+    document[section] = [*document.get(section, []), item]
+    workflow_services.workflow_edit(workflow=workflow, actor=None, document=document, summary="walk")
+    return len(document[section]) - 1
+
+
+def _edge_id(tenant: Tenant) -> str:
+    """An edge of the workflow `_workflow` made last (to a second node added for it)."""
+    _latest_workflow_with(tenant, "nodes", samples.node("finish"))
+    _latest_workflow_with(tenant, "edges", samples.edge("walk_edge", "start", "finish"))
+    return "walk_edge"
 
 
 def _version_number(tenant: Tenant) -> int:
@@ -106,8 +122,12 @@ OBJECT_KWARGS: dict[str, Callable[[Tenant], int | str]] = {
     ),
     "key": lambda tenant: "service_type",
     "workflow_id": _workflow,
-    "number": _version_number,
+    "node_id": lambda tenant: "start",  # the node of `_workflow`
+    "edge_id": _edge_id,
+    "variable_index": lambda tenant: _latest_workflow_with(tenant, "variables", samples.variable("walk")),
+    "trigger_index": lambda tenant: 0,  # `_workflow` starts manually
     "proposal_id": _proposal,
+    "number": _version_number,
     "log_id": lambda tenant: (
         ProviderLog.objects.create(
             tenant=tenant, request_id="req_walk", task="api", provider="p", kind="openai", model="m"

@@ -4,8 +4,8 @@ The layout reads the draft as stored, so it draws documents that do not validate
 skips what it cannot place (nodes without an id, edges to nodes that do not exist) and
 still draws a graph with cycles. Edges that close a cycle (back edges of a depth-first
 search, in document order) are left out of the layering, so what remains is acyclic and
-`networkx.topological_generations` gives the columns; the back edges are then drawn too,
-each in its own lane under the graph. Everything is ordered by document position, so the
+`networkx.topological_generations` gives the layers (top to bottom); the back edges are then
+drawn too, each in its own lane right of the graph. Everything is ordered by document position, so the
 same document always gives the same bytes. Every string from the document is escaped.
 """
 
@@ -26,10 +26,10 @@ from workflows.findings import CYCLIC_GRAPH, Finding
 
 NODE_WIDTH = 176
 NODE_HEIGHT = 56
-COLUMN_GAP = 112  # room for an edge's label between two columns
-ROW_GAP = 40
+LAYER_GAP = 64  # room for an edge's label between two layers
+NODE_GAP = 32  # between the nodes of a layer
 MARGIN = 24
-LANE_GAP = 26  # distance between the lanes of back edges under the graph
+LANE_GAP = 26  # distance between the lanes of back edges right of the graph
 LABEL_CHARS = 24
 EDGE_LABEL_CHARS = 26
 ORDERING_SWEEPS = 4
@@ -199,8 +199,8 @@ def _back_edges(nodes: list[_Node], edges: list[_Edge]) -> set[int]:
     return back
 
 
-def _columns(nodes: list[_Node], forward: list[_Edge]) -> list[list[str]]:
-    """The nodes by column (longest path from a start), each in document order."""
+def _layers(nodes: list[_Node], forward: list[_Edge]) -> list[list[str]]:
+    """The nodes by layer (longest path from a start), each in document order."""
     digraph = nx.DiGraph()
     digraph.add_nodes_from(node.id for node in nodes)
     digraph.add_edges_from((edge.source, edge.target) for edge in forward)
@@ -210,33 +210,33 @@ def _columns(nodes: list[_Node], forward: list[_Edge]) -> list[list[str]]:
     ]
 
 
-def _ordered(columns: list[list[str]], forward: list[_Edge], index: dict[str, int]) -> list[list[str]]:
-    """Rows within each column by the barycentre of the neighbours' rows, a few sweeps each
-    way, to untangle crossings; ties keep document order."""
+def _ordered(layers: list[list[str]], forward: list[_Edge], index: dict[str, int]) -> list[list[str]]:
+    """Places within each layer by the barycentre of the neighbours' places, a few sweeps
+    each way, to untangle crossings; ties keep document order."""
     predecessors: dict[str, list[str]] = defaultdict(list)
     successors: dict[str, list[str]] = defaultdict(list)
     for edge in forward:
         predecessors[edge.target].append(edge.source)
         successors[edge.source].append(edge.target)
-    row = {node_id: float(number) for column in columns for number, node_id in enumerate(column)}
+    row = {node_id: float(number) for layer in layers for number, node_id in enumerate(layer)}
 
     def sweep(order: Iterable[int], neighbours: dict[str, list[str]]) -> None:
         for number in order:
-            column = columns[number]
+            layer = layers[number]
 
             def key(node_id: str) -> tuple[float, int]:
                 linked = neighbours.get(node_id)
                 centre = sum(row[other] for other in linked) / len(linked) if linked else row[node_id]
                 return centre, index[node_id]
 
-            column.sort(key=key)
-            for place, node_id in enumerate(column):
+            layer.sort(key=key)
+            for place, node_id in enumerate(layer):
                 row[node_id] = float(place)
 
     for _ in range(ORDERING_SWEEPS):
-        sweep(range(1, len(columns)), predecessors)
-        sweep(range(len(columns) - 2, -1, -1), successors)
-    return columns
+        sweep(range(1, len(layers)), predecessors)
+        sweep(range(len(layers) - 2, -1, -1), successors)
+    return layers
 
 
 def _finding_marks(
@@ -274,18 +274,19 @@ def layout(document: object, findings: Iterable[Finding] = ()) -> Drawing:
     edges = _read_edges(document, set(index))
     back = _back_edges(nodes, edges)
     forward = [edge for edge in edges if edge.index not in back]
-    columns = _ordered(_columns(nodes, forward), forward, index)
+    layers = _ordered(_layers(nodes, forward), forward, index)
     by_node, by_edge, cycle_nodes, cycle_links = _finding_marks(findings)
 
-    tallest = max((len(column) for column in columns), default=0)
-    column_height = tallest * NODE_HEIGHT + max(tallest - 1, 0) * ROW_GAP
+    # Layers run top to bottom; a layer's nodes sit side by side, centred on the widest layer.
+    widest = max((len(layer) for layer in layers), default=0)
+    layer_width = widest * NODE_WIDTH + max(widest - 1, 0) * NODE_GAP
     places: dict[str, tuple[float, float]] = {}
-    for number, column in enumerate(columns):
-        offset = (column_height - (len(column) * NODE_HEIGHT + (len(column) - 1) * ROW_GAP)) / 2
-        for row, node_id in enumerate(column):
+    for number, layer in enumerate(layers):
+        offset = (layer_width - (len(layer) * NODE_WIDTH + (len(layer) - 1) * NODE_GAP)) / 2
+        for place, node_id in enumerate(layer):
             places[node_id] = (
-                MARGIN + number * (NODE_WIDTH + COLUMN_GAP),
-                MARGIN + offset + row * (NODE_HEIGHT + ROW_GAP),
+                MARGIN + offset + place * (NODE_WIDTH + NODE_GAP),
+                MARGIN + number * (NODE_HEIGHT + LAYER_GAP),
             )
 
     boxes = []
@@ -306,8 +307,8 @@ def layout(document: object, findings: Iterable[Finding] = ()) -> Drawing:
         )
 
     lines: list[EdgeLine] = []
-    bottom = MARGIN + column_height
-    lane = bottom + LANE_GAP
+    right = MARGIN + layer_width
+    lane = right + LANE_GAP
     seen_pairs: dict[tuple[str, str], int] = defaultdict(int)
     for edge in edges:
         state = _state(by_edge.get(edge.id, []))
@@ -339,8 +340,8 @@ def layout(document: object, findings: Iterable[Finding] = ()) -> Drawing:
             )
         )
 
-    width = MARGIN * 2 + max(len(columns), 1) * NODE_WIDTH + max(len(columns) - 1, 0) * COLUMN_GAP
-    height = max(lane - LANE_GAP + MARGIN, bottom + MARGIN, MARGIN * 2 + NODE_HEIGHT)
+    height = MARGIN * 2 + max(len(layers), 1) * NODE_HEIGHT + max(len(layers) - 1, 0) * LAYER_GAP
+    width = max(lane - LANE_GAP + MARGIN, right + MARGIN, MARGIN * 2 + NODE_WIDTH)
     return Drawing(width, height, boxes, lines)
 
 
@@ -349,31 +350,35 @@ def _number(value: float) -> str:
 
 
 def _forward_path(source: tuple[float, float], target: tuple[float, float]) -> tuple[str, float, float]:
-    start_x, start_y = source[0] + NODE_WIDTH, source[1] + NODE_HEIGHT / 2
-    end_x, end_y = target[0], target[1] + NODE_HEIGHT / 2
-    bend = max((end_x - start_x) / 2, 24)
+    """From the bottom of the source to the top of the target."""
+    start_x, start_y = source[0] + NODE_WIDTH / 2, source[1] + NODE_HEIGHT
+    end_x, end_y = target[0] + NODE_WIDTH / 2, target[1]
+    bend = max((end_y - start_y) / 2, 24)
+    # An edge that skips layers bulges sideways, so it does not run through the nodes between.
+    aside = NODE_WIDTH * 0.9 if end_y - start_y > LAYER_GAP + 1 else 0.0
     path = (
         f"M{_number(start_x)},{_number(start_y)} "
-        f"C{_number(start_x + bend)},{_number(start_y)} {_number(end_x - bend)},{_number(end_y)} "
+        f"C{_number(start_x + aside)},{_number(start_y + bend)} "
+        f"{_number(end_x + aside)},{_number(end_y - bend)} "
         f"{_number(end_x)},{_number(end_y)}"
     )
     # The curve's midpoint (t = 1/2 of the cubic Bézier).
-    return path, (start_x + end_x) / 2, (start_y + end_y) / 2 - 6
+    return path, (start_x + end_x) / 2 + aside * 0.75, (start_y + end_y) / 2 + 4
 
 
 def _back_path(
     source: tuple[float, float], target: tuple[float, float], lane: float
 ) -> tuple[str, float, float]:
-    """Down from the source, back along a lane under the graph, up into the target."""
-    start_x, start_y = source[0] + NODE_WIDTH * 0.6, source[1] + NODE_HEIGHT
-    end_x, end_y = target[0] + NODE_WIDTH * 0.4, target[1] + NODE_HEIGHT
-    if source == target:  # a self-loop: a small lane of its own under the node
-        lane = start_y + LANE_GAP
+    """Out of the source's right side, up a lane right of the graph, into the target's."""
+    start_x, start_y = source[0] + NODE_WIDTH, source[1] + NODE_HEIGHT * 0.65
+    end_x, end_y = target[0] + NODE_WIDTH, target[1] + NODE_HEIGHT * 0.35
+    if source == target:  # a self-loop: a small lane of its own beside the node
+        lane = start_x + LANE_GAP
     path = (
-        f"M{_number(start_x)},{_number(start_y)} L{_number(start_x)},{_number(lane)} "
-        f"L{_number(end_x)},{_number(lane)} L{_number(end_x)},{_number(end_y)}"
+        f"M{_number(start_x)},{_number(start_y)} L{_number(lane)},{_number(start_y)} "
+        f"L{_number(lane)},{_number(end_y)} L{_number(end_x)},{_number(end_y)}"
     )
-    return path, (start_x + end_x) / 2, lane - 5
+    return path, lane, (start_y + end_y) / 2 + 4
 
 
 def _short(text: str, limit: int) -> str:

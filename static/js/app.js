@@ -27,6 +27,11 @@
   }
 
   if (window.htmx) {
+    // When htmx swaps in an element with the id of one on the page, it first copies the old
+    // element's settle attributes onto it. Copying `style` is an inline style (refused by the
+    // Content-Security-Policy) whenever something, a browser extension or a test driver, has
+    // touched the old element's style; the pages set no inline styles, so nothing is lost.
+    htmx.config.attributesToSettle = ["class", "width", "height"];
     htmx.createWebSocket = function (url) {
       return new WebSocket(url.replace(/([?&]since=)\d+/, "$1" + lastSeq()), []);
     };

@@ -7,7 +7,7 @@ import time
 from typing import Any
 
 from tests.workflows import samples
-from workflows.drawing import NODE_WIDTH, layout, render_svg
+from workflows.drawing import NODE_HEIGHT, layout, render_svg
 from workflows.validation import validate_workflow
 
 
@@ -27,7 +27,7 @@ def _edge_classes(svg: str, edge_id: str) -> list[str]:
     return found.group(1).split()
 
 
-def test_columns_follow_topological_generations_and_rows_keep_document_order() -> None:
+def test_layers_follow_topological_generations_and_keep_document_order() -> None:
     document = samples.workflow(
         [samples.node(name) for name in ("start", "left", "right", "join")],
         [
@@ -38,11 +38,11 @@ def test_columns_follow_topological_generations_and_rows_keep_document_order() -
     )
     drawing = layout(document)
     places = {node.id: (node.x, node.y) for node in drawing.nodes}
-    assert places["start"][0] < places["left"][0] == places["right"][0] < places["join"][0]
-    assert places["left"][1] < places["right"][1]
-    assert places["start"][1] == places["join"][1], "a column with one node is centred on the tallest"
+    assert places["start"][1] < places["left"][1] == places["right"][1] < places["join"][1]
+    assert places["left"][0] < places["right"][0]
+    assert places["start"][0] == places["join"][0], "a layer with one node is centred on the widest"
     assert drawing.back_edges == []
-    assert drawing.width >= 3 * NODE_WIDTH
+    assert drawing.height >= 3 * NODE_HEIGHT
 
 
 def test_a_cycle_is_drawn_with_its_back_edge_and_every_node_on_it_marked() -> None:
