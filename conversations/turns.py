@@ -130,7 +130,13 @@ async def _refresh(conversation: Conversation, **extra: Any) -> int:
 
 
 class Coalescer:
-    """Collects streamed text and publishes it at most every FRAME_INTERVAL, as deltas."""
+    """Collects streamed text and publishes it at most every FRAME_INTERVAL, as deltas.
+
+    One frame of a stream is on its way at a time: tokens that come while it is being
+    published go into the next one. Under load frames then carry more tokens instead of
+    queueing up, and they are published in the order of their numbers (a frame overtaking
+    the one before it would make every page fetch the gap from the kept frames).
+    """
 
     def __init__(self, conversation: Conversation, message: Message) -> None:
         self.conversation = conversation
@@ -139,17 +145,30 @@ class Coalescer:
         self.sent: list[str] = []
         self.last = 0.0
         self.flusher: asyncio.Task[None] | None = None
+        self.publishing = False
 
     def add(self, text: str) -> None:
         self.pending.append(text)
         if self.flusher is None:
-            delay = max(0.0, self.last + FRAME_INTERVAL - time.monotonic())
-            self.flusher = asyncio.get_running_loop().create_task(self._flush_after(delay))
+            self._schedule()
+
+    def _schedule(self) -> None:
+        delay = max(0.0, self.last + FRAME_INTERVAL - time.monotonic())
+        self.flusher = asyncio.get_running_loop().create_task(self._flush_after(delay))
 
     async def _flush_after(self, delay: float) -> None:
         await asyncio.sleep(delay)
-        self.flusher = None
-        await self.flush()
+        self.publishing = True
+        try:
+            await self.flush()
+        except Exception:
+            # The text is not lost: the message's final frame carries all of it.
+            logger.exception("a frame of conversation %s could not be published", self.conversation.pk)
+        finally:
+            self.publishing = False
+            self.flusher = None
+        if self.pending:
+            self._schedule()
 
     async def flush(self) -> None:
         if not self.pending:
@@ -163,11 +182,15 @@ class Coalescer:
         )
 
     async def close(self) -> str:
-        """Publish what is pending; the whole text so far."""
-        if self.flusher is not None:
-            self.flusher.cancel()
+        """Publish what is pending, after the frame on its way; the whole text so far."""
+        while self.flusher is not None:
+            flusher = self.flusher
+            if self.publishing:
+                await asyncio.shield(flusher)
+                continue
+            flusher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self.flusher
+                await flusher
             self.flusher = None
         await self.flush()
         return "".join(self.sent)
