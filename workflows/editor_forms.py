@@ -13,7 +13,7 @@ from pydantic import ValidationError as ModelError
 from workflows.dsl import ErrorHandlingPolicy, WorkflowEdge, WorkflowTrigger, WorkflowVariable
 from workflows.editing import fresh_id
 from workflows.element_ids import PLAIN_ID
-from workflows.node_forms import StrictJSONField, optional_text
+from workflows.form_fields import StrictJSONField, optional_text
 
 
 class ModelCheckedForm(forms.Form):

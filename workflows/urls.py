@@ -2,7 +2,15 @@ from __future__ import annotations
 
 from django.urls import URLPattern, path, register_converter
 
-from workflows import code_views, element_views, proposal_views, transfer_views, version_views, views
+from workflows import (
+    code_views,
+    element_views,
+    entry_views,
+    proposal_views,
+    transfer_views,
+    version_views,
+    views,
+)
 from workflows.element_ids import ElementIdConverter
 
 register_converter(ElementIdConverter, "element")
@@ -42,32 +50,32 @@ tenant_urlpatterns: list[URLPattern] = [
     ),
     path(
         "workflows/<int:workflow_id>/variables/new/",
-        element_views.workflow_variable_new,
+        entry_views.workflow_variable_new,
         name="workflow_variable_new",
     ),
     path(
         "workflows/<int:workflow_id>/variables/<int:variable_index>/",
-        element_views.workflow_variable,
+        entry_views.workflow_variable,
         name="workflow_variable",
     ),
     path(
         "workflows/<int:workflow_id>/variables/<int:variable_index>/delete/",
-        element_views.workflow_variable_delete,
+        entry_views.workflow_variable_delete,
         name="workflow_variable_delete",
     ),
     path(
         "workflows/<int:workflow_id>/triggers/new/",
-        element_views.workflow_trigger_new,
+        entry_views.workflow_trigger_new,
         name="workflow_trigger_new",
     ),
     path(
         "workflows/<int:workflow_id>/triggers/<int:trigger_index>/",
-        element_views.workflow_trigger,
+        entry_views.workflow_trigger,
         name="workflow_trigger",
     ),
     path(
         "workflows/<int:workflow_id>/triggers/<int:trigger_index>/delete/",
-        element_views.workflow_trigger_delete,
+        entry_views.workflow_trigger_delete,
         name="workflow_trigger_delete",
     ),
     # Versions: publish, versions, diff, restore, export/import, compiled code.

@@ -1,7 +1,8 @@
 """Workflow editor pages: the list, a new draft, the editor, renaming, the error policy, undo.
 
-Nodes, edges, variables and triggers have their views in `workflows.element_views`. Every
-change goes through `services.workflow_edit`, so each one can be undone.
+Nodes and edges have their views in `workflows.element_views`, variables and triggers in
+`workflows.entry_views`. Every change goes through `services.workflow_edit`, so each one can
+be undone.
 """
 
 from __future__ import annotations
