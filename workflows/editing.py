@@ -121,14 +121,18 @@ def entry_at(document: object, section: str, index: int) -> Item | None:
 
 
 def with_entry_replaced(document: object, section: str, index: int, entry: Item) -> Document:
+    """The document with the section's entry at `index` replaced (unchanged if it is gone)."""
     items = _section(document, section)
-    items[index] = entry
+    if 0 <= index < len(items):
+        items[index] = entry
     return _with_section(document, section, items)
 
 
 def with_entry_removed(document: object, section: str, index: int) -> Document:
+    """The document without the section's entry at `index` (unchanged if it is gone)."""
     items = _section(document, section)
-    del items[index]
+    if 0 <= index < len(items):
+        del items[index]
     return _with_section(document, section, items)
 
 

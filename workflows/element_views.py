@@ -132,10 +132,10 @@ def workflow_node_new(request: TenantRequest, workflow_id: int) -> HttpResponse:
     if not form.is_valid():
         return editor_response(request, workflow, _node_panel(request, workflow, form), status=422)
     node = form.node(position=dict(NEW_NODE_POSITION))
-    workflow = services.workflow_edit(
+    workflow = services.workflow_change(
         workflow=workflow,
         actor=request.membership.user,
-        document=with_item_added(workflow.document, "nodes", node),
+        change=lambda document: with_item_added(document, "nodes", node),
         summary=f"Added {NODE_TYPE_LABELS[node_type].lower()} node “{node['label']}”",
     )
     return changed_response(request, workflow, f"Added node “{node['label']}” ({node['id']}).")
@@ -165,10 +165,10 @@ def workflow_node(request: TenantRequest, workflow_id: int, node_id: str) -> Htt
     if not form.is_valid():
         return editor_response(request, workflow, _node_panel(request, workflow, form, node), status=422)
     changed = form.node(position=node.get("position", dict(NEW_NODE_POSITION)))
-    workflow = services.workflow_edit(
+    workflow = services.workflow_change(
         workflow=workflow,
         actor=request.membership.user,
-        document=with_item_replaced(workflow.document, "nodes", node_id, changed),
+        change=lambda document: with_item_replaced(document, "nodes", node_id, changed),
         summary=f"Edited node “{changed['label']}”",
     )
     return changed_response(request, workflow, f"Saved node “{changed['label']}”.")
@@ -191,13 +191,13 @@ def workflow_node_delete(request: TenantRequest, workflow_id: int, node_id: str)
     """Delete a node with its edges (and its place in parallel branch lists)."""
     workflow = _workflow(request, workflow_id)
     node = _node(workflow, node_id)
-    document, edge_count = with_node_removed(workflow.document, node_id)
+    _, edge_count = with_node_removed(workflow.document, node_id)
     name = node.get("label") or node_id
     edges = f" and its {edge_count} edge{'s' if edge_count != 1 else ''}" if edge_count else ""
-    workflow = services.workflow_edit(
+    workflow = services.workflow_change(
         workflow=workflow,
         actor=request.membership.user,
-        document=document,
+        change=lambda document: with_node_removed(document, node_id)[0],
         summary=f"Deleted node “{name}”{edges}",
     )
     return changed_response(request, workflow, f"Deleted node “{name}”{edges}.")
@@ -261,10 +261,10 @@ def workflow_edge_new(request: TenantRequest, workflow_id: int) -> HttpResponse:
     if not form.is_valid():
         return editor_response(request, workflow, _edge_panel(request, workflow, form), status=422)
     edge = form.value()
-    workflow = services.workflow_edit(
+    workflow = services.workflow_change(
         workflow=workflow,
         actor=request.membership.user,
-        document=with_item_added(workflow.document, "edges", edge),
+        change=lambda document: with_item_added(document, "edges", edge),
         summary=f"Added edge {edge['source']} → {edge['target']}",
     )
     return changed_response(
@@ -287,10 +287,10 @@ def workflow_edge(request: TenantRequest, workflow_id: int, edge_id: str) -> Htt
     if not form.is_valid():
         return editor_response(request, workflow, _edge_panel(request, workflow, form, edge), status=422)
     changed = form.value()
-    workflow = services.workflow_edit(
+    workflow = services.workflow_change(
         workflow=workflow,
         actor=request.membership.user,
-        document=with_item_replaced(workflow.document, "edges", edge_id, changed),
+        change=lambda document: with_item_replaced(document, "edges", edge_id, changed),
         summary=f"Edited edge {changed['source']} → {changed['target']}",
     )
     return changed_response(request, workflow, f"Saved edge {edge_id}.")
@@ -302,10 +302,10 @@ def workflow_edge_delete(request: TenantRequest, workflow_id: int, edge_id: str)
     workflow = _workflow(request, workflow_id)
     edge = _edge(workflow, edge_id)
     link = f"{edge.get('source')} → {edge.get('target')}"
-    workflow = services.workflow_edit(
+    workflow = services.workflow_change(
         workflow=workflow,
         actor=request.membership.user,
-        document=with_edge_removed(workflow.document, edge_id),
+        change=lambda document: with_edge_removed(document, edge_id),
         summary=f"Deleted edge {link}",
     )
     return changed_response(request, workflow, f"Deleted edge {edge_id} ({link}).")

@@ -93,10 +93,10 @@ def _entry_new(request: TenantRequest, workflow_id: int, kind: EntryKind) -> Htt
     if not form.is_valid():
         return editor_response(request, workflow, _entry_panel(request, workflow, kind, form), status=422)
     entry = form.value()
-    workflow = services.workflow_edit(
+    workflow = services.workflow_change(
         workflow=workflow,
         actor=request.membership.user,
-        document=with_item_added(workflow.document, kind.section, entry),
+        change=lambda document: with_item_added(document, kind.section, entry),
         summary=f"Added {kind.describe(entry)}",
     )
     return changed_response(request, workflow, f"Added {kind.describe(entry)}.")
@@ -114,10 +114,10 @@ def _entry_edit(request: TenantRequest, workflow_id: int, kind: EntryKind, index
             request, workflow, _entry_panel(request, workflow, kind, form, index), status=422
         )
     changed = form.value()
-    workflow = services.workflow_edit(
+    workflow = services.workflow_change(
         workflow=workflow,
         actor=request.membership.user,
-        document=with_entry_replaced(workflow.document, kind.section, index, changed),
+        change=lambda document: with_entry_replaced(document, kind.section, index, changed),
         summary=f"Edited {kind.describe(changed)}",
     )
     return changed_response(request, workflow, f"Saved {kind.describe(changed)}.")
@@ -126,10 +126,10 @@ def _entry_edit(request: TenantRequest, workflow_id: int, kind: EntryKind, index
 def _entry_delete(request: TenantRequest, workflow_id: int, kind: EntryKind, index: int) -> HttpResponse:
     workflow = _workflow(request, workflow_id)
     entry = _entry(workflow, kind, index)
-    workflow = services.workflow_edit(
+    workflow = services.workflow_change(
         workflow=workflow,
         actor=request.membership.user,
-        document=with_entry_removed(workflow.document, kind.section, index),
+        change=lambda document: with_entry_removed(document, kind.section, index),
         summary=f"Deleted {kind.describe(entry)}",
     )
     return changed_response(request, workflow, f"Deleted {kind.describe(entry)}.")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -104,6 +105,20 @@ def workflow_edit(
     locked.updated_at = timezone.now()
     locked.save(update_fields=["name", "document", "has_changes", "updated_at"])
     return locked
+
+
+@transaction.atomic
+def workflow_change(
+    *,
+    workflow: Workflow,
+    actor: User | None,
+    change: Callable[[dict[str, Any]], dict[str, Any]],
+    summary: str,
+) -> Workflow:
+    """Edit the draft as it is now: `change` gets the document read under the row lock, so
+    two people editing at once do not undo each other's changes. Undoable like any edit."""
+    locked = Workflow.objects.for_tenant(workflow.tenant).select_for_update().get(pk=workflow.pk)
+    return workflow_edit(workflow=locked, actor=actor, document=change(locked.document), summary=summary)
 
 
 @transaction.atomic

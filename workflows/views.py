@@ -97,10 +97,10 @@ def workflow_error_policy(request: TenantRequest, workflow_id: int) -> HttpRespo
     form = ErrorPolicyForm(request.POST, workflows=choices, initial=initial)
     if not form.is_valid():
         return editor_response(request, workflow, _policy_panel(request, workflow, form), status=422)
-    workflow = services.workflow_edit(
+    workflow = services.workflow_change(
         workflow=workflow,
         actor=request.membership.user,
-        document=with_value(workflow.document, "error_policy", form.value()),
+        change=lambda document: with_value(document, "error_policy", form.value()),
         summary="Changed the error policy",
     )
     return changed_response(request, workflow, "Saved the error policy.")

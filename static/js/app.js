@@ -63,6 +63,16 @@
     if (box) box.value = "";
   });
 
+  // The workflow graph's nodes and edges are SVG groups, not buttons: Enter or Space on a
+  // focused one opens it, as a click does.
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Enter" && event.key !== " ") return;
+    var item = event.target.closest && event.target.closest(".workflow-graph [role=button]");
+    if (!item) return;
+    event.preventDefault();
+    item.dispatchEvent(new MouseEvent("click", { bubbles: true, cancelable: true }));
+  });
+
   // Close an open <details> menu when clicking elsewhere.
   document.addEventListener("click", function (event) {
     document.querySelectorAll("details.menu[open]").forEach(function (menu) {

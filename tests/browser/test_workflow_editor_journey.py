@@ -212,6 +212,11 @@ def test_build_a_workflow_loop_it_back_and_untangle_it(editor: EditorJourney) ->
     editor.node("notify").click()
     expect(editor.page.get_by_test_id("node-form")).to_have_attribute("data-node-type", "activity")
     expect(editor.panel().get_by_test_id("element-findings")).to_contain_text("cyclic_graph")
+    # The graph works from the keyboard too.
+    editor.node("ship").focus()
+    editor.page.keyboard.press("Enter")
+    expect(editor.panel().get_by_role("heading", name="Activity node ship")).to_be_visible()
+    expect(editor.node("ship")).to_have_class(_has_class("is-selected"))
 
     # Remove the loop from the graph: open the back edge by its label and delete it.
     editor.edge(back).locator("text.edge-label").click()

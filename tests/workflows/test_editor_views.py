@@ -660,3 +660,28 @@ def test_changes_without_htmx_redirect_back_to_the_editor(tenant_users: TenantUs
     full = client.get(url("workflow_node", workflow, node_id="cool_off"))
     assert "<html" in full.content.decode()
     assert 'data-testid="node-form" data-node-type="wait"' in full.content.decode()
+
+
+def test_an_edit_applies_to_the_draft_as_it_is_now_not_as_a_stale_copy_saw_it(
+    tenant_users: TenantUsers,
+) -> None:
+    workflow = make(tenant_users, document=chain_document("start"))
+    stale = fresh(workflow)
+    services.workflow_edit(
+        workflow=workflow,
+        actor=tenant_users.owner,
+        document={**workflow.document, "variables": [samples.variable("amount")]},
+        summary="Added variable amount",
+    )
+    services.workflow_change(
+        workflow=stale,
+        actor=tenant_users.member,
+        change=lambda document: {**document, "nodes": [*document["nodes"], samples.node("second")]},
+        summary="Added node second",
+    )
+    stored = fresh(workflow).document
+    assert [variable["name"] for variable in stored["variables"]] == ["amount"]
+    assert [node["id"] for node in stored["nodes"]] == ["start", "second"]
+    services.workflow_undo(workflow=workflow)
+    assert [node["id"] for node in fresh(workflow).document["nodes"]] == ["start"]
+    assert [variable["name"] for variable in fresh(workflow).document["variables"]] == ["amount"]
