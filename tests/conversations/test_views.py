@@ -6,6 +6,7 @@ import json
 import re
 
 import pytest
+from django.template.loader import render_to_string
 from django.urls import reverse
 
 from conversations import selectors, services, streams
@@ -208,3 +209,12 @@ def test_only_given_answers_of_known_fields_can_be_edited(tenant_users: TenantUs
     assert (
         client.post(url("answer_edit", conversation, key="no_such_field"), {"value": "x"}).status_code == 404
     )
+
+
+def test_the_page_has_the_target_of_the_reload_frame(tenant_users: TenantUsers) -> None:
+    # An out-of-band swap without a target is dropped by htmx: the page would never reload.
+    conversation = start(tenant_users)
+    page = tenant_users.client_for(tenant_users.member).get(url("conversation_detail", conversation))
+    frame = render_to_string("conversations/frames/reload.html")
+    [target] = re.findall(r'id="([^"]+)" hx-swap-oob', frame)
+    assert f'id="{target}"' in page.content.decode()
