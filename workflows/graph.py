@@ -218,7 +218,8 @@ def _cycles(graph: WorkflowGraph) -> list[Finding]:
 def _entry_and_reachability(graph: WorkflowGraph) -> list[Finding]:
     if not graph.nodes:
         return [error(NO_ENTRY_NODE, "the workflow has no nodes", path=("nodes",))]
-    candidates = [node for node in graph.nodes if node not in graph.predecessor_ids]
+    has_predecessors = graph.predecessor_ids
+    candidates = [node for node in graph.nodes if node not in has_predecessors]
     if not candidates:
         return [error(NO_ENTRY_NODE, "every node has an incoming edge, so the workflow has no entry node")]
     entry = candidates[0]
