@@ -135,10 +135,14 @@ def kombu_url(redis_url: str) -> str:
 
 CHANNEL_LAYERS = {
     "default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
-        # A socket that falls behind loses frames beyond `capacity`; conversation sockets
-        # notice the gap and fill it from the kept frames (conversations.streams).
-        "CONFIG": {"hosts": [REDIS_URL], "prefix": "sce:channels", "capacity": 1000},
+        # Pub/sub: a group message is one PUBLISH, pushed to every process with a member
+        # socket (the list-based RedisChannelLayer takes four round trips to receive each
+        # message, one at a time per process: ~900 messages/s at most). Delivery is at most
+        # once: a message sent while a process is not subscribed (or reconnecting) is lost.
+        # Conversation and proposal frames are numbered and kept, and sockets fill any gap
+        # from the kept frames (conversations.streams).
+        "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+        "CONFIG": {"hosts": [REDIS_URL], "prefix": "sce:channels"},
     }
 }
 CACHES = {

@@ -27,7 +27,7 @@ def test_channel_layer_broker_and_cache_use_the_environments_redis() -> None:
     redis_url = os.environ.get("REDIS_URL") or f"unix://{settings.EMBEDDED_REDIS_SOCKET}"
     assert settings.EMBEDDED_REDIS is (not os.environ.get("REDIS_URL"))
     layer = get_channel_layer()
-    assert type(layer).__name__ == "RedisChannelLayer"
+    assert type(layer).__name__ == "RedisPubSubChannelLayer"
     layers: dict[str, Any] = settings.CHANNEL_LAYERS
     assert layers["default"]["CONFIG"]["hosts"] == [redis_url]
     assert app.conf.broker_url.split("://", 1)[1] == redis_url.split("://", 1)[1]
