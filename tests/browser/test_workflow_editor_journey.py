@@ -180,6 +180,21 @@ class EditorJourney:
         self.add_edge("ship", "finish")
         expect(self.edge("route_to_approve")).to_contain_text("Large")
 
+    def loop_back_and_untangle(self) -> None:
+        """On the order approval: an edge from notify back to fan_out shows the cycle on
+        exactly those two nodes; deleting it from the graph clears the findings."""
+        back = self.add_edge("notify", "fan_out", condition="amount > 0", label="again")
+        expect(self.edge(back)).to_have_class(_has_class("back-edge"))
+        self.expect_cycle_through(
+            in_cycle=["notify", "fan_out"], outside=["receive", "route", "approve", "ship", "finish"]
+        )
+        self.edge(back).locator("text.edge-label").click()
+        expect(self.page.get_by_test_id("edge-form")).to_be_visible()
+        self.panel().get_by_test_id("delete-edge").click()
+        self.notice(f"Deleted edge {back}")
+        expect(self.edge(back)).to_have_count(0)
+        self.expect_no_findings()
+
 
 def _has_class(name: str) -> re.Pattern[str]:
     return re.compile(rf"(^|\s){re.escape(name)}(\s|$)")

@@ -1,6 +1,7 @@
-"""Build the editor journey's workflow (a decision and a parallel block) in the editor, publish
-it, change it, publish again, see the change in the diff, read the compiled code and download
-the Go file; export it and import it back. In a real Chromium against daphne.
+"""Build the editor journey's workflow (a decision and a parallel block) in the editor, loop
+it back and see the cycle on the right nodes, remove the loop, publish, change it, publish
+again, see the change in the diff, read the compiled code and download the Go file; export it
+and import it back. In a real Chromium against daphne.
 """
 
 from __future__ import annotations
@@ -45,6 +46,8 @@ def test_publish_change_publish_diff_compile_and_download(
     editor.create_workflow(NAME)
     editor.build_order_approval()
     editor.expect_no_findings()
+    # A loop back is refused as a cycle on the right nodes; without it the workflow is valid.
+    editor.loop_back_and_untangle()
     tenant = Tenant.objects.get(name="Versioned Co")
 
     publish(page, "First cut", 1)
