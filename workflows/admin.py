@@ -1,4 +1,5 @@
-"""Operators' view of workflows: drafts, published versions and the changes undo keeps.
+"""Operators' view of workflows: drafts, published versions, the changes undo keeps, and the
+AI proposals (to see which jobs failed or are stuck, and why).
 
 Nothing is edited here: a draft changes through the editor's services (so every change can
 be undone and versions stay immutable); operators may delete a workflow, with its versions.
@@ -18,7 +19,7 @@ from django.utils.safestring import SafeString
 
 from providers.admin import ReadOnlyAdmin
 from tenants.admin import TenantOwnedAdmin
-from workflows.models import Workflow, WorkflowChange, WorkflowVersion
+from workflows.models import Workflow, WorkflowChange, WorkflowProposal, WorkflowVersion
 
 
 def _pretty(document: object) -> SafeString:
@@ -112,3 +113,35 @@ class WorkflowChangeAdmin(ReadOnlyTenantOwnedAdmin):
     @admin.display(description="draft before the change")
     def document_before(self, change: WorkflowChange) -> SafeString:
         return _pretty(change.before)
+
+
+@admin.register(WorkflowProposal)
+class WorkflowProposalAdmin(ReadOnlyTenantOwnedAdmin):
+    list_display = [
+        "pk",
+        "kind",
+        "state",
+        "tenant",
+        "attempts",
+        "provider",
+        "model",
+        "error_code",
+        "created_at",
+    ]
+    list_filter = ["state", "kind", "error_code", "created_at"]
+    search_fields = ["tenant__slug", "instruction", "error_message", "workflow__name"]
+    list_select_related = ["tenant"]
+    date_hierarchy = "created_at"
+    fields = readonly_fields = (
+        "tenant", "kind", "state", "workflow", "conversation", "instruction", "attempts",
+        "provider", "model", "error_code", "error_message", "created_by", "created_at",
+        "started_at", "finished_at", "decided_by", "decided_at", "findings_shown", "proposed_document",
+    )  # fmt: skip
+
+    @admin.display(description="findings")
+    def findings_shown(self, proposal: WorkflowProposal) -> SafeString:
+        return _pretty(proposal.findings)
+
+    @admin.display(description="proposed document")
+    def proposed_document(self, proposal: WorkflowProposal) -> SafeString:
+        return _pretty(proposal.document)

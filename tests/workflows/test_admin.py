@@ -9,7 +9,7 @@ from tenants.models import User
 from tests.conftest import TenantUsers
 from tests.workflows.version_records import edited, make_workflow, valid_document
 from workflows import services
-from workflows.models import Workflow, WorkflowChange, WorkflowVersion
+from workflows.models import Workflow, WorkflowChange, WorkflowProposal, WorkflowVersion
 
 pytestmark = pytest.mark.django_db
 
@@ -102,3 +102,38 @@ def test_tenant_members_who_are_not_staff_see_no_admin(tenant_users: TenantUsers
     response = tenant_users.client_for(tenant_users.owner).get("/admin/workflows/workflow/")
     assert response.status_code == 302
     assert "/login/" in response["Location"]
+
+
+def test_operators_see_failed_ai_proposals_of_every_tenant_and_change_none(
+    operator: Client, tenant_users: TenantUsers
+) -> None:
+    failed = WorkflowProposal.objects.create(
+        tenant=tenant_users.tenant,
+        kind=WorkflowProposal.Kind.ENHANCE,
+        state=WorkflowProposal.State.FAILED,
+        instruction="Add an approval step",
+        base_document={},
+        attempts=3,
+        error_code="overloaded",
+        error_message="every provider was overloaded",
+    )
+    WorkflowProposal.objects.create(
+        tenant=tenant_users.other_tenant,
+        kind=WorkflowProposal.Kind.GENERATE,
+        state=WorkflowProposal.State.RUNNING,
+        base_document={},
+    )
+    listing = operator.get("/admin/workflows/workflowproposal/?state__exact=failed")
+    assert listing.status_code == 200
+    theirs = str(tenant_users.other_tenant).encode()
+    assert b"overloaded" in listing.content
+    assert theirs not in listing.content
+    running = operator.get("/admin/workflows/workflowproposal/?state__exact=running")
+    assert theirs in running.content, "another tenant's stuck job is there too"
+    assert str(tenant_users.tenant).encode() not in running.content
+    path = f"/admin/workflows/workflowproposal/{failed.pk}/change/"
+    page = operator.get(path)
+    assert page.status_code == 200
+    assert b"every provider was overloaded" in page.content
+    assert operator.post(path, {"state": "ready"}).status_code == 403
+    assert WorkflowProposal.objects.for_tenant(tenant_users.tenant).get(pk=failed.pk).state == "failed"
