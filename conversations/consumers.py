@@ -13,13 +13,13 @@ import logging
 from typing import Any
 from urllib.parse import parse_qs
 
-from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.template.loader import render_to_string
 
 from conversations import selectors, streams, turns
 from conversations.blueprints import SKIPPED
 from conversations.models import Conversation
+from conversations.turns import database_sync_to_async
 from tenants import selectors as tenant_selectors
 from tenants.consumers import CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED
 from tenants.models import Membership, Role, User
@@ -30,8 +30,13 @@ CLOSE_NOT_FOUND = 4404
 CLOSE_CLOSED = 4409
 
 
-def _conversation(membership: Membership, conversation_id: int) -> Conversation | None:
-    return selectors.conversation_for_turn(membership.tenant_id, conversation_id)
+def _admit(user: User, slug: str, conversation_id: int) -> tuple[Membership | None, Conversation | None]:
+    """The user's membership in the tenant, and the tenant's conversation: one database call
+    (a thousand pages connecting at once queue their calls in one thread)."""
+    membership = tenant_selectors.membership_for_slug(user=user, slug=slug)
+    if membership is None or membership.tenant.is_suspended:
+        return membership, None
+    return membership, selectors.conversation_for_turn(membership.tenant_id, conversation_id)
 
 
 class ConversationConsumer(AsyncWebsocketConsumer):
@@ -46,13 +51,12 @@ class ConversationConsumer(AsyncWebsocketConsumer):
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
         kwargs = self.scope["url_route"]["kwargs"]
-        membership = await database_sync_to_async(tenant_selectors.membership_for_slug)(
-            user=user, slug=kwargs["tenant_slug"]
+        membership, conversation = await database_sync_to_async(_admit)(
+            user, kwargs["tenant_slug"], int(kwargs["conversation_id"])
         )
         if membership is None or membership.tenant.is_suspended:
             await self.close(code=CLOSE_FORBIDDEN)
             return
-        conversation = await database_sync_to_async(_conversation)(membership, int(kwargs["conversation_id"]))
         if conversation is None:
             await self.close(code=CLOSE_NOT_FOUND)
             return

@@ -26,7 +26,12 @@ def conversations_of_tenant(*, tenant: Tenant, query: str = "", status: str = ""
 
 def conversation_for_turn(tenant_id: int, conversation_id: int) -> Conversation | None:
     """A conversation of a tenant, for a turn whose socket already checked the member."""
-    return Conversation.objects.for_tenant(Tenant(pk=tenant_id)).filter(pk=conversation_id).first()
+    return (
+        Conversation.objects.for_tenant(Tenant(pk=tenant_id))
+        .select_related("tenant")
+        .filter(pk=conversation_id)
+        .first()
+    )
 
 
 def messages_of(conversation: Conversation) -> QuerySet[Message]:

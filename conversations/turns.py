@@ -12,15 +12,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import re
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
-from channels.db import database_sync_to_async
+from asgiref.sync import sync_to_async
+from django.db import connections
 from django.template.loader import render_to_string
 
 from conversations import prompts, selectors, services, streams
@@ -50,6 +52,41 @@ ANSWER_WAIT_SECONDS = 3.0
 MAX_MESSAGE = 4000
 
 _running: set[asyncio.Task[None]] = set()
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+# --- Database calls -----------------------------------------------------------------------------
+
+
+def _tidy_connections() -> None:
+    """Before and after each call, as channels' database_sync_to_async does, except that the
+    embedded SQLite connection is kept open: opening one (and its PRAGMAs) costs more than
+    most of the queries a turn makes. That is safe because every thread-sensitive call from
+    the event loop (sockets, turns, the gateway) runs in asgiref's one shared thread, so the
+    connection is never used by two threads. Other databases keep CONN_MAX_AGE's behaviour
+    (0: closed after each call, i.e. given back to the PostgreSQL pool)."""
+    for connection in connections.all(initialized_only=True):
+        kept = connection.vendor == "sqlite" and connection.connection is not None
+        if kept and connection.get_autocommit() and not connection.in_atomic_block:
+            continue
+        connection.close_if_unusable_or_obsolete()
+
+
+def database_sync_to_async(function: Callable[P, R]) -> Callable[P, Coroutine[Any, Any, R]]:
+    """channels' `database_sync_to_async` for the sockets and turns of conversations, with
+    the SQLite connection kept open (see above)."""
+
+    @functools.wraps(function)
+    def call(*args: P.args, **kwargs: P.kwargs) -> R:
+        _tidy_connections()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            _tidy_connections()
+
+    return sync_to_async(call, thread_sensitive=True)
 
 
 def start(coroutine: Any) -> None:
@@ -125,8 +162,7 @@ async def _frame(conversation: Conversation, template: str, context: dict[str, A
 async def _refresh(conversation: Conversation, **extra: Any) -> int:
     """Publish the answers panel, progress and composer as the database has them now."""
     context = await database_sync_to_async(selectors.page_state)(conversation)
-    html = render_to_string("conversations/frames/state.html", {**context, **extra})
-    return (await streams.publish(conversation.pk, html)).seq
+    return (await streams.publish(conversation.pk, _state_html(context, **extra))).seq
 
 
 class Coalescer:
@@ -284,41 +320,51 @@ async def answer(
                 conversation_id, "The assistant is still answering; send your answer when it is done."
             )
             return
-        conversation = await database_sync_to_async(selectors.conversation_for_turn)(
+        conversation, question = await database_sync_to_async(_conversation_and_question)(
             tenant_id, conversation_id
         )
         if conversation is None or conversation.is_complete:
             return
-        question = await database_sync_to_async(selectors.current_question)(conversation)
         blueprint = conversation.schema()
         asked = blueprint.field(question.field_key) if question else None
         offered = list(question.options) if question else []
         shown = text if text is not None else _shown(value)
-        user_message = await database_sync_to_async(services.message_add)(
-            conversation=conversation,
-            role=Message.Role.USER,
-            text=shown,
-            field_key=asked.key if asked else "",
-        )
-        await _frame(
-            conversation, "conversations/frames/message_added.html", {"message": user_message, "busy": True}
-        )
         if text is not None:
-            understood = await understand(conversation, asked, offered, text, user_id)
-        elif asked is None:
-            understood = Understood({}, "there is no open question to answer")
-        elif field != asked.key:
-            understood = Understood({}, "that question is not the open one")
-        else:
-            try:
-                understood = Understood({asked.key: asked.accepts(value, offered)})
-            except InvalidAnswer as error:
-                understood = Understood({}, str(error))
-        if understood.values:
-            conversation = await database_sync_to_async(services.answers_apply)(
-                conversation=conversation, values=understood.values
+            user_message = await database_sync_to_async(services.message_add)(
+                conversation=conversation,
+                role=Message.Role.USER,
+                text=shown,
+                field_key=asked.key if asked else "",
             )
-            await database_sync_to_async(_record_values)(user_message, understood.values)
+            await _frame(
+                conversation,
+                "conversations/frames/message_added.html",
+                {"message": user_message, "busy": True},
+            )
+            understood = await understand(conversation, asked, offered, text, user_id)
+            if understood.values:
+                conversation = await database_sync_to_async(_answers_store)(
+                    conversation, user_message, understood.values
+                )
+        else:
+            # A chip's value is read at once: stored with its message in one database call.
+            if asked is None:
+                understood = Understood({}, "there is no open question to answer")
+            elif field != asked.key:
+                understood = Understood({}, "that question is not the open one")
+            else:
+                try:
+                    understood = Understood({asked.key: asked.accepts(value, offered)})
+                except InvalidAnswer as error:
+                    understood = Understood({}, str(error))
+            conversation, user_message = await database_sync_to_async(_answer_add)(
+                conversation, shown, asked.key if asked else "", understood.values
+            )
+            await _frame(
+                conversation,
+                "conversations/frames/message_added.html",
+                {"message": user_message, "busy": True},
+            )
         if understood.problem and asked is not None:
             await _notice_message(
                 conversation, f"I could not use that for “{asked.label}”: {understood.problem}."
@@ -328,9 +374,37 @@ async def answer(
         )
 
 
-def _record_values(message: Message, values: dict[str, Any]) -> None:
+def _conversation_and_question(
+    tenant_id: int, conversation_id: int
+) -> tuple[Conversation | None, Message | None]:
+    conversation = selectors.conversation_for_turn(tenant_id, conversation_id)
+    if conversation is None:
+        return None, None
+    return conversation, selectors.current_question(conversation)
+
+
+def _answers_store(conversation: Conversation, message: Message, values: dict[str, Any]) -> Conversation:
+    """Apply the values a message gave and note them on it."""
+    conversation = services.answers_apply(conversation=conversation, values=values)
     message.values = values
     message.save(update_fields=["values"])
+    return conversation
+
+
+def _answer_add(
+    conversation: Conversation, shown: str, field_key: str, values: dict[str, Any]
+) -> tuple[Conversation, Message]:
+    """The user's message, and the values it gave applied."""
+    message = services.message_add(
+        conversation=conversation, role=Message.Role.USER, text=shown, field_key=field_key
+    )
+    if values:
+        conversation = _answers_store(conversation, message, values)
+    return conversation, message
+
+
+def _state_html(context: dict[str, Any], **extra: Any) -> str:
+    return render_to_string("conversations/frames/state.html", {**context, **extra})
 
 
 def _shown(value: Any) -> str:
@@ -351,12 +425,12 @@ async def ensure_progress(tenant_id: int, conversation_id: int, *, user_id: int 
     async with turn_lock(conversation_id) as held:
         if not held:
             return
-        conversation = await database_sync_to_async(selectors.conversation_for_turn)(
+        conversation, question = await database_sync_to_async(_conversation_and_question)(
             tenant_id, conversation_id
         )
         if conversation is None:
             return
-        interrupted = await database_sync_to_async(selectors.streaming_question)(conversation)
+        interrupted = question if question is not None and question.state == Message.State.STREAMING else None
         if interrupted is not None:
             # Its turn is gone (no lock): the process that ran it stopped mid-stream.
             interrupted.state, interrupted.error = Message.State.FAILED, "interrupted"
@@ -370,7 +444,6 @@ async def ensure_progress(tenant_id: int, conversation_id: int, *, user_id: int 
             return
         if conversation.is_complete:
             return
-        question = await database_sync_to_async(selectors.current_question)(conversation)
         if question is not None and question.state == Message.State.FAILED:
             return  # its retry button is the user's to press
         upcoming = conversation.schema().next_field(conversation.answers)
@@ -410,14 +483,27 @@ async def _ask(conversation: Conversation, *, user_id: int | None, reask: bool) 
         await _frame(conversation, "conversations/frames/message_added.html", {"message": summary})
         await _refresh(conversation)
         return
-    await _refresh(conversation, busy=True)
-    message = await database_sync_to_async(services.message_add)(
+    state, message = await database_sync_to_async(_state_and_question_add)(conversation, field.key)
+    await streams.publish(conversation.pk, _state_html(state, busy=True))
+    await _phrase(conversation, message, field, user_id=user_id)
+
+
+def _state_and_question_add(conversation: Conversation, field_key: str) -> tuple[dict[str, Any], Message]:
+    """The page's state as it is before the question, and the question (streaming)."""
+    state = selectors.page_state(conversation)
+    message = services.message_add(
         conversation=conversation,
         role=Message.Role.ASSISTANT,
-        field_key=field.key,
+        field_key=field_key,
         state=Message.State.STREAMING,
     )
-    await _phrase(conversation, message, field, user_id=user_id)
+    return state, message
+
+
+def _question_finish(conversation: Conversation, message: Message, **finished: Any) -> dict[str, Any]:
+    """Store a question's final form; the page's state with it."""
+    services.question_finished(message=message, **finished)
+    return selectors.page_state(conversation)
 
 
 async def _phrase(
@@ -471,8 +557,9 @@ async def _phrase(
     message.text, message.options, message.degraded = text, options, degraded
     message.provider, message.model, message.state = provider, model, Message.State.DONE
     seq = await _frame(conversation, "conversations/frames/message_replaced.html", {"message": message})
-    await database_sync_to_async(services.question_finished)(
-        message=message,
+    state = await database_sync_to_async(_question_finish)(
+        conversation,
+        message,
         text=text,
         options=options,
         provider=provider,
@@ -480,7 +567,7 @@ async def _phrase(
         degraded=degraded,
         seq=seq,
     )
-    await _refresh(conversation)
+    await streams.publish(conversation.pk, _state_html(state))
 
 
 def _stems(text: str) -> set[str]:

@@ -1,0 +1,106 @@
+"""What a turn asks of the database: how many calls to its thread, queries and connections."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from django.db import connection as default_connection
+from django.db.backends.signals import connection_created
+
+from conversations import services, turns
+from conversations.blueprints import NETWORK_SERVICE
+from conversations.models import Conversation
+from providers import services as provider_services
+from providers.interface import Task
+from tests.conftest import TenantUsers
+from tests.conversations.test_turns import FIREWALL_QUESTION, Interview
+from tests.emulators.script import Reply
+from tests.emulators.server import EmulatorServer
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def anthropic(platform: tuple[EmulatorServer, EmulatorServer], tenant_users: TenantUsers) -> EmulatorServer:
+    provider_services.route_set(
+        tenant=tenant_users.tenant, task=Task.CONVERSATION, targets=[{"provider": "anthropic"}]
+    )
+    return platform[0]
+
+
+@pytest.fixture
+def conversation(tenant_users: TenantUsers) -> Conversation:
+    return services.conversation_create(
+        tenant=tenant_users.tenant, owner=tenant_users.member, blueprint=NETWORK_SERVICE
+    )
+
+
+@dataclass
+class Tally:
+    calls: list[str] = field(default_factory=list)
+    queries: list[str] = field(default_factory=list)
+    connections: int = 0
+
+
+@pytest.fixture
+def tally(monkeypatch: pytest.MonkeyPatch) -> Iterator[Tally]:
+    """Counts the calls turns make to the database thread, the queries every connection
+    runs and the connections opened."""
+    counted = Tally()
+    database_call = turns.database_sync_to_async
+
+    def counting(function: Callable[..., Any]) -> Callable[..., Any]:
+        counted.calls.append(getattr(function, "__name__", repr(function)))
+        return database_call(function)
+
+    def execute(execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any) -> Any:
+        counted.queries.append(sql)
+        return execute(sql, params, many, context)
+
+    def opened(sender: Any, connection: Any, **kwargs: Any) -> None:
+        counted.connections += 1
+        connection.execute_wrappers.append(execute)
+
+    monkeypatch.setattr(turns, "database_sync_to_async", counting)
+    connection_created.connect(opened)
+    try:
+        yield counted
+    finally:
+        connection_created.disconnect(opened)
+
+
+async def test_a_chip_answer_makes_few_database_calls_on_one_kept_connection(
+    tenant_users: TenantUsers, conversation: Conversation, anthropic: EmulatorServer, tally: Tally
+) -> None:
+    interview = Interview(tenant_users, conversation)
+    anthropic.push(Reply(FIREWALL_QUESTION, tokens=4))
+    await interview.start()
+    tally.calls.clear()
+    tally.queries.clear()
+    tally.connections = 0
+    anthropic.push(Reply("Which vendor's software will run it?\n\nWhy: it decides the images.", tokens=4))
+    await interview.choose("service_type", "vRouter")
+    queries, connections = list(tally.queries), tally.connections
+    _conversation, messages = await interview.state()
+    assert (messages[-1].field_key, messages[-1].state) == ("vendor", "done")
+    # The conversation and its open question; the answer with its message; the page state
+    # with the next question; the question's first frame number; its end with the page state.
+    assert tally.calls == [
+        "_conversation_and_question",
+        "_answer_add",
+        "_state_and_question_add",
+        "question_started",
+        "_question_finish",
+    ]
+    # Reads: the conversation with its tenant, its question; the page state twice (the
+    # conversation, its question, its cost, the tenant once). Writes: the answer's message,
+    # the answers, the question's message, its first frame, its end, and the gateway's two log
+    # rows (each written when it is made and when its call ends).
+    reads = [sql for sql in queries if sql.startswith("SELECT")]
+    writes = [sql for sql in queries if sql.split()[0] in {"INSERT", "UPDATE"}]
+    assert (len(reads), len(writes)) == (10, 12), queries
+    if default_connection.vendor == "sqlite":
+        assert connections == 0, "the database thread keeps its SQLite connection open"
