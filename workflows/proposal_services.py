@@ -124,7 +124,7 @@ def _claim(proposal_id: int) -> Claim | None:
         return None
     locked = (
         WorkflowProposal.objects.for_tenant(row.tenant)
-        .select_for_update()
+        .select_for_update(of=("self",))  # not the tenant's row, which it joins
         .select_related("tenant")
         .get(pk=proposal_id)
     )
@@ -351,7 +351,9 @@ def proposals_reap(*, older_than: timedelta) -> int:
 def _locked(proposal: WorkflowProposal) -> WorkflowProposal:
     return (
         WorkflowProposal.objects.for_tenant(proposal.tenant)
-        .select_for_update()
+        # Only the proposal's row: PostgreSQL refuses to lock the nullable side of the outer
+        # joins that fetch its workflow and conversation.
+        .select_for_update(of=("self",))
         .select_related("tenant", "workflow", "conversation")
         .get(pk=proposal.pk)
     )
