@@ -112,7 +112,10 @@ SETTINGS = {"redis": "tests.settings", "pubsub": "bench.pubsub_settings"}
 def start_daphne(log_dir: Path, channel_layer: str) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     log = log_dir / f"daphne-{port}.log"
-    command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"]
+    from tenants.management.commands.serve import daphne_command
+
+    # As `manage.py serve` runs it (connect timeout, listen backlog).
+    command = daphne_command("127.0.0.1", port)
     env = dict(os.environ, SITE_ROOT=f"http://127.0.0.1:{port}", PYTHONUNBUFFERED="1")
     env["DJANGO_SETTINGS_MODULE"] = SETTINGS[channel_layer]
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)

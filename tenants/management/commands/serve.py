@@ -72,9 +72,7 @@ class Command(BaseCommand):
         )  # fmt: skip
 
     def _start_web(self, host: str, port: int) -> subprocess.Popen[bytes]:
-        return subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", host, "-p", str(port), "config.asgi:application"]
-        )
+        return subprocess.Popen(daphne_command(host, port))
 
     def _wait(self, children: list[tuple[str, subprocess.Popen[bytes]]]) -> None:
         while True:
@@ -83,6 +81,27 @@ class Command(BaseCommand):
                 if code is not None:
                     raise CommandError(f"the {name} process exited with code {code}; stopping the rest")
             time.sleep(0.5)
+
+
+# When many pages connect at once (every open page reconnects after a restart) daphne takes
+# in the sockets faster than their consumers accept them (a session and a membership read
+# each, in the one database thread). daphne drops a socket not accepted within its connect
+# timeout (default 5 s) with a TCP reset, and the page then reconnects into the same queue;
+# 1,000 pages connecting within 2 s were all reset that way. A socket still waiting costs
+# little, so it is given longer, and the listen queue (Twisted's default: 50) room for them.
+WEBSOCKET_CONNECT_TIMEOUT = 30
+LISTEN_BACKLOG = 1024
+
+
+def daphne_command(host: str, port: int) -> list[str]:
+    """daphne serving the portal on host:port, with the timeout and backlog above."""
+    interface = host.replace(":", "\\:")  # an IPv6 address's colons, escaped for Twisted
+    endpoint = f"tcp:port={port}:interface={interface}:backlog={LISTEN_BACKLOG}"
+    return [
+        sys.executable, "-m", "daphne", "-e", endpoint,
+        "--websocket_connect_timeout", str(WEBSOCKET_CONNECT_TIMEOUT),
+        "config.asgi:application",
+    ]  # fmt: skip
 
 
 def _terminate(process: subprocess.Popen[bytes], timeout: float = 15.0) -> None:
