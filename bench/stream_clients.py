@@ -24,7 +24,7 @@ TOKEN = re.compile(r" ([cd]\d+s\d+t\d+)")
 QUESTION_DONE = 'data-state="done"'
 # The last frame of a turn: the composer offers answering again.
 READY = 'data-testid="message-form"'
-# A notice to this socket only (not numbered): something went wrong for the benchmark.
+# A notice (to this socket only, or a numbered one to every page): something went wrong.
 NOTICE = 'role="status"'
 ANSWER = {"action": "answer", "field": "service_type", "value": "vRouter"}
 
@@ -52,7 +52,8 @@ def _read_frame(record: PageRecord, text: str, arrived: float) -> None:
     record.frames += 1
     if match := SEQ.search(text):
         record.seqs.append(int(match.group(1)))
-    elif NOTICE in text:
+    if NOTICE in text:
+        # To this socket only, or to every page of the conversation ("still answering").
         record.notices.append(re.sub(r"<[^>]+>", " ", text).strip())
     for message_id, delta in DELTA.findall(text):
         delta = html.unescape(delta)
