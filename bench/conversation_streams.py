@@ -302,6 +302,8 @@ class Result:
     failed_pages: list[str]
     frames: int
     latency: list[float]
+    latency_first: list[float]
+    latency_second: list[float]
     direct_latency: list[float]
     ttft: list[float]
     direct_ttft: list[float]
@@ -320,8 +322,8 @@ def analyse(
             written.update(zip(stream["tokens"], stream["written_at"], strict=False))
     counts: dict[str, Any] = {
         "sent": 0, "received": 0, "lost": 0, "undelivered": 0, "duplicated": 0, "unexpected": 0,
-        "text_mismatches": 0,
-        "seq_gaps": 0, "seq_repeats": 0, "frames": 0, "latency": [], "ttft": [], "before_model": [],
+        "text_mismatches": 0, "seq_gaps": 0, "seq_repeats": 0, "frames": 0,
+        "latency": [], "latency_first": [], "latency_second": [], "ttft": [], "before_model": [],
         "failed": [],
     }  # fmt: skip
     for page in pages:
@@ -346,7 +348,10 @@ def analyse(
         counts["frames"] += page.frames
         for token, arrived in page.tokens:
             if f" {token}" in written:
-                counts["latency"].append((arrived - written[f" {token}"]) * 1000)
+                latency = (arrived - written[f" {token}"]) * 1000
+                counts["latency"].append(latency)
+                # The first question streams while pages connect, the second after answers.
+                counts["latency_first" if "s1t" in token else "latency_second"].append(latency)
         if page.answered_at and page.first_token_after_answer:
             counts["ttft"].append((page.first_token_after_answer - page.answered_at) * 1000)
             if len(streams) >= 2:
@@ -416,6 +421,8 @@ def run_once(
         failed_pages=counts["failed"],
         frames=counts["frames"],
         latency=counts["latency"],
+        latency_first=counts["latency_first"],
+        latency_second=counts["latency_second"],
         direct_latency=counts["direct_latency"],
         ttft=counts["ttft"],
         direct_ttft=counts["direct_ttft"],
@@ -448,6 +455,8 @@ def report(result: Result) -> None:
 
     row("frame latency, direct SDK", r.direct_latency)
     row("frame latency, socket", r.latency)
+    row("  first question (pages connecting)", r.latency_first)
+    row("  second question (after the answers)", r.latency_second)
     row("time to first token, direct SDK", r.direct_ttft)
     row("time to first token, socket", r.ttft)
     row("  of which: answer -> model asked", r.before_model)
