@@ -8,6 +8,8 @@ for a socket that falls behind) is preceded by the missing ones from the kept fr
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
 from typing import Any
@@ -28,6 +30,11 @@ logger = logging.getLogger(__name__)
 
 CLOSE_NOT_FOUND = 4404
 CLOSE_CLOSED = 4409
+# The pub/sub channel layer sends a socket's SUBSCRIBE without waiting for Redis to confirm
+# it: a frame published before it takes effect misses the socket, and when no frame follows
+# (the last of a turn) nothing shows the gap. Once the subscription is surely in place, the
+# socket looks at the kept frames once more.
+RECHECK_SECONDS = 1.0
 
 
 def _admit(user: User, slug: str, conversation_id: int) -> tuple[Membership | None, Conversation | None]:
@@ -44,6 +51,7 @@ class ConversationConsumer(AsyncWebsocketConsumer):
     conversation_id: int
     group: str
     sent: int = 0  # the number of the last frame this socket sent
+    recheck: asyncio.Task[None] | None = None
 
     async def connect(self) -> None:
         user: object = self.scope.get("user")  # a lazy proxy: isinstance sees the real class
@@ -74,12 +82,25 @@ class ConversationConsumer(AsyncWebsocketConsumer):
         except ValueError:
             self.sent = 0
         await self._catch_up()
+        self.recheck = asyncio.get_running_loop().create_task(self._recheck_later())
         if self.membership.can(Role.MEMBER):
             turns.start(turns.ensure_progress(membership.tenant_id, conversation.pk, user_id=user.pk))
 
     async def disconnect(self, code: int) -> None:
+        if self.recheck is not None:
+            self.recheck.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.recheck
         if hasattr(self, "group"):
             await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def _recheck_later(self) -> None:
+        # Through the socket's own channel, so it is handled in turn with the live frames.
+        await asyncio.sleep(RECHECK_SECONDS)
+        await self.channel_layer.send(self.channel_name, {"type": "conversation.recheck"})
+
+    async def conversation_recheck(self, event: dict[str, Any]) -> None:
+        await self._catch_up()
 
     async def _catch_up(self) -> None:
         replay = await streams.replay(self.conversation_id, self.sent)

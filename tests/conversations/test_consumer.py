@@ -11,7 +11,7 @@ import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 
-from conversations import consumers, selectors, services
+from conversations import consumers, selectors, services, streams
 from conversations.blueprints import NETWORK_SERVICE
 from conversations.models import Conversation, Message
 from providers import services as provider_services
@@ -244,4 +244,30 @@ async def test_unreadable_and_unknown_actions_get_a_notice(
         await socket.send_to(text_data=payload)
         [flash] = await frames_until(socket, NOTICE)
         assert notice in flash
+    await socket.disconnect()
+
+
+async def test_a_frame_that_missed_a_new_socket_is_sent_from_the_kept_ones_soon_after(
+    tenant_users: TenantUsers, conversation: Conversation, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The frame a socket's subscription was not yet in place for (here: kept, never sent
+    live) reaches it anyway, although no later frame shows the gap."""
+    monkeypatch.setattr(consumers, "RECHECK_SECONDS", 0.2)
+    socket, connected, _ = await open_socket(tenant_users.viewer, path_of(conversation, since=0))
+    assert connected
+    keys = streams.CONVERSATIONS.keys(conversation.pk)
+    before, after = '<div id="conversation-seq" data-seq="', '" hidden hx-swap-oob="true"></div>'
+    args: list[str | int] = [
+        "<p>missed</p>",
+        streams.KEEP_FRAMES,
+        streams.KEEP_SECONDS,
+        "",
+        "conversation.frame",
+        before,
+        after,
+    ]
+    seq = int(await streams.APPEND.run(keys, args))
+    frame = str(await socket.receive_from(timeout=5))
+    assert frame == streams.stamp(seq, "<p>missed</p>")
+    assert await socket.receive_nothing(timeout=0.5)
     await socket.disconnect()
