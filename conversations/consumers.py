@@ -1,25 +1,16 @@
-"""A conversation page's socket: answers go up, frames come down.
-
-The page connects with `?since=N`, the last frame it reflects. The socket joins the
-conversation's group first, then sends the kept frames after N, then live frames, each at
-most once and in order: a live frame that skips numbers (the channel layer drops messages
-for a socket that falls behind) is preceded by the missing ones from the kept frames.
-"""
+"""A conversation page's socket: answers go up, frames come down (see frame_sockets)."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 import logging
 from typing import Any
-from urllib.parse import parse_qs
 
-from channels.generic.websocket import AsyncWebsocketConsumer
 from django.template.loader import render_to_string
 
 from conversations import selectors, streams, turns
 from conversations.blueprints import SKIPPED
+from conversations.frame_sockets import FrameSocket
 from conversations.models import Conversation
 from conversations.turns import database_sync_to_async
 from tenants import selectors as tenant_selectors
@@ -30,11 +21,6 @@ logger = logging.getLogger(__name__)
 
 CLOSE_NOT_FOUND = 4404
 CLOSE_CLOSED = 4409
-# The pub/sub channel layer sends a socket's SUBSCRIBE without waiting for Redis to confirm
-# it: a frame published before it takes effect misses the socket, and when no frame follows
-# (the last of a turn) nothing shows the gap. Once the subscription is surely in place, the
-# socket looks at the kept frames once more.
-RECHECK_SECONDS = 1.0
 
 
 def _admit(user: User, slug: str, conversation_id: int) -> tuple[Membership | None, Conversation | None]:
@@ -46,12 +32,10 @@ def _admit(user: User, slug: str, conversation_id: int) -> tuple[Membership | No
     return membership, selectors.conversation_for_turn(membership.tenant_id, conversation_id)
 
 
-class ConversationConsumer(AsyncWebsocketConsumer):
+class ConversationConsumer(FrameSocket):
+    stream = streams.CONVERSATIONS
+    reload_template = "conversations/frames/reload.html"
     membership: Membership
-    conversation_id: int
-    group: str
-    sent: int = 0  # the number of the last frame this socket sent
-    recheck: asyncio.Task[None] | None = None
 
     async def connect(self) -> None:
         user: object = self.scope.get("user")  # a lazy proxy: isinstance sees the real class
@@ -72,58 +56,16 @@ class ConversationConsumer(AsyncWebsocketConsumer):
             await self.close(code=CLOSE_CLOSED)
             return
         self.membership = membership
-        self.conversation_id = conversation.pk
-        self.group = streams.group_name(conversation.pk)
-        await self.channel_layer.group_add(self.group, self.channel_name)
-        await self.accept()
-        query = parse_qs(self.scope.get("query_string", b"").decode())
-        try:
-            self.sent = max(0, int(query.get("since", ["0"])[0]))
-        except ValueError:
-            self.sent = 0
-        await self._catch_up()
-        self.recheck = asyncio.get_running_loop().create_task(self._recheck_later())
+        await self.follow(conversation.pk)
         if self.membership.can(Role.MEMBER):
             turns.start(turns.ensure_progress(membership.tenant_id, conversation.pk, user_id=user.pk))
 
-    async def disconnect(self, code: int) -> None:
-        if self.recheck is not None:
-            self.recheck.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self.recheck
-        if hasattr(self, "group"):
-            await self.channel_layer.group_discard(self.group, self.channel_name)
-
-    async def _recheck_later(self) -> None:
-        # Through the socket's own channel, so it is handled in turn with the live frames.
-        await asyncio.sleep(RECHECK_SECONDS)
-        await self.channel_layer.send(self.channel_name, {"type": "conversation.recheck"})
-
-    async def conversation_recheck(self, event: dict[str, Any]) -> None:
-        await self._catch_up()
-
-    async def _catch_up(self) -> None:
-        replay = await streams.replay(self.conversation_id, self.sent)
-        if replay.incomplete:
-            # What this page missed is no longer kept: only a reload makes it consistent.
-            await self.send(text_data=render_to_string("conversations/frames/reload.html"))
-            await self.close()
-            return
-        for frame in replay.frames:
-            if frame.seq > self.sent:
-                await self.send(text_data=frame.html)
-                self.sent = frame.seq
+    @property
+    def conversation_id(self) -> int:
+        return self.object_id
 
     async def conversation_frame(self, event: dict[str, Any]) -> None:
-        seq = int(event["seq"])
-        if seq <= self.sent:
-            return
-        if seq > self.sent + 1:
-            await self._catch_up()
-            if seq <= self.sent:
-                return
-        await self.send(text_data=event["html"])
-        self.sent = seq
+        await self.deliver(event)
 
     async def conversation_nudge(self, event: dict[str, Any]) -> None:
         if self.membership.can(Role.MEMBER):

@@ -11,7 +11,7 @@ import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 
-from conversations import consumers, selectors, services, streams
+from conversations import consumers, frame_sockets, selectors, services, streams
 from conversations.blueprints import NETWORK_SERVICE
 from conversations.models import Conversation, Message
 from providers import services as provider_services
@@ -20,6 +20,7 @@ from tenants.models import User
 from tests.conftest import TenantUsers
 from tests.emulators.script import Reply
 from tests.emulators.server import EmulatorServer
+from tests.frames import keep_without_sending
 from tests.tenants.test_consumers import ORIGIN, connect, session_cookie
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -252,21 +253,10 @@ async def test_a_frame_that_missed_a_new_socket_is_sent_from_the_kept_ones_soon_
 ) -> None:
     """The frame a socket's subscription was not yet in place for (here: kept, never sent
     live) reaches it anyway, although no later frame shows the gap."""
-    monkeypatch.setattr(consumers, "RECHECK_SECONDS", 0.2)
+    monkeypatch.setattr(frame_sockets, "RECHECK_SECONDS", 0.2)
     socket, connected, _ = await open_socket(tenant_users.viewer, path_of(conversation, since=0))
     assert connected
-    keys = streams.CONVERSATIONS.keys(conversation.pk)
-    before, after = '<div id="conversation-seq" data-seq="', '" hidden hx-swap-oob="true"></div>'
-    args: list[str | int] = [
-        "<p>missed</p>",
-        streams.KEEP_FRAMES,
-        streams.KEEP_SECONDS,
-        "",
-        "conversation.frame",
-        before,
-        after,
-    ]
-    seq = int(await streams.APPEND.run(keys, args))
+    seq = await keep_without_sending(streams.CONVERSATIONS, conversation.pk, "<p>missed</p>")
     frame = str(await socket.receive_from(timeout=5))
     assert frame == streams.stamp(seq, "<p>missed</p>")
     assert await socket.receive_nothing(timeout=0.5)

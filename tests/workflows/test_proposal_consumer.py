@@ -11,6 +11,7 @@ from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 
+from conversations import frame_sockets
 from conversations.models import Conversation
 from providers import services as provider_services
 from providers.interface import Task
@@ -20,6 +21,7 @@ from tenants.models import User
 from tests.conftest import TenantUsers
 from tests.emulators.script import Reply
 from tests.emulators.server import EmulatorServer
+from tests.frames import keep_without_sending
 from tests.tenants.test_consumers import ORIGIN, connect, session_cookie
 from tests.workflows.proposal_fixtures import (
     anthropic,
@@ -236,3 +238,18 @@ async def test_the_task_runs_in_a_real_worker_and_the_page_sees_it_finish(
     assert anthropic_emulator.last_request.api_key == "sk-ant-worker-0123456789"
     assert "Queued" in frames[0]
     assert celery_worker_process.poll() is None
+
+
+async def test_a_frame_that_missed_a_new_socket_is_sent_from_the_kept_ones_soon_after(
+    tenant_users: TenantUsers, conversation: Conversation, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A job's last frame (its result) published while a new socket's subscription was not
+    yet in place reaches the page anyway, though no later frame shows the gap."""
+    monkeypatch.setattr(frame_sockets, "RECHECK_SECONDS", 0.2)
+    proposal = await sync_to_async(queued)(tenant_users, conversation)
+    socket, connected, _ = await open_socket(tenant_users.viewer, path_of(proposal.pk, since=0))
+    assert connected
+    seq = await keep_without_sending(STREAM, proposal.pk, "<p>the result</p>")
+    assert str(await socket.receive_from(timeout=5)) == STREAM.stamp(seq, "<p>the result</p>")
+    assert await socket.receive_nothing(timeout=0.5)
+    await socket.disconnect()
