@@ -380,3 +380,25 @@ async def test_a_json_schema_llama_cpp_cannot_follow_is_a_bad_request(
     assert "JSON schema" in raised.value.message
     # The model survived and serves the next request.
     assert (await kind.complete(call("Hi.", max_tokens=2))).text
+
+
+async def test_a_schema_with_annotation_only_fields_accepts_any_json_value_there(kind: EmbeddedKind) -> None:
+    # What pydantic makes of an `Any` field: a title, a description, a default, and no type.
+    # llama.cpp's converter refuses such a subschema; the kind gives it "any JSON value".
+    schema = {
+        "type": "object",
+        "properties": {
+            "name": {"type": "string", "maxLength": 12},
+            "extra": {"title": "Extra", "description": "Anything.", "default": None},
+        },
+        "required": ["name", "extra"],
+        "additionalProperties": False,
+    }
+    reply = await kind.complete(
+        call('Reply with {"name": "Tom", "extra": 3}.', json_schema=schema, max_tokens=300, temperature=0.0)
+    )
+    assert reply.finish_reason == "stop", reply.text
+    document = json.loads(reply.text)
+    assert set(document) == {"name", "extra"}
+    assert isinstance(document["name"], str)
+    assert embedded.constrainable_schema(schema)["properties"]["extra"]["anyOf"]

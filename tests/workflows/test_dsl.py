@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from providers.kinds import embedded
 from tests.workflows.samples import load_fixture, node, workflow
 from workflows.documents import parse_workflow
 from workflows.dsl import NODE_TYPES, ActivityConfig, WorkflowDSL, workflow_json_schema
@@ -105,3 +106,8 @@ def test_the_schema_is_a_fresh_copy_each_time() -> None:
 def test_the_node_builder_makes_valid_nodes_of_every_type() -> None:
     parsed = parse_workflow(workflow([node(f"n_{kind}", kind) for kind in NODE_TYPES]))
     assert parsed.findings == []
+
+
+def test_the_schema_can_constrain_the_embedded_model() -> None:
+    """Offline generation sends this schema to llama.cpp, whose converter must take it."""
+    assert "root ::=" in embedded.gbnf_for(workflow_json_schema())
