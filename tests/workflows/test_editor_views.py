@@ -25,6 +25,13 @@ pytestmark = pytest.mark.django_db
 HTMX = {"HX-Request": "true"}
 
 
+def first_match(pattern: str, text: str) -> str:
+    """The first group of the pattern's first match in `text` (failing the test if none)."""
+    match = re.search(pattern, text)
+    assert match is not None, f"{pattern!r} not found"
+    return match.group(1)
+
+
 def make(users: TenantUsers, name: str = "Order flow", document: dict[str, Any] | None = None) -> Workflow:
     return services.workflow_create(tenant=users.tenant, actor=users.member, name=name, document=document)
 
@@ -193,7 +200,7 @@ def test_the_list_shows_status_owner_and_searches_by_name(tenant_users: TenantUs
     page = client.get(url("workflow_list")).content.decode()
     rows = re.findall(r'<tr data-testid="workflow-row">(.*?)</tr>', page, re.S)
     assert len(rows) == 3
-    text = {re.search(r">([^<]+)</a>", row).group(1): row for row in rows}  # type: ignore[union-attr]
+    text = {first_match(r">([^<]+)</a>", row): row for row in rows}
     assert ">draft<" in text["Order flow"]
     assert "published v1" in text["Refunds"]
     assert "v1 + unpublished changes" in text["Returns desk"]
@@ -500,7 +507,7 @@ def test_a_back_edge_shows_the_cycle_on_its_nodes_and_deleting_it_clears_it(
         "target": "check",
         "condition": {"expression": "retries < 3", "label": "again"},
     }
-    assert "back-edge" in re.search(r'<g class="([^"]*)" data-testid="edge-fix_to_check"', body).group(1)  # type: ignore[union-attr]
+    assert "back-edge" in first_match(r'<g class="([^"]*)" data-testid="edge-fix_to_check"', body)
 
     response = client.post(url("workflow_edge_delete", workflow, edge_id="fix_to_check"), headers=HTMX)
     body = response.content.decode()
