@@ -5,23 +5,19 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from typing import Any
 
 import pytest
 from channels.db import database_sync_to_async
-from channels.testing import WebsocketCommunicator
 
 from conversations import consumers, frame_sockets, selectors, services, streams
 from conversations.blueprints import NETWORK_SERVICE
 from conversations.models import Conversation, Message
 from providers import services as provider_services
 from providers.interface import Task
-from tenants.models import User
 from tests.conftest import TenantUsers
 from tests.emulators.script import Reply
 from tests.emulators.server import EmulatorServer
-from tests.frames import keep_without_sending
-from tests.tenants.test_consumers import ORIGIN, connect, session_cookie
+from tests.frames import frames_until, keep_without_sending, open_socket
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -48,23 +44,6 @@ def conversation(tenant_users: TenantUsers) -> Conversation:
 def path_of(conversation: Conversation, since: int | None = None) -> str:
     query = "" if since is None else f"?since={since}"
     return f"/ws/t/{conversation.tenant.slug}/conversations/{conversation.pk}/{query}"
-
-
-async def open_socket(user: User, path: str) -> tuple[WebsocketCommunicator, bool, Any]:
-    cookie = await database_sync_to_async(session_cookie)(user)
-    return await connect(path, ORIGIN, cookie)
-
-
-async def frames_until(socket: WebsocketCommunicator, done: str, wait: float = 10) -> list[str]:
-    """Everything the socket sends until a frame containing `done`."""
-    received: list[str] = []
-    try:
-        async with asyncio.timeout(wait):
-            while not received or done not in received[-1]:
-                received.append(str(await socket.receive_from(timeout=wait)))
-    except TimeoutError:
-        raise AssertionError(f"no frame with {done!r} came; received: {received}") from None
-    return received
 
 
 def numbers(frames: list[str]) -> list[int]:

@@ -9,7 +9,6 @@ import uuid
 import pytest
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
-from channels.testing import WebsocketCommunicator
 
 from conversations import frame_sockets
 from conversations.models import Conversation
@@ -17,12 +16,11 @@ from providers import services as provider_services
 from providers.interface import Task
 from providers.store import sync_redis
 from tenants.consumers import CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED
-from tenants.models import User
 from tests.conftest import TenantUsers
 from tests.emulators.script import Reply
 from tests.emulators.server import EmulatorServer
-from tests.frames import keep_without_sending
-from tests.tenants.test_consumers import ORIGIN, connect, session_cookie
+from tests.frames import frames_until, keep_without_sending, open_socket
+from tests.tenants.test_consumers import ORIGIN, connect
 from tests.workflows.proposal_fixtures import (
     anthropic,
     anthropic_emulator,
@@ -59,23 +57,6 @@ READY = "Ready after"
 def path_of(proposal_id: int, since: int | None = None, slug: str = "acme") -> str:
     query = "" if since is None else f"?since={since}"
     return f"/ws/t/{slug}/workflows/proposals/{proposal_id}/{query}"
-
-
-async def open_socket(user: User, path: str) -> tuple[WebsocketCommunicator, bool, object]:
-    cookie = await database_sync_to_async(session_cookie)(user)
-    return await connect(path, ORIGIN, cookie)
-
-
-async def frames_until(socket: WebsocketCommunicator, done: str, wait: float = 15) -> list[str]:
-    """Everything the socket sends until a frame containing `done`."""
-    received: list[str] = []
-    try:
-        async with asyncio.timeout(wait):
-            while not received or done not in received[-1]:
-                received.append(str(await socket.receive_from(timeout=wait)))
-    except TimeoutError:
-        raise AssertionError(f"no frame with {done!r} came; received: {received}") from None
-    return received
 
 
 def queued(tenant_users: TenantUsers, conversation: Conversation) -> WorkflowProposal:
