@@ -9,7 +9,7 @@ import anthropic
 
 from providers.errors import ErrorCode, ProviderError
 from providers.interface import Embeddings, KindChunk, KindCompletion, ProviderCall, Usage
-from providers.kinds import ProviderConfig
+from providers.kinds import ProviderConfig, sse
 from providers.kinds.sdk_errors import normalize
 
 # Anthropic's stop reasons in the gateway's (OpenAI-like) vocabulary.
@@ -67,16 +67,30 @@ class AnthropicKind:
         output_tokens: int | None = None
         stop_reason = ""
         try:
-            events = await self.client.messages.create(**self._arguments(call), stream=True)
-            async with events:
-                async for event in events:
-                    if event.type == "message_start":
-                        input_tokens = event.message.usage.input_tokens
-                    elif event.type == "content_block_delta" and event.delta.type == "text_delta":
-                        yield KindChunk(text=event.delta.text)
-                    elif event.type == "message_delta":
-                        output_tokens = event.usage.output_tokens
-                        stop_reason = event.delta.stop_reason or stop_reason
+            # The raw stream, read as JSON (providers/kinds/sse.py says why).
+            async with self.client.messages.with_streaming_response.create(
+                **self._arguments(call), stream=True
+            ) as response:
+                async for event in sse.events(response.iter_lines()):
+                    if event.event in ("ping", "message_stop", "content_block_start", "content_block_stop"):
+                        continue
+                    data = event.json()
+                    kind = event.event or data.get("type")
+                    if kind == "error":
+                        raise anthropic.APIError(
+                            sse.error_message(data, "An error occurred during streaming"),
+                            request=response.http_request,
+                            body=data,
+                        )
+                    if kind == "message_start":
+                        input_tokens = int(data["message"]["usage"]["input_tokens"])
+                    elif kind == "content_block_delta":
+                        delta = data["delta"]
+                        if delta.get("type") == "text_delta" and delta.get("text"):
+                            yield KindChunk(text=str(delta["text"]))
+                    elif kind == "message_delta":
+                        output_tokens = int(data["usage"]["output_tokens"])
+                        stop_reason = str(data["delta"].get("stop_reason") or stop_reason)
         except Exception as error:
             raise self._error(error) from error
         usage = None

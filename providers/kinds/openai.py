@@ -10,7 +10,7 @@ import openai
 
 from providers.errors import ErrorCode, ProviderError
 from providers.interface import Embeddings, KindChunk, KindCompletion, ProviderCall, Usage
-from providers.kinds import ProviderConfig
+from providers.kinds import ProviderConfig, sse
 from providers.kinds.sdk_errors import normalize
 
 
@@ -70,18 +70,29 @@ class OpenAIKind:
         finish_reason = ""
         usage: Usage | None = None
         try:
-            chunks = await self.client.chat.completions.create(
+            # The raw stream, read as JSON (providers/kinds/sse.py says why).
+            async with self.client.chat.completions.with_streaming_response.create(
                 **self._arguments(call), stream=True, stream_options={"include_usage": True}
-            )
-            async with chunks:
-                async for chunk in chunks:
-                    if chunk.usage is not None:
-                        usage = Usage(chunk.usage.prompt_tokens, chunk.usage.completion_tokens)
-                    for choice in chunk.choices:
-                        if choice.delta.content:
-                            yield KindChunk(text=choice.delta.content)
-                        if choice.finish_reason:
-                            finish_reason = choice.finish_reason
+            ) as response:
+                async for event in sse.events(response.iter_lines()):
+                    if event.data.startswith("[DONE]"):
+                        continue  # read to the end, so that the connection is reused
+                    chunk = event.json()
+                    if chunk.get("error"):
+                        raise openai.APIError(
+                            sse.error_message(chunk, "An error occurred during streaming"),
+                            request=response.http_request,
+                            body=chunk["error"],
+                        )
+                    if chunk.get("usage"):
+                        counts = chunk["usage"]
+                        usage = Usage(int(counts["prompt_tokens"]), int(counts["completion_tokens"]))
+                    for choice in chunk.get("choices") or ():
+                        content = (choice.get("delta") or {}).get("content")
+                        if content:
+                            yield KindChunk(text=str(content))
+                        if choice.get("finish_reason"):
+                            finish_reason = str(choice["finish_reason"])
         except Exception as error:
             raise self._error(error) from error
         _raise_if_filtered(finish_reason, self.config.name)
