@@ -13,6 +13,7 @@ import contextlib
 from typing import Any
 from urllib.parse import parse_qs
 
+from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.template.loader import render_to_string
 
@@ -36,6 +37,17 @@ class FrameSocket(AsyncWebsocketConsumer):
     group: str
     sent: int = 0  # the number of the last frame this socket sent
     recheck: asyncio.Task[None] | None = None
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        """As channels dispatches, without its `close_old_connections` before every message:
+        that is a call into the one database thread per frame per socket, so every frame
+        waited behind the turns' queries (and closed the kept SQLite connection). These
+        sockets touch the database only through `database_sync_to_async`, which tidies the
+        connections around each call itself."""
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     async def follow(self, object_id: int) -> None:
         """Accept the socket and send it what the page has not seen yet."""

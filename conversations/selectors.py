@@ -126,10 +126,16 @@ def page_state(conversation: Conversation) -> dict[str, Any]:
     conversation = (
         Conversation.objects.for_tenant(conversation.tenant).select_related("tenant").get(pk=conversation.pk)
     )
+    return page_state_with(conversation, current_question(conversation))
+
+
+def page_state_with(conversation: Conversation, question: Message | None) -> dict[str, Any]:
+    """page_state for a conversation the caller has just read or written (with its tenant)
+    and its latest question: a turn has both at hand, and each read it spares is a query in
+    the one database thread every socket and turn of the process waits on."""
     blueprint = conversation.schema()
     applicable = blueprint.applicable(conversation.answers)
     answered = sum(1 for field in applicable if field.key in conversation.answers)
-    question = current_question(conversation)
     asking = (
         blueprint.field(question.field_key) if question and question.state == Message.State.DONE else None
     )

@@ -45,7 +45,10 @@ def message_add(
     options: list[str] | None = None,
     state: Message.State = Message.State.DONE,
     degraded: bool = False,
+    touch: bool = True,
 ) -> Message:
+    """A message of the conversation; its last activity moves to now unless the caller
+    writes the conversation itself in the same transaction (`touch=False`)."""
     message = Message.objects.create(
         tenant_id=conversation.tenant_id,
         conversation=conversation,
@@ -57,8 +60,9 @@ def message_add(
         state=state,
         degraded=degraded,
     )
-    _touch(conversation)
-    conversation.save(update_fields=["last_activity_at"])
+    if touch:
+        _touch(conversation)
+        conversation.save(update_fields=["last_activity_at"])
     return message
 
 
@@ -120,6 +124,7 @@ def question_restart(*, message: Message) -> Message:
 def answers_apply(*, conversation: Conversation, values: dict[str, Any]) -> Conversation:
     """Merge validated values into the answers; answers of fields that no longer apply go."""
     locked = Conversation.objects.for_tenant(conversation.tenant).select_for_update().get(pk=conversation.pk)
+    locked.tenant = conversation.tenant
     blueprint = locked.schema()
     locked.answers = blueprint.prune({**locked.answers, **values})
     locked.status = (

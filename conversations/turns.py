@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar
 
 from asgiref.sync import sync_to_async
-from django.db import connections
+from django.db import connections, transaction
 from django.template.loader import render_to_string
 
 from conversations import prompts, selectors, services, streams
@@ -391,15 +391,22 @@ def _answers_store(conversation: Conversation, message: Message, values: dict[st
     return conversation
 
 
+@transaction.atomic
 def _answer_add(
     conversation: Conversation, shown: str, field_key: str, values: dict[str, Any]
 ) -> tuple[Conversation, Message]:
-    """The user's message, and the values it gave applied."""
+    """The user's message with the values it gave, and those applied (which moves the
+    conversation's last activity)."""
     message = services.message_add(
-        conversation=conversation, role=Message.Role.USER, text=shown, field_key=field_key
+        conversation=conversation,
+        role=Message.Role.USER,
+        text=shown,
+        field_key=field_key,
+        values=values,
+        touch=not values,
     )
     if values:
-        conversation = _answers_store(conversation, message, values)
+        conversation = services.answers_apply(conversation=conversation, values=values)
     return conversation, message
 
 
@@ -489,21 +496,23 @@ async def _ask(conversation: Conversation, *, user_id: int | None, reask: bool) 
 
 
 def _state_and_question_add(conversation: Conversation, field_key: str) -> tuple[dict[str, Any], Message]:
-    """The page's state as it is before the question, and the question (streaming)."""
-    state = selectors.page_state(conversation)
+    """The question (streaming), and the page's state with it. `conversation` is as this
+    turn read or wrote it, with the tenant the turn's socket or lock belongs to."""
     message = services.message_add(
         conversation=conversation,
         role=Message.Role.ASSISTANT,
         field_key=field_key,
         state=Message.State.STREAMING,
     )
-    return state, message
+    return selectors.page_state_with(conversation, message), message
 
 
 def _question_finish(conversation: Conversation, message: Message, **finished: Any) -> dict[str, Any]:
-    """Store a question's final form; the page's state with it."""
+    """Store a question's final form; the page's state with it (the answers read again: a
+    member may have edited one while it streamed)."""
     services.question_finished(message=message, **finished)
-    return selectors.page_state(conversation)
+    fresh = selectors.conversation_for_turn(conversation.tenant_id, conversation.pk)
+    return selectors.page_state_with(fresh or conversation, message)
 
 
 async def _phrase(

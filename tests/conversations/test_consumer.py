@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import time
 
 import pytest
 from channels.db import database_sync_to_async
@@ -239,4 +240,23 @@ async def test_a_frame_that_missed_a_new_socket_is_sent_from_the_kept_ones_soon_
     frame = str(await socket.receive_from(timeout=5))
     assert frame == streams.stamp(seq, "<p>missed</p>")
     assert await socket.receive_nothing(timeout=0.5)
+    await socket.disconnect()
+
+
+async def test_live_frames_do_not_wait_for_the_database_thread(
+    tenant_users: TenantUsers, conversation: Conversation
+) -> None:
+    """Frames reach sockets while the one database thread is busy (turns' queries): channels
+    would otherwise call into that thread before handing each frame to its socket."""
+    socket, connected, _ = await open_socket(tenant_users.viewer, path_of(conversation, since=0))
+    assert connected
+    busy = asyncio.ensure_future(database_sync_to_async(time.sleep)(2.0))
+    await asyncio.sleep(0.1)
+    started = time.monotonic()
+    seq = (await streams.publish(conversation.pk, "<p>live</p>")).seq
+    frame = str(await socket.receive_from(timeout=5))
+    waited = time.monotonic() - started
+    assert frame == streams.stamp(seq, "<p>live</p>")
+    assert waited < 1.0, f"the frame waited {waited:.2f} s for the database thread"
+    await busy
     await socket.disconnect()

@@ -102,12 +102,14 @@ async def test_a_chip_answer_makes_few_database_calls_on_one_kept_connection(
         "question_started",
         "_question_finish",
     ]
-    # Reads: the conversation with its tenant, its question; the page state twice (the
-    # conversation, its question, its cost, the tenant once). Writes: the answer's message,
-    # the answers, the question's message, its first frame, its end, and the gateway's two log
-    # rows (each written when it is made and when its call ends).
+    # Reads: the conversation with its tenant and its question; the conversation again,
+    # locked, to apply the answer; the cost for the page state with the new question; the
+    # conversation once more and the cost for the page state at its end (the question is at
+    # hand). Writes: the answer's message, the answers (with the last activity), the
+    # question's message and the conversation's last activity, its first frame number, its
+    # end, and the gateway's two log rows (each written when it is made and when its call ends).
     reads = [sql for sql in queries if sql.startswith("SELECT")]
     writes = [sql for sql in queries if sql.split()[0] in {"INSERT", "UPDATE"}]
-    assert (len(reads), len(writes)) == (10, 12), queries
+    assert (len(reads), len(writes)) == (6, 10), queries
     if default_connection.vendor == "sqlite":
         assert connections == 0, "the database thread keeps its SQLite connection open"
