@@ -320,58 +320,87 @@ async def answer(
                 conversation_id, "The assistant is still answering; send your answer when it is done."
             )
             return
-        conversation, question = await database_sync_to_async(_conversation_and_question)(
-            tenant_id, conversation_id
-        )
-        if conversation is None or conversation.is_complete:
+        if text is None:
+            # A chip: read, checked, stored and the next question added in one database call.
+            chip = await database_sync_to_async(_chip_add)(tenant_id, conversation_id, field, value)
+            if chip is None:
+                return
+            conversation, user_message, understood, asked, upcoming = chip
+            await _frame(
+                conversation,
+                "conversations/frames/message_added.html",
+                {"message": user_message, "busy": True},
+            )
+            if understood.problem and asked is not None:
+                await _notice_message(
+                    conversation, f"I could not use that for “{asked.label}”: {understood.problem}."
+                )
+            await _ask(conversation, user_id=user_id, upcoming=upcoming)
             return
+        found, question = await database_sync_to_async(_conversation_and_question)(tenant_id, conversation_id)
+        if found is None or found.is_complete:
+            return
+        conversation = found
         blueprint = conversation.schema()
         asked = blueprint.field(question.field_key) if question else None
         offered = list(question.options) if question else []
-        shown = text if text is not None else _shown(value)
-        if text is not None:
-            user_message = await database_sync_to_async(services.message_add)(
-                conversation=conversation,
-                role=Message.Role.USER,
-                text=shown,
-                field_key=asked.key if asked else "",
-            )
-            await _frame(
-                conversation,
-                "conversations/frames/message_added.html",
-                {"message": user_message, "busy": True},
-            )
-            understood = await understand(conversation, asked, offered, text, user_id)
-            if understood.values:
-                conversation = await database_sync_to_async(_answers_store)(
-                    conversation, user_message, understood.values
-                )
-        else:
-            # A chip's value is read at once: stored with its message in one database call.
-            if asked is None:
-                understood = Understood({}, "there is no open question to answer")
-            elif field != asked.key:
-                understood = Understood({}, "that question is not the open one")
-            else:
-                try:
-                    understood = Understood({asked.key: asked.accepts(value, offered)})
-                except InvalidAnswer as error:
-                    understood = Understood({}, str(error))
-            conversation, user_message = await database_sync_to_async(_answer_add)(
-                conversation, shown, asked.key if asked else "", understood.values
-            )
-            await _frame(
-                conversation,
-                "conversations/frames/message_added.html",
-                {"message": user_message, "busy": True},
+        user_message = await database_sync_to_async(services.message_add)(
+            conversation=conversation,
+            role=Message.Role.USER,
+            text=text,
+            field_key=asked.key if asked else "",
+        )
+        await _frame(
+            conversation,
+            "conversations/frames/message_added.html",
+            {"message": user_message, "busy": True},
+        )
+        understood = await understand(conversation, asked, offered, text, user_id)
+        if understood.values:
+            conversation = await database_sync_to_async(_answers_store)(
+                conversation, user_message, understood.values
             )
         if understood.problem and asked is not None:
             await _notice_message(
                 conversation, f"I could not use that for “{asked.label}”: {understood.problem}."
             )
-        await _ask(
-            conversation, user_id=user_id, reask=asked is not None and asked.key not in conversation.answers
-        )
+        await _ask(conversation, user_id=user_id)
+
+
+@dataclass
+class Upcoming:
+    """The next question, added with the page's state in the call that stored the answer."""
+
+    field: BlueprintField
+    state: dict[str, Any]
+    message: Message
+
+
+def _chip_add(
+    tenant_id: int, conversation_id: int, field: str | None, value: Any
+) -> tuple[Conversation, Message, Understood, BlueprintField | None, Upcoming | None] | None:
+    """A chip's answer to the open question: checked against the options it offered,
+    stored with its message, and the next question added (None: the conversation is gone
+    or complete)."""
+    conversation, question = _conversation_and_question(tenant_id, conversation_id)
+    if conversation is None or conversation.is_complete:
+        return None
+    asked = conversation.schema().field(question.field_key) if question else None
+    offered = list(question.options) if question else []
+    if asked is None:
+        understood = Understood({}, "there is no open question to answer")
+    elif field != asked.key:
+        understood = Understood({}, "that question is not the open one")
+    else:
+        try:
+            understood = Understood({asked.key: asked.accepts(value, offered)})
+        except InvalidAnswer as error:
+            understood = Understood({}, str(error))
+    conversation, message = _answer_add(
+        conversation, _shown(value), asked.key if asked else "", understood.values
+    )
+    upcoming = None if understood.problem else _question_add(conversation)
+    return conversation, message, understood, asked, upcoming
 
 
 def _conversation_and_question(
@@ -455,7 +484,7 @@ async def ensure_progress(tenant_id: int, conversation_id: int, *, user_id: int 
             return  # its retry button is the user's to press
         upcoming = conversation.schema().next_field(conversation.answers)
         if question is None or upcoming is None or question.field_key != upcoming.key:
-            await _ask(conversation, user_id=user_id, reask=False)
+            await _ask(conversation, user_id=user_id)
 
 
 async def retry(tenant_id: int, conversation_id: int, *, user_id: int | None) -> None:
@@ -477,11 +506,13 @@ async def retry(tenant_id: int, conversation_id: int, *, user_id: int | None) ->
             await _phrase(conversation, message, field, user_id=user_id)
 
 
-async def _ask(conversation: Conversation, *, user_id: int | None, reask: bool) -> None:
-    """Ask the next open field, or wrap up when every field that applies is answered."""
+async def _ask(conversation: Conversation, *, user_id: int | None, upcoming: Upcoming | None = None) -> None:
+    """Ask the next open field (`upcoming`, when the caller's database call added it), or
+    wrap up when every field that applies is answered."""
     blueprint = conversation.schema()
-    field = blueprint.next_field(conversation.answers)
-    if field is None:
+    if upcoming is None:
+        upcoming = await database_sync_to_async(_question_add)(conversation)
+    if upcoming is None:
         summary = await database_sync_to_async(services.message_add)(
             conversation=conversation,
             role=Message.Role.NOTICE,
@@ -490,21 +521,24 @@ async def _ask(conversation: Conversation, *, user_id: int | None, reask: bool) 
         await _frame(conversation, "conversations/frames/message_added.html", {"message": summary})
         await _refresh(conversation)
         return
-    state, message = await database_sync_to_async(_state_and_question_add)(conversation, field.key)
-    await streams.publish(conversation.pk, _state_html(state, busy=True))
-    await _phrase(conversation, message, field, user_id=user_id)
+    await streams.publish(conversation.pk, _state_html(upcoming.state, busy=True))
+    await _phrase(conversation, upcoming.message, upcoming.field, user_id=user_id)
 
 
-def _state_and_question_add(conversation: Conversation, field_key: str) -> tuple[dict[str, Any], Message]:
-    """The question (streaming), and the page's state with it. `conversation` is as this
-    turn read or wrote it, with the tenant the turn's socket or lock belongs to."""
+def _question_add(conversation: Conversation) -> Upcoming | None:
+    """The next open field's question (streaming) with the page's state, or None when every
+    field that applies is answered. `conversation` is as this turn read or wrote it, with
+    the tenant the turn's socket or lock belongs to."""
+    field = conversation.schema().next_field(conversation.answers)
+    if field is None:
+        return None
     message = services.message_add(
         conversation=conversation,
         role=Message.Role.ASSISTANT,
-        field_key=field_key,
+        field_key=field.key,
         state=Message.State.STREAMING,
     )
-    return selectors.page_state_with(conversation, message), message
+    return Upcoming(field, selectors.page_state_with(conversation, message), message)
 
 
 def _question_finish(conversation: Conversation, message: Message, **finished: Any) -> dict[str, Any]:

@@ -93,15 +93,10 @@ async def test_a_chip_answer_makes_few_database_calls_on_one_kept_connection(
     queries, connections = list(tally.queries), tally.connections
     _conversation, messages = await interview.state()
     assert (messages[-1].field_key, messages[-1].state) == ("vendor", "done")
-    # The conversation and its open question; the answer with its message; the page state
-    # with the next question; the question's first frame number; its end with the page state.
-    assert tally.calls == [
-        "_conversation_and_question",
-        "_answer_add",
-        "_state_and_question_add",
-        "question_started",
-        "_question_finish",
-    ]
+    # The conversation and its open question, the answer with its message and the next
+    # question with the page state, in one call; the question's first frame number; its end
+    # with the page state.
+    assert tally.calls == ["_chip_add", "question_started", "_question_finish"]
     # Reads: the conversation with its tenant and its question; the conversation again,
     # locked, to apply the answer; the cost for the page state with the new question; the
     # conversation once more and the cost for the page state at its end (the question is at
