@@ -6,10 +6,11 @@ Sets up its own data directory (SQLite and the bundled Redis, or DATABASE_URL / 
 when set), creates N tenants, each with one user, one Network service conversation and its
 own OpenAI-wire credential whose `conversation` task routes to the benchmark emulator
 (bench/stream_emulator.py, its own process: 20 tokens/s, every token unique to its
-conversation, each write time noted). Starts daphne (`--processes` of them, sockets
-spread over them) and opens N conversation pages' WebSockets with the users' session
-cookies. Each page lets the first question stream (asked when the page connects),
-answers it with a chip and follows the next question to its end.
+conversation, each write time noted). Starts daphne (`--processes` of them on one
+listening socket, as `manage.py serve --web-processes` runs them) and opens N
+conversation pages' WebSockets with the users' session cookies. Each page lets the first
+question stream (asked when the page connects), answers it with a chip and follows the
+next question to its end.
 
 Reported per run:
 - lost / duplicated tokens: what each page assembled against what the emulator sent for
@@ -109,24 +110,40 @@ def free_port() -> int:
 SETTINGS = {"configured": "tests.settings", "lists": "bench.list_layer_settings"}
 
 
-def start_daphne(log_dir: Path, channel_layer: str) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    log = log_dir / f"daphne-{port}.log"
-    from tenants.management.commands.serve import daphne_command
+def start_daphne(
+    log_dir: Path, channel_layer: str, processes: int, stack: ExitStack
+) -> tuple[list[subprocess.Popen[bytes]], str]:
+    """daphne as `manage.py serve --web-processes N` runs it: one process on its own port,
+    or N sharing one listening socket (connect timeout and listen backlog as serve sets)."""
+    from tenants.management.commands.serve import daphne_command, listen
 
-    # As `manage.py serve` runs it (connect timeout, listen backlog).
-    command = daphne_command("127.0.0.1", port)
+    port = free_port()
     env = dict(os.environ, SITE_ROOT=f"http://127.0.0.1:{port}", PYTHONUNBUFFERED="1")
     env["DJANGO_SETTINGS_MODULE"] = SETTINGS[channel_layer]
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
+    started: list[subprocess.Popen[bytes]] = []
+    fds: tuple[int, ...]
+    if processes == 1:
+        commands, fds = [daphne_command("127.0.0.1", port)], ()
+    else:
+        listener = stack.enter_context(listen("127.0.0.1", port))
+        fds = (listener.fileno(),)
+        commands = [daphne_command("127.0.0.1", port, fd=listener.fileno())] * processes
+    for number, command in enumerate(commands):
+        log = log_dir / f"daphne-{port}-{number}.log"
+        process = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT, pass_fds=fds
+        )
+        stack.callback(stop, process)
+        started.append(process)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        if process.poll() is not None:
+        if any(process.poll() is not None for process in started):
             raise RuntimeError(f"daphne exited: {log.read_text()[-3000:]}")
         try:
-            http_get(base + "/accounts/login/", timeout=2)
-            return process, base
+            for _ in started:  # likely to reach each process once it answers
+                http_get(base + "/accounts/login/", timeout=2)
+            return started, base
         except OSError:
             time.sleep(0.2)
     raise RuntimeError(f"daphne did not answer: {log.read_text()[-3000:]}")
@@ -384,25 +401,22 @@ def run_once(
     print(f"\nN={count}, {processes} daphne process(es); load average before: {load[0]:.2f} {load[1]:.2f}")
     direct = asyncio.run(direct_streams(base_url, count, args.stagger, args.timeout))
     with ExitStack() as stack:
-        servers = []
-        for number in range(processes):
-            process, base = start_daphne(log_dir, args.channel_layer)
-            stack.callback(stop, process)
-            servers.append((process, base))
-            if args.profile:
+        servers, base = start_daphne(log_dir, args.channel_layer, processes, stack)
+        if args.profile:
+            for number, process in enumerate(servers):
                 profiler = start_profiler(process.pid, args.profile, f"daphne-n{count}-p{processes}-{number}")
                 stack.callback(stop_profiler, profiler)
-        # Warm each process (first imports of the SDK, templates, connections) with one page
-        # that goes through both questions: the run measures the steady state.
-        bases = [base for _, base in servers]
+        # Warm the processes (first imports of the SDK, templates, connections) with a page per
+        # process that goes through both questions: the run measures the steady state.
+        bases = [base]
         warm = asyncio.run(page_streams(bases, warm_pages, 0.0, args.timeout))
         if any(not record.finished for record in warm):
             print("  warm-up failed:", [record.error or record.notices for record in warm])
-        cpu_before = sum(cpu_seconds(process.pid) for process, _ in servers)
+        cpu_before = sum(cpu_seconds(process.pid) for process in servers)
         started = time.monotonic()
         records = asyncio.run(page_streams(bases, pages, args.stagger, args.timeout))
         seconds = time.monotonic() - started
-        server_cpu = sum(cpu_seconds(process.pid) for process, _ in servers) - cpu_before
+        server_cpu = sum(cpu_seconds(process.pid) for process in servers) - cpu_before
     counts = analyse(records, direct, fetch_sent(base_url))
     for line in (counts["failed"] + counts["direct_failed"])[:5]:
         print("  problem:", line)

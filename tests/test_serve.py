@@ -33,6 +33,11 @@ def wait_for(url: str, process: subprocess.Popen[bytes], log: Path, timeout: flo
     raise AssertionError(f"{url} did not answer 200:\n{log.read_text()[-4000:]}")
 
 
+def daphne_children(pid: int) -> list[int]:
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return [int(child) for child in children if b"daphne" in Path(f"/proc/{child}/cmdline").read_bytes()]
+
+
 def test_serve_brings_up_a_portal_where_sign_up_works(tmp_path: Path) -> None:
     data = tmp_path / "data"
     port = free_port()
@@ -41,7 +46,7 @@ def test_serve_brings_up_a_portal_where_sign_up_works(tmp_path: Path) -> None:
     log = tmp_path / "serve.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "manage.py", "serve", "--port", str(port)],
+            [sys.executable, "manage.py", "serve", "--port", str(port), "--web-processes", "2"],
             cwd=ROOT,
             env=env,
             stdout=out,
@@ -50,6 +55,7 @@ def test_serve_brings_up_a_portal_where_sign_up_works(tmp_path: Path) -> None:
         try:
             base = f"http://127.0.0.1:{port}"
             wait_for(base + "/healthz", process, log)
+            assert len(daphne_children(process.pid)) == 2, "two web processes share the port"
 
             jar = http.cookiejar.CookieJar()
             browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))

@@ -2,12 +2,16 @@
 
 Starts daphne (HTTP and WebSockets), a Celery worker with its beat scheduler and, when
 REDIS_URL is unset, the bundled Redis; stops them all together on Ctrl-C or when one dies.
+One daphne process runs on one core; `--web-processes N` starts N of them on one listening
+socket (the kernel hands each new connection to one of them), as Channels' deployment
+notes do with a process manager's shared socket and `daphne --fd`.
 """
 
 from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -28,10 +32,19 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--no-worker", action="store_true", help="do not start a Celery worker")
         parser.add_argument("--no-migrate", action="store_true", help="do not apply migrations first")
+        parser.add_argument(
+            "--web-processes",
+            type=int,
+            default=int(os.environ.get("WEB_PROCESSES", "1")),
+            help="daphne processes sharing the port (default: WEB_PROCESSES or 1; one per core at most)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         children: list[tuple[str, subprocess.Popen[bytes]]] = []
         redis_process = None
+        listener: socket.socket | None = None
+        if options["web_processes"] < 1:
+            raise CommandError("--web-processes must be at least 1")
 
         def stop_on_sigterm(signum: int, frame: object) -> None:
             raise KeyboardInterrupt
@@ -51,7 +64,14 @@ class Command(BaseCommand):
             os.environ.setdefault("SITE_ROOT", f"http://{options['host']}:{options['port']}")
             if not options["no_worker"]:
                 children.append(("worker", self._start_worker()))
-            children.append(("web", self._start_web(options["host"], options["port"])))
+            if options["web_processes"] == 1:
+                children.append(("web", subprocess.Popen(daphne_command(options["host"], options["port"]))))
+            else:
+                listener = listen(options["host"], options["port"])
+                command = daphne_command(options["host"], options["port"], fd=listener.fileno())
+                for number in range(options["web_processes"]):
+                    web = subprocess.Popen(command, pass_fds=(listener.fileno(),))
+                    children.append((f"web {number + 1}", web))
             self.stdout.write(self.style.SUCCESS(f"SCE is up at http://{options['host']}:{options['port']}/"))
             self._wait(children)
         except KeyboardInterrupt:
@@ -59,6 +79,8 @@ class Command(BaseCommand):
         finally:
             for _name, process in reversed(children):
                 _terminate(process)
+            if listener is not None:
+                listener.close()
             if redis_process is not None:
                 embedded_redis.stop(redis_process)
 
@@ -70,9 +92,6 @@ class Command(BaseCommand):
                 "--pool", "threads", "--concurrency", "2", "--loglevel", "INFO",
             ]
         )  # fmt: skip
-
-    def _start_web(self, host: str, port: int) -> subprocess.Popen[bytes]:
-        return subprocess.Popen(daphne_command(host, port))
 
     def _wait(self, children: list[tuple[str, subprocess.Popen[bytes]]]) -> None:
         while True:
@@ -93,15 +112,28 @@ WEBSOCKET_CONNECT_TIMEOUT = 30
 LISTEN_BACKLOG = 1024
 
 
-def daphne_command(host: str, port: int) -> list[str]:
-    """daphne serving the portal on host:port, with the timeout and backlog above."""
-    interface = host.replace(":", "\\:")  # an IPv6 address's colons, escaped for Twisted
-    endpoint = f"tcp:port={port}:interface={interface}:backlog={LISTEN_BACKLOG}"
+def daphne_command(host: str, port: int, *, fd: int | None = None) -> list[str]:
+    """daphne serving the portal on host:port, with the timeout and backlog above; or on the
+    listening socket `fd` (see `listen`) that it inherits."""
+    if fd is None:
+        interface = host.replace(":", "\\:")  # an IPv6 address's colons, escaped for Twisted
+        endpoint = f"tcp:port={port}:interface={interface}:backlog={LISTEN_BACKLOG}"
+    else:
+        endpoint = f"fd:fileno={fd}"  # IPv4 only: Twisted's fd endpoint takes no other family
     return [
         sys.executable, "-m", "daphne", "-e", endpoint,
         "--websocket_connect_timeout", str(WEBSOCKET_CONNECT_TIMEOUT),
         "config.asgi:application",
     ]  # fmt: skip
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on host:port (IPv4) for several daphne processes to share."""
+    if ":" in host:
+        raise CommandError("several web processes need an IPv4 address to listen on")
+    listener = socket.create_server((host, port), backlog=LISTEN_BACKLOG)
+    listener.set_inheritable(True)
+    return listener
 
 
 def _terminate(process: subprocess.Popen[bytes], timeout: float = 15.0) -> None:
