@@ -14,7 +14,11 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+import pytest
+from django.core.management.base import CommandError
+
 from config import embedded_redis
+from tenants.management.commands.serve import listen
 from tests.servers import ROOT, free_port
 
 PASSWORD = "correct horse battery staple"
@@ -88,3 +92,8 @@ def test_serve_brings_up_a_portal_where_sign_up_works(tmp_path: Path) -> None:
     with socket.socket() as probe:
         assert probe.connect_ex(("127.0.0.1", port)) != 0, "the web server stops with the portal"
     assert re.search(r"celery@\S+ ready", output), "a worker ran beside the web server"
+
+
+def test_several_web_processes_need_an_ipv4_address() -> None:
+    with pytest.raises(CommandError, match="IPv4"):
+        listen("::1", free_port())
