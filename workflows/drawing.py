@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import networkx as nx  # type: ignore[import-untyped]  # networkx ships no type information
+import networkx as nx
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
@@ -201,7 +201,7 @@ def _back_edges(nodes: list[_Node], edges: list[_Edge]) -> set[int]:
 
 def _layers(nodes: list[_Node], forward: list[_Edge]) -> list[list[str]]:
     """The nodes by layer (longest path from a start), each in document order."""
-    digraph = nx.DiGraph()
+    digraph: nx.DiGraph[str] = nx.DiGraph()
     digraph.add_nodes_from(node.id for node in nodes)
     digraph.add_edges_from((edge.source, edge.target) for edge in forward)
     position = {node.id: node.index for node in nodes}

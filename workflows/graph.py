@@ -12,7 +12,7 @@ import functools
 import heapq
 from dataclasses import dataclass, field
 
-import networkx as nx  # type: ignore[import-untyped]  # networkx ships no type information
+import networkx as nx
 
 from workflows.dsl import WorkflowDSL, WorkflowEdge, WorkflowNode
 from workflows.findings import (
@@ -50,9 +50,9 @@ class WorkflowGraph:
     acyclic: bool = True
 
     @functools.cached_property
-    def digraph(self) -> nx.DiGraph:
+    def digraph(self) -> nx.DiGraph[str]:
         """The usable nodes and edges as a networkx graph (parallel edges merged)."""
-        digraph = nx.DiGraph()
+        digraph: nx.DiGraph[str] = nx.DiGraph()
         digraph.add_nodes_from(self.nodes)
         digraph.add_edges_from((edge.source, edge.target) for edge in self.edges)
         return digraph
