@@ -24,6 +24,11 @@ from conversations.streams import FrameStream
 # (the last of a turn, a job's result) nothing shows the gap. Once the subscription is surely
 # in place, the socket looks at the kept frames once more.
 RECHECK_SECONDS = 1.0
+# The layer delivers at most once: a frame published while a process's subscriber connection
+# is reconnecting is missed as well, with no later frame to reveal it. From then on each socket
+# looks at the kept frames this often (one GET when nothing is new), so such a frame arrives
+# late instead of never.
+RECHECK_EVERY_SECONDS = 10.0
 
 
 class FrameSocket(AsyncWebsocketConsumer):
@@ -73,8 +78,11 @@ class FrameSocket(AsyncWebsocketConsumer):
 
     async def _recheck_later(self) -> None:
         # Through the socket's own channel, so it is handled in turn with the live frames.
-        await asyncio.sleep(RECHECK_SECONDS)
-        await self.channel_layer.send(self.channel_name, {"type": "frames.recheck"})
+        delay = RECHECK_SECONDS
+        while True:
+            await asyncio.sleep(delay)
+            await self.channel_layer.send(self.channel_name, {"type": "frames.recheck"})
+            delay = RECHECK_EVERY_SECONDS
 
     async def frames_recheck(self, event: dict[str, Any]) -> None:
         await self.catch_up()

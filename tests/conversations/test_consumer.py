@@ -260,3 +260,20 @@ async def test_live_frames_do_not_wait_for_the_database_thread(
     assert waited < 1.0, f"the frame waited {waited:.2f} s for the database thread"
     await busy
     await socket.disconnect()
+
+
+async def test_a_frame_missed_later_on_arrives_at_the_next_periodic_look(
+    tenant_users: TenantUsers, conversation: Conversation, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A frame the live channel dropped well after connecting (a Redis reconnect) reaches the
+    socket at its next look at the kept frames, without a later frame to show the gap."""
+    monkeypatch.setattr(frame_sockets, "RECHECK_SECONDS", 0.1)
+    monkeypatch.setattr(frame_sockets, "RECHECK_EVERY_SECONDS", 0.3)
+    socket, connected, _ = await open_socket(tenant_users.viewer, path_of(conversation, since=0))
+    assert connected
+    await asyncio.sleep(0.5)  # past the look after connecting
+    seq = await keep_without_sending(streams.CONVERSATIONS, conversation.pk, "<p>dropped</p>")
+    frame = str(await socket.receive_from(timeout=5))
+    assert frame == streams.stamp(seq, "<p>dropped</p>")
+    assert await socket.receive_nothing(timeout=0.7), "each frame is sent once"
+    await socket.disconnect()
