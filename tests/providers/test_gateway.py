@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import AsyncGenerator
 from decimal import Decimal
 from typing import Any
 
@@ -16,6 +17,7 @@ from providers.interface import (
     DoneEvent,
     ErrorEvent,
     GatewayRequest,
+    KindChunk,
     Message,
     StartEvent,
     StreamEvent,
@@ -343,3 +345,48 @@ async def test_embeddings_retry_and_refuse_bad_input(platform: Emulators) -> Non
         await gateway.embed(texts=["x"], provider="anthropic")
     assert raised.value.code is ErrorCode.BAD_REQUEST
     assert "serves embeddings" in raised.value.message
+
+
+class StallingKind:
+    """Sends its chunks, then neither sends nor closes: a provider that stopped mid-reply
+    (what the gateway's limit on the wait for each chunk is for)."""
+
+    def __init__(self, chunks: list[str], *, stall: bool) -> None:
+        self.chunks, self.stall = chunks, stall
+
+    async def stream(self, call: Any) -> AsyncGenerator[KindChunk, None]:
+        for text in self.chunks:
+            yield KindChunk(text=text)
+        if self.stall:
+            await asyncio.Event().wait()
+        yield KindChunk(finish_reason="stop")
+
+
+async def test_a_stream_that_stalls_after_tokens_times_out_at_the_chunk_limit(
+    platform: Emulators, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings.GATEWAY_ATTEMPT_TIMEOUT_SECONDS = 0.3  # a chunk may take 1.3 s
+    monkeypatch.setattr(gateway, "client_for", lambda config: StallingKind(["one", " two"], stall=True))
+    started = time.monotonic()
+    events = await events_of(request())
+    assert time.monotonic() - started < 5
+    assert [e.text for e in events if isinstance(e, TokenEvent)] == ["one", " two"]
+    assert isinstance(events[-1], ErrorEvent)
+    assert events[-1].code is ErrorCode.TIMEOUT
+    [log] = await sync_to_async(rows)()
+    assert log.state == LogState.FAILED_PARTIAL
+
+
+async def test_a_caller_slower_than_the_chunk_limit_is_not_timed_out(
+    platform: Emulators, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The limit is on the provider's wait: time the caller spends with a chunk is its own."""
+    settings.GATEWAY_ATTEMPT_TIMEOUT_SECONDS = 0.2  # a chunk may take 1.2 s
+    monkeypatch.setattr(gateway, "client_for", lambda config: StallingKind(["a", "b"], stall=False))
+    events = []
+    async for event in gateway.stream(request()):
+        events.append(event)
+        if isinstance(event, TokenEvent):
+            await asyncio.sleep(1.4)
+    assert [e.text for e in events if isinstance(e, TokenEvent)] == ["a", "b"]
+    assert events[-1] == DoneEvent("stop")
