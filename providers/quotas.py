@@ -15,6 +15,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import cast
 
 from redis.exceptions import RedisError
 
@@ -215,7 +216,8 @@ def release_stale(*, tenant_id: int, now: float | None = None) -> int:
 def month_usage(*, tenant_id: int, now: float | None = None) -> MonthUsage:
     now = time.time() if now is None else now
     _rpm, month_key, _reservations = _keys(tenant_id, _month(now), now)
-    raw: dict[str, str] = sync_redis().hgetall(month_key)  # type: ignore[assignment]
+    # The synchronous client replies with the hash itself (redis-py types either client's reply).
+    raw = cast(dict[str, str], sync_redis().hgetall(month_key))
     return MonthUsage(
         used_tokens=int(raw.get("used_tokens", 0)),
         reserved_tokens=int(raw.get("reserved_tokens", 0)),

@@ -55,6 +55,15 @@ _ESCAPES = {
 }
 
 ComparisonOperator = TypingLiteral["==", "!=", "<", "<=", ">", ">="]
+# The comparison operators by their text, typed as what a Comparison holds.
+COMPARISONS: dict[str, ComparisonOperator] = {
+    "==": "==",
+    "!=": "!=",
+    "<": "<",
+    "<=": "<=",
+    ">": ">",
+    ">=": ">=",
+}
 LogicalOperator = TypingLiteral["&&", "||"]
 LiteralValue = str | float | bool | None
 _KEYWORDS: dict[str, LiteralValue] = {"true": True, "false": False, "null": None}
@@ -244,13 +253,13 @@ class _Parser:
 
     def _comparison(self) -> Expression:
         left = self._operand()
-        operator = self._accept("==", "!=", "<", "<=", ">", ">=")
+        operator = self._accept(*COMPARISONS)
         if operator is None:
             return left
         right = self._operand()
-        if self.current.kind == "op" and self.current.text in ("==", "!=", "<", "<=", ">", ">="):
+        if self.current.kind == "op" and self.current.text in COMPARISONS:
             raise ExpressionError("comparisons cannot be chained; use &&", self.current.position)
-        return Comparison(operator.text, left, right, operator.position)  # type: ignore[arg-type]
+        return Comparison(COMPARISONS[operator.text], left, right, operator.position)
 
     def _operand(self) -> Expression:
         token = self.current

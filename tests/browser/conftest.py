@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, sync_playwright
@@ -67,8 +68,8 @@ def people(
     screenshots.mkdir(parents=True, exist_ok=True)
     sessions: list[Session] = []
 
-    def person(name: str, **context_options: object) -> Session:
-        context = browser.new_context(base_url=live_server_url, **context_options)  # type: ignore[arg-type]
+    def person(name: str, **context_options: Any) -> Session:
+        context = browser.new_context(base_url=live_server_url, **context_options)
         context.set_default_timeout(10_000)
         session = Session(context, name, screenshots)
         sessions.append(session)

@@ -239,9 +239,9 @@ def test_a_new_form_left_blank_is_ignored_and_values_follow_the_field_they_test(
     saved = saved_blueprint(blueprint).as_blueprint()
     assert [field.key for field in saved.fields][-2:] == ["budget", "cost_owner"]
     assert saved.fields[-1].depends_on == Condition(field="budget", op="in", value=[100, 2.5])
-    assert saved.field("approval_details").depends_on == Condition(  # type: ignore[union-attr]
-        field="human_approvals", op="equals", value=True
-    )
+    details = saved.field("approval_details")
+    assert details is not None
+    assert details.depends_on == Condition(field="human_approvals", op="equals", value=True)
 
 
 def editor_problems(content: bytes) -> str:

@@ -41,7 +41,8 @@ KINDS = [Kind("anthropic", "claude-sonnet-5-5", ANTHROPIC_KEY), Kind("openai", "
 
 @pytest.fixture(params=KINDS, ids=lambda kind: kind.name)
 def kind(request: pytest.FixtureRequest) -> Kind:
-    return request.param  # type: ignore[no-any-return]
+    chosen: Kind = request.param
+    return chosen
 
 
 @pytest.fixture
