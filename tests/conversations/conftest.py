@@ -1,7 +1,13 @@
 import pytest
 
-from conversations import streams
+from conversations import services, streams
+from conversations.blueprints import NETWORK_SERVICE
+from conversations.models import Conversation
+from providers import services as provider_services
+from providers.interface import Task
 from providers.store import sync_redis
+from tests.conftest import TenantUsers
+from tests.emulators.server import EmulatorServer
 from tests.gateway_fixtures import (
     anthropic_emulator,
     anthropic_emulator_server,
@@ -31,3 +37,20 @@ def forget_frames() -> None:
     client = sync_redis()
     for key in client.scan_iter(match=f"{streams.PREFIX}*"):
         client.delete(key)
+
+
+@pytest.fixture
+def anthropic(platform: tuple[EmulatorServer, EmulatorServer], tenant_users: TenantUsers) -> EmulatorServer:
+    """Conversations of the tenant answered by the Anthropic emulator alone (no fallback)."""
+    provider_services.route_set(
+        tenant=tenant_users.tenant, task=Task.CONVERSATION, targets=[{"provider": "anthropic"}]
+    )
+    return platform[0]
+
+
+@pytest.fixture
+def conversation(tenant_users: TenantUsers) -> Conversation:
+    """A Network service interview of the tenant, owned by its member."""
+    return services.conversation_create(
+        tenant=tenant_users.tenant, owner=tenant_users.member, blueprint=NETWORK_SERVICE
+    )

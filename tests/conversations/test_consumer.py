@@ -13,8 +13,6 @@ from channels.db import database_sync_to_async
 from conversations import consumers, frame_sockets, selectors, services, streams
 from conversations.blueprints import NETWORK_SERVICE
 from conversations.models import Conversation, Message
-from providers import services as provider_services
-from providers.interface import Task
 from tests.conftest import TenantUsers
 from tests.emulators.script import Reply
 from tests.emulators.server import EmulatorServer
@@ -25,21 +23,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 QUESTION = "Which kind of network service would you like to offer?\n\nWhy: it decides the vendors."
 SEQ = re.compile(r'id="conversation-seq" data-seq="(\d+)"')
 DELTA = re.compile(r'-live" hx-swap-oob="beforeend">(.*?)</span>', re.S)
-
-
-@pytest.fixture
-def anthropic(platform: tuple[EmulatorServer, EmulatorServer], tenant_users: TenantUsers) -> EmulatorServer:
-    provider_services.route_set(
-        tenant=tenant_users.tenant, task=Task.CONVERSATION, targets=[{"provider": "anthropic"}]
-    )
-    return platform[0]
-
-
-@pytest.fixture
-def conversation(tenant_users: TenantUsers) -> Conversation:
-    return services.conversation_create(
-        tenant=tenant_users.tenant, owner=tenant_users.member, blueprint=NETWORK_SERVICE
-    )
 
 
 def path_of(conversation: Conversation, since: int | None = None) -> str:

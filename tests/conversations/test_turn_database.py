@@ -10,32 +10,14 @@ import pytest
 from django.db import connection as default_connection
 from django.db.backends.signals import connection_created
 
-from conversations import services, turns
-from conversations.blueprints import NETWORK_SERVICE
+from conversations import turns
 from conversations.models import Conversation
-from providers import services as provider_services
-from providers.interface import Task
 from tests.conftest import TenantUsers
 from tests.conversations.test_turns import FIREWALL_QUESTION, Interview
 from tests.emulators.script import Reply
 from tests.emulators.server import EmulatorServer
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def anthropic(platform: tuple[EmulatorServer, EmulatorServer], tenant_users: TenantUsers) -> EmulatorServer:
-    provider_services.route_set(
-        tenant=tenant_users.tenant, task=Task.CONVERSATION, targets=[{"provider": "anthropic"}]
-    )
-    return platform[0]
-
-
-@pytest.fixture
-def conversation(tenant_users: TenantUsers) -> Conversation:
-    return services.conversation_create(
-        tenant=tenant_users.tenant, owner=tenant_users.member, blueprint=NETWORK_SERVICE
-    )
 
 
 @dataclass

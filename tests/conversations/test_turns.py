@@ -12,8 +12,6 @@ from asgiref.sync import sync_to_async
 from conversations import selectors, services, streams, turns
 from conversations.blueprints import NETWORK_SERVICE, SKIPPED
 from conversations.models import Conversation, Message
-from providers import services as provider_services
-from providers.interface import Task
 from tests.conftest import TenantUsers
 from tests.emulators.script import DropAfter, HttpError, Reply
 from tests.emulators.server import EmulatorServer
@@ -21,22 +19,6 @@ from tests.emulators.server import EmulatorServer
 pytestmark = pytest.mark.django_db(transaction=True)
 
 FIREWALL_QUESTION = "Which kind of network service would you like to offer?\n\nWhy: it decides the vendors."
-
-
-@pytest.fixture
-def anthropic(platform: tuple[EmulatorServer, EmulatorServer], tenant_users: TenantUsers) -> EmulatorServer:
-    """Conversations of the tenant answered by the Anthropic emulator alone (no fallback)."""
-    provider_services.route_set(
-        tenant=tenant_users.tenant, task=Task.CONVERSATION, targets=[{"provider": "anthropic"}]
-    )
-    return platform[0]
-
-
-@pytest.fixture
-def conversation(tenant_users: TenantUsers) -> Conversation:
-    return services.conversation_create(
-        tenant=tenant_users.tenant, owner=tenant_users.member, blueprint=NETWORK_SERVICE
-    )
 
 
 class Interview:
