@@ -331,10 +331,7 @@ async def answer(
                 "conversations/frames/message_added.html",
                 {"message": user_message, "busy": True},
             )
-            if understood.problem and asked is not None:
-                await _notice_message(
-                    conversation, f"I could not use that for “{asked.label}”: {understood.problem}."
-                )
+            await _unusable(conversation, asked, understood)
             await _ask(conversation, user_id=user_id, upcoming=upcoming)
             return
         found, question = await database_sync_to_async(_conversation_and_question)(tenant_id, conversation_id)
@@ -360,11 +357,16 @@ async def answer(
             conversation = await database_sync_to_async(_answers_store)(
                 conversation, user_message, understood.values
             )
-        if understood.problem and asked is not None:
-            await _notice_message(
-                conversation, f"I could not use that for “{asked.label}”: {understood.problem}."
-            )
+        await _unusable(conversation, asked, understood)
         await _ask(conversation, user_id=user_id)
+
+
+async def _unusable(conversation: Conversation, asked: BlueprintField | None, understood: Understood) -> None:
+    """Tell the user why their answer could not fill the asked field, if it could not."""
+    if understood.problem and asked is not None:
+        await _notice_message(
+            conversation, f"I could not use that for “{asked.label}”: {understood.problem}."
+        )
 
 
 @dataclass
