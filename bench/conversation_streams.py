@@ -115,7 +115,7 @@ def start_daphne(
 ) -> tuple[list[subprocess.Popen[bytes]], str]:
     """daphne as `manage.py serve --web-processes N` runs it: one process on its own port,
     or N sharing one listening socket (connect timeout and listen backlog as serve sets)."""
-    from tenants.management.commands.serve import daphne_command, listen
+    from core.management.commands.serve import daphne_command, listen
 
     port = free_port()
     env = dict(os.environ, SITE_ROOT=f"http://127.0.0.1:{port}", PYTHONUNBUFFERED="1")
@@ -219,7 +219,7 @@ def create_pages(offset: int, count: int) -> list[Page]:
     from django.test import Client
 
     from conversations import services as conversation_services
-    from conversations.blueprints import NETWORK_SERVICE
+    from conversations.blueprints.schema import NETWORK_SERVICE
     from providers import services as provider_services
     from providers.interface import Task
     from tenants import services as tenant_services
@@ -503,7 +503,7 @@ def main() -> None:
         setup_django(data_dir)
         from django.conf import settings
 
-        from config import embedded_redis
+        from core import embedded_redis
 
         if settings.EMBEDDED_REDIS:
             redis_process = embedded_redis.start(

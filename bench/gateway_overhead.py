@@ -176,7 +176,7 @@ def main() -> None:
         setup_django(data_dir)
         from django.conf import settings
 
-        from config import embedded_redis
+        from core import embedded_redis
 
         redis_process = None
         if settings.EMBEDDED_REDIS:

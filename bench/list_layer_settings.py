@@ -5,7 +5,7 @@
 Only for measuring the alternative: RedisChannelLayer receives every message with four
 round trips to Redis, one message at a time per process, where the configured
 RedisPubSubChannelLayer delivers a group message with one PUBLISH pushed to each subscribed
-process. Frames then go through the layer's group_send (conversations.streams.pubsub_channel
+process. Frames then go through the layer's group_send (core.streams.pubsub_channel
 is "" for this layer), as they did before the switch.
 """
 

@@ -23,10 +23,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bench.workflow_generator import KNOWN_WORKFLOW_IDS, generate_workflow
+from workflows.analysis.validation import validate_workflow
 from workflows.compiler import compile_workflow
-from workflows.documents import parse_workflow
-from workflows.dsl import WorkflowDSL
-from workflows.validation import validate_workflow
+from workflows.dsl.documents import parse_workflow
+from workflows.dsl.models import WorkflowDSL
 
 SIZES = (100, 1_000, 10_000)
 GOALS_MS = {1_000: 100.0, 10_000: 1_000.0}

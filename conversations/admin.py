@@ -7,7 +7,7 @@ from django import forms
 from django.contrib import admin
 from django.utils import timezone
 
-from conversations.blueprints import Blueprint
+from conversations.blueprints.schema import Blueprint
 from conversations.models import Conversation, Message, TenantBlueprint
 from tenants.admin import TenantOwnedAdmin
 

@@ -9,18 +9,15 @@ from typing import Any
 from django.template.loader import render_to_string
 
 from conversations import selectors, streams, turns
-from conversations.blueprints import SKIPPED
-from conversations.frame_sockets import FrameSocket
+from conversations.blueprints.schema import SKIPPED
 from conversations.models import Conversation
-from conversations.turns import database_sync_to_async
+from core.close_codes import CLOSE_CLOSED, CLOSE_FORBIDDEN, CLOSE_NOT_FOUND, CLOSE_UNAUTHENTICATED
+from core.db import database_sync_to_async
+from core.frame_sockets import FrameSocket
 from tenants import selectors as tenant_selectors
-from tenants.consumers import CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED
 from tenants.models import Membership, Role, User
 
 logger = logging.getLogger(__name__)
-
-CLOSE_NOT_FOUND = 4404
-CLOSE_CLOSED = 4409
 
 
 def _admit(user: User, slug: str, conversation_id: int) -> tuple[Membership | None, Conversation | None]:

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from conversations.blueprints import Blueprint
+from conversations.blueprints.schema import Blueprint
 from tenants.scoping import TenantOwnedModel
 
 
@@ -13,7 +13,7 @@ class TenantBlueprint(TenantOwnedModel):
 
     name = models.CharField(max_length=100)
     description = models.CharField(max_length=500, blank=True)
-    # The fields as Blueprint (conversations.blueprints) validates them.
+    # The fields as Blueprint (conversations.blueprints.schema) validates them.
     fields = models.JSONField(default=list)
     copied_from = models.CharField(max_length=100, blank=True)
     created_by = models.ForeignKey(

@@ -7,10 +7,10 @@ from decimal import Decimal
 from typing import Any
 
 from django.db.models import Q, QuerySet, Sum
-from django.urls import NoReverseMatch, reverse
 
-from conversations.blueprints import BUILTIN, SKIPPED, Blueprint, BlueprintField
+from conversations.blueprints.schema import BUILTIN, SKIPPED, Blueprint, BlueprintField
 from conversations.models import Conversation, Message, TenantBlueprint
+from core import navigation
 from providers.models import ProviderLog
 from tenants.models import Tenant
 
@@ -110,17 +110,6 @@ def answer_rows(blueprint: Blueprint, answers: dict[str, Any]) -> list[AnswerRow
 BOOLEAN_CHOICES = [("yes", "Yes"), ("no", "No")]
 
 
-def generate_url(conversation: Conversation) -> str | None:
-    """The workflows app's "generate from requirements" page, once it exists."""
-    try:
-        return reverse(
-            "workflow_generate",
-            kwargs={"tenant_slug": conversation.tenant.slug, "conversation_id": conversation.pk},
-        )
-    except NoReverseMatch:
-        return None
-
-
 def page_state(conversation: Conversation) -> dict[str, Any]:
     """What the answers panel, the progress line and the composer show."""
     conversation = (
@@ -152,7 +141,7 @@ def page_state_with(conversation: Conversation, question: Message | None) -> dic
         "asking": asking,
         "cost": conversation_cost(conversation),
         "boolean_choices": BOOLEAN_CHOICES,
-        "generate_url": generate_url(conversation) if conversation.is_complete else None,
+        "next_steps": navigation.next_steps("conversation", conversation),
     }
 
 

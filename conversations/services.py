@@ -7,7 +7,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from conversations.blueprints import Blueprint
+from conversations.blueprints.schema import Blueprint
 from conversations.models import Conversation, Message, TenantBlueprint
 from tenants.models import Tenant, User
 

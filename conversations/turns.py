@@ -12,21 +12,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
 import re
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any, ParamSpec, TypeVar
+from typing import Any
 
-from asgiref.sync import sync_to_async
-from django.db import connections, transaction
+from django.db import transaction
 from django.template.loader import render_to_string
 
-from conversations import prompts, selectors, services, streams
-from conversations.blueprints import (
+from conversations import selectors, services, streams
+from conversations.blueprints.schema import (
     SKIPPED,
     Blueprint,
     BlueprintField,
@@ -34,11 +32,14 @@ from conversations.blueprints import (
     InvalidAnswer,
     normalize_options,
 )
+from conversations.interview import prompts
 from conversations.models import Conversation, Message
+from core.db import database_sync_to_async
+from core.redis import LuaScript, async_redis
 from providers import gateway
 from providers.errors import ProviderError
-from providers.interface import ErrorEvent, GatewayRequest, StartEvent, Task, TokenEvent
-from providers.store import LuaScript, async_redis
+from providers.interface import GatewayRequest, StartEvent, Task
+from providers.stream_reply import read_stream
 
 logger = logging.getLogger(__name__)
 
@@ -52,41 +53,6 @@ ANSWER_WAIT_SECONDS = 3.0
 MAX_MESSAGE = 4000
 
 _running: set[asyncio.Task[None]] = set()
-
-P = ParamSpec("P")
-R = TypeVar("R")
-
-
-# --- Database calls -----------------------------------------------------------------------------
-
-
-def _tidy_connections() -> None:
-    """Before and after each call, as channels' database_sync_to_async does, except that the
-    embedded SQLite connection is kept open: opening one (and its PRAGMAs) costs more than
-    most of the queries a turn makes. That is safe because every thread-sensitive call from
-    the event loop (sockets, turns, the gateway) runs in asgiref's one shared thread, so the
-    connection is never used by two threads. Other databases keep CONN_MAX_AGE's behaviour
-    (0: closed after each call, i.e. given back to the PostgreSQL pool)."""
-    for connection in connections.all(initialized_only=True):
-        kept = connection.vendor == "sqlite" and connection.connection is not None
-        if kept and connection.get_autocommit() and not connection.in_atomic_block:
-            continue
-        connection.close_if_unusable_or_obsolete()
-
-
-def database_sync_to_async(function: Callable[P, R]) -> Callable[P, Coroutine[Any, Any, R]]:
-    """channels' `database_sync_to_async` for the sockets and turns of conversations, with
-    the SQLite connection kept open (see above)."""
-
-    @functools.wraps(function)
-    def call(*args: P.args, **kwargs: P.kwargs) -> R:
-        _tidy_connections()
-        try:
-            return function(*args, **kwargs)
-        finally:
-            _tidy_connections()
-
-    return sync_to_async(call, thread_sensitive=True)
 
 
 def start(coroutine: Any) -> None:
@@ -568,19 +534,18 @@ async def _phrase(
     def suggest() -> asyncio.Task[tuple[list[str], bool]]:
         return asyncio.get_running_loop().create_task(_suggest(conversation, blueprint, field, user_id))
 
-    provider = model = ""
-    failure = ""
-    async for event in gateway.stream(request):
-        if isinstance(event, StartEvent):
-            provider, model = event.provider, event.model
-            # Options are proposed while the question streams; asked once the question's
-            # own request is under way, so the two calls reach a provider in a fixed order.
-            if field.suggest and options_task is None:
-                options_task = suggest()
-        elif isinstance(event, TokenEvent):
-            coalescer.add(event.text)
-        elif isinstance(event, ErrorEvent):
-            failure = f"{event.code.value}: {event.message}"
+    def started(event: StartEvent) -> None:
+        nonlocal options_task
+        # Options are proposed while the question streams; asked once the question's own
+        # request is under way, so the two calls reach a provider in a fixed order.
+        if field.suggest and options_task is None:
+            options_task = suggest()
+
+    reply = await read_stream(
+        gateway.stream(request), on_start=started, on_token=lambda event: coalescer.add(event.text)
+    )
+    provider, model = reply.provider, reply.model
+    failure = f"{reply.error.code.value}: {reply.error.message}" if reply.error else ""
     if field.suggest and options_task is None:
         options_task = suggest()
     text = (await coalescer.close()).strip()

@@ -1,10 +1,13 @@
 from __future__ import annotations
 
-from django.urls import path
+from django.urls import include, path
 
 from conversations import views
+from conversations.blueprints import urls as blueprint_urls
 
-# Mounted under t/<slug:tenant_slug>/ by config.urls.
+app_name = "conversations"
+
+# Under t/<slug:tenant_slug>/: the tenant's own pages.
 tenant_urlpatterns = [
     path("services/", views.conversation_list, name="conversation_list"),
     path("services/new/", views.conversation_new, name="conversation_new"),
@@ -19,4 +22,16 @@ tenant_urlpatterns = [
         views.conversation_requirements,
         name="conversation_requirements",
     ),
+]
+
+urlpatterns = [
+    path(
+        "t/<slug:tenant_slug>/",
+        include(
+            [
+                *tenant_urlpatterns,
+                *blueprint_urls.tenant_urlpatterns,
+            ]
+        ),
+    )
 ]

@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
 from conversations import selectors, services, streams
-from conversations.blueprints import SKIPPED, FieldType, InvalidAnswer
+from conversations.blueprints.schema import SKIPPED, FieldType, InvalidAnswer
 from conversations.models import Conversation, Message
 from tenants.access import TenantRequest, get_tenant_object_or_404, tenant_view
 from tenants.models import Role
@@ -52,7 +52,9 @@ def conversation_new(request: TenantRequest) -> HttpResponse:
             tenant=request.tenant, owner=request.membership.user, blueprint=choice.blueprint, title=title
         )
         return redirect(
-            "conversation_detail", tenant_slug=request.tenant.slug, conversation_id=conversation.pk
+            "conversations:conversation_detail",
+            tenant_slug=request.tenant.slug,
+            conversation_id=conversation.pk,
         )
     return render(request, "conversations/new.html", {"choices": choices})
 
@@ -134,7 +136,8 @@ def answer_edit(request: TenantRequest, conversation_id: int, key: str) -> HttpR
     )
     _nudge(conversation)
     target = reverse(
-        "conversation_detail", kwargs={"tenant_slug": request.tenant.slug, "conversation_id": conversation.pk}
+        "conversations:conversation_detail",
+        kwargs={"tenant_slug": request.tenant.slug, "conversation_id": conversation.pk},
     )
     if request.htmx:
         # A page whose conversation was complete has no socket: it reloads to get one.

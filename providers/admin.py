@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from core.admin import ReadOnlyAdmin
 from providers import services
 from providers.kinds import credential_breaker_key
 from providers.models import (
@@ -20,19 +21,6 @@ from providers.models import (
 )
 from tenants.admin import TenantOwnedAdmin
 from tenants.models import User
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
-    """Records of what happened: operators read them, nobody rewrites them."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
 
 @admin.register(ProviderLog)

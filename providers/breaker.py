@@ -18,7 +18,7 @@ from typing import cast
 
 from django.conf import settings
 
-from providers.store import LuaScript, sync_redis
+from core.redis import LuaScript, sync_redis
 
 PREFIX = "sce:breaker:"
 

@@ -11,20 +11,16 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.template.loader import render_to_string
 
+from core.close_codes import CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED
 from providers import gateway
 from providers.forms import TryForm
 from providers.interface import (
-    DoneEvent,
-    ErrorEvent,
     GatewayRequest,
     Message,
-    StartEvent,
     Task,
-    TokenEvent,
-    UsageEvent,
 )
+from providers.stream_reply import read_stream
 from tenants import selectors as tenant_selectors
-from tenants.consumers import CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED
 from tenants.models import Membership, Role, User
 
 logger = logging.getLogger(__name__)
@@ -83,17 +79,14 @@ class TryConsumer(AsyncWebsocketConsumer):
 
     async def _stream(self, request: GatewayRequest) -> None:
         try:
-            async for event in gateway.stream(request):
-                if isinstance(event, StartEvent):
-                    await self._send("start", provider=event.provider, model=event.model)
-                elif isinstance(event, TokenEvent):
-                    await self._send("token", text=event.text)
-                elif isinstance(event, UsageEvent):
-                    await self._send("usage", usage=event)
-                elif isinstance(event, DoneEvent):
-                    await self._send("done", finish_reason=event.finish_reason)
-                elif isinstance(event, ErrorEvent):
-                    await self._send("error", message=f"{event.code.value}: {event.message}")
+            await read_stream(
+                gateway.stream(request),
+                on_start=lambda event: self._send("start", provider=event.provider, model=event.model),
+                on_token=lambda event: self._send("token", text=event.text),
+                on_usage=lambda event: self._send("usage", usage=event),
+                on_done=lambda event: self._send("done", finish_reason=event.finish_reason),
+                on_error=lambda event: self._send("error", message=f"{event.code.value}: {event.message}"),
+            )
         except Exception:
             logger.exception("try-it stream failed")
             await self._send("error", message="The reply failed; the error was logged.")

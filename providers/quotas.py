@@ -19,8 +19,8 @@ from typing import cast
 
 from redis.exceptions import RedisError
 
+from core.redis import LuaScript, sync_redis
 from providers.errors import ErrorCode, ProviderError
-from providers.store import LuaScript, sync_redis
 
 PREFIX = "sce:quota:"
 MICRO = 1_000_000

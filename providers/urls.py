@@ -1,10 +1,12 @@
 from __future__ import annotations
 
-from django.urls import path
+from django.urls import include, path
 
 from providers import views
 
-# Mounted under t/<slug:tenant_slug>/ by config.urls.
+app_name = "providers"
+
+# Under t/<slug:tenant_slug>/: the tenant's own pages.
 tenant_urlpatterns = [
     path("providers/", views.provider_list, name="provider_list"),
     path("providers/credentials/new/", views.credential_create, name="credential_create"),
@@ -23,3 +25,5 @@ tenant_urlpatterns = [
     path("providers/logs/<int:log_id>/", views.provider_log_detail, name="provider_log_detail"),
     path("usage/", views.usage, name="usage"),
 ]
+
+urlpatterns = [path("t/<slug:tenant_slug>/", include([*tenant_urlpatterns]))]

@@ -94,7 +94,7 @@ def credential_create(request: TenantRequest) -> HttpResponse:
         base_url=form.cleaned_data["base_url"],
     )
     messages.success(request, f"Added {credential.name}; its key is stored encrypted.")
-    return redirect("provider_list", tenant_slug=request.tenant.slug)
+    return redirect("providers:provider_list", tenant_slug=request.tenant.slug)
 
 
 @tenant_view(write=Role.ADMIN)
@@ -127,7 +127,7 @@ def credential_detail(request: TenantRequest, credential_id: int) -> HttpRespons
             api_key=form.cleaned_data["api_key"] or None,
         )
         messages.success(request, f"Saved {credential.name}.")
-        return redirect("provider_list", tenant_slug=request.tenant.slug)
+        return redirect("providers:provider_list", tenant_slug=request.tenant.slug)
     return render(
         request,
         "providers/credential.html",
@@ -141,7 +141,7 @@ def credential_delete(request: TenantRequest, credential_id: int) -> HttpRespons
     credential = get_tenant_object_or_404(ProviderCredential, request.tenant, pk=credential_id)
     services.credential_delete(credential=credential)
     messages.success(request, f"Deleted {credential.name}.")
-    return redirect("provider_list", tenant_slug=request.tenant.slug)
+    return redirect("providers:provider_list", tenant_slug=request.tenant.slug)
 
 
 @tenant_view(write=Role.ADMIN)
@@ -158,7 +158,7 @@ def credential_breaker_reset(request: TenantRequest, credential_id: int) -> Http
     messages.success(
         request, f"Circuit of {credential.name} reset (it was {reset.previous_state.replace('_', '-')})."
     )
-    return redirect("provider_list", tenant_slug=request.tenant.slug)
+    return redirect("providers:provider_list", tenant_slug=request.tenant.slug)
 
 
 @tenant_view(write=Role.ADMIN)
@@ -170,7 +170,7 @@ def routes_update(request: TenantRequest) -> HttpResponse:
     for form in forms:
         services.route_set(tenant=request.tenant, task=form.task, targets=form.targets())
     messages.success(request, "Routing saved.")
-    return redirect("provider_list", tenant_slug=request.tenant.slug)
+    return redirect("providers:provider_list", tenant_slug=request.tenant.slug)
 
 
 @tenant_view(write=Role.ADMIN)
@@ -181,7 +181,7 @@ def gateway_settings_update(request: TenantRequest) -> HttpResponse:
         return _providers_page(request, status=422, settings_form=form)
     services.gateway_settings_update(tenant=request.tenant, **form.cleaned_data)
     messages.success(request, "Limits and privacy saved.")
-    return redirect("provider_list", tenant_slug=request.tenant.slug)
+    return redirect("providers:provider_list", tenant_slug=request.tenant.slug)
 
 
 @tenant_view()

@@ -36,7 +36,7 @@ def _pending_invitation(token: str | None) -> Invitation | None:
 def signup(request: HttpRequest) -> HttpResponse:
     """Create an account and either a new tenant or, through an invitation, a membership."""
     if request.user.is_authenticated:
-        return redirect("home")
+        return redirect("tenants:home")
     token = request.GET.get("invitation")
     invitation = _pending_invitation(token)
     form = SignUpForm(request.POST or None, invited_email=invitation.email if invitation else None)
@@ -54,7 +54,7 @@ def signup(request: HttpRequest) -> HttpResponse:
                     organization=data["organization"],
                 )
         login(request, user, backend=MODEL_BACKEND)
-        return redirect("dashboard", tenant_slug=tenant.slug)
+        return redirect("tenants:dashboard", tenant_slug=tenant.slug)
     status = 422 if form.errors else 200
     return render(
         request, "registration/signup.html", {"form": form, "invitation": invitation}, status=status
@@ -79,7 +79,7 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
             context["error"] = str(error)
             return render(request, "tenants/invitation_accept.html", context, status=403)
         messages.success(request, f"Welcome to {membership.tenant.name}.")
-        return redirect("dashboard", tenant_slug=membership.tenant.slug)
+        return redirect("tenants:dashboard", tenant_slug=membership.tenant.slug)
     return render(request, "tenants/invitation_accept.html", context)
 
 

@@ -8,14 +8,11 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.template.loader import render_to_string
 
+from core.close_codes import CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED
 from tenants import selectors
 from tenants.events import tenant_group
 from tenants.member_table import member_table_context
 from tenants.models import Membership, User
-
-# Close codes in the application range (4000-4999) so clients can tell why.
-CLOSE_UNAUTHENTICATED = 4401
-CLOSE_FORBIDDEN = 4403
 
 
 class TenantEventsConsumer(AsyncWebsocketConsumer):

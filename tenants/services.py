@@ -123,7 +123,7 @@ def invitation_create(*, actor: Membership, email: str, role: Role) -> IssuedInv
         invited_by=actor.user,
         expires_at=now + settings.INVITATION_TTL,
     )
-    url = settings.SITE_ROOT + reverse("invitation_accept", args=[token])
+    url = settings.SITE_ROOT + reverse("tenants:invitation_accept", args=[token])
     context = {"invitation": invitation, "tenant": tenant, "inviter": actor.user, "url": url}
     body = render_to_string("tenants/email/invitation.txt", context)
     transaction.on_commit(

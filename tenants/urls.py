@@ -1,9 +1,21 @@
 from __future__ import annotations
 
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path, reverse_lazy
 
 from tenants import account_views, views
+
+app_name = "tenants"
+
+# Under t/<slug:tenant_slug>/: the tenant's own pages.
+tenant_urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+    path("members/", views.members, name="members"),
+    path("members/<int:member_id>/role/", views.member_role, name="member_role"),
+    path("members/<int:member_id>/remove/", views.member_remove, name="member_remove"),
+    path("invitations/<int:invitation_id>/revoke/", views.invitation_revoke, name="invitation_revoke"),
+    path("settings/", views.tenant_settings, name="tenant_settings"),
+]
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -13,13 +25,22 @@ urlpatterns = [
     path("accounts/signup/", account_views.signup, name="signup"),
     path("accounts/login/", account_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("accounts/password/change/", auth_views.PasswordChangeView.as_view(), name="password_change"),
+    path(
+        "accounts/password/change/",
+        # Django's auth views name their next page without a namespace: given here.
+        auth_views.PasswordChangeView.as_view(success_url=reverse_lazy("tenants:password_change_done")),
+        name="password_change",
+    ),
     path(
         "accounts/password/change/done/",
         auth_views.PasswordChangeDoneView.as_view(),
         name="password_change_done",
     ),
-    path("accounts/password/reset/", auth_views.PasswordResetView.as_view(), name="password_reset"),
+    path(
+        "accounts/password/reset/",
+        auth_views.PasswordResetView.as_view(success_url=reverse_lazy("tenants:password_reset_done")),
+        name="password_reset",
+    ),
     path(
         "accounts/password/reset/sent/",
         auth_views.PasswordResetDoneView.as_view(),
@@ -27,7 +48,9 @@ urlpatterns = [
     ),
     path(
         "accounts/password/reset/<uidb64>/<token>/",
-        auth_views.PasswordResetConfirmView.as_view(),
+        auth_views.PasswordResetConfirmView.as_view(
+            success_url=reverse_lazy("tenants:password_reset_complete")
+        ),
         name="password_reset_confirm",
     ),
     path(
@@ -35,14 +58,5 @@ urlpatterns = [
         auth_views.PasswordResetCompleteView.as_view(),
         name="password_reset_complete",
     ),
-]
-
-# Mounted under t/<slug:tenant_slug>/ by config.urls.
-tenant_urlpatterns = [
-    path("", views.dashboard, name="dashboard"),
-    path("members/", views.members, name="members"),
-    path("members/<int:member_id>/role/", views.member_role, name="member_role"),
-    path("members/<int:member_id>/remove/", views.member_remove, name="member_remove"),
-    path("invitations/<int:invitation_id>/revoke/", views.invitation_revoke, name="invitation_revoke"),
-    path("settings/", views.tenant_settings, name="tenant_settings"),
+    path("t/<slug:tenant_slug>/", include(tenant_urlpatterns)),
 ]

@@ -34,8 +34,8 @@ def home(request: HttpRequest) -> HttpResponse:
     chosen = memberships.filter(tenant__slug=last).first() if last else None
     chosen = chosen or memberships.first()
     if chosen is None:
-        return redirect("tenant_create")
-    return redirect("dashboard", tenant_slug=chosen.tenant.slug)
+        return redirect("tenants:tenant_create")
+    return redirect("tenants:dashboard", tenant_slug=chosen.tenant.slug)
 
 
 @login_required
@@ -44,7 +44,7 @@ def tenant_create(request: HttpRequest) -> HttpResponse:
     form = TenantForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         tenant = services.tenant_create(name=form.cleaned_data["name"], owner=signed_in_user(request))
-        return redirect("dashboard", tenant_slug=tenant.slug)
+        return redirect("tenants:dashboard", tenant_slug=tenant.slug)
     status = 422 if form.errors else 200
     return render(request, "tenants/tenant_create.html", {"form": form}, status=status)
 
@@ -103,7 +103,7 @@ def _after_member_action(request: TenantRequest, error: services.TenantError | N
         return _members_page(request)
     if error:
         messages.error(request, str(error))
-    return redirect("members", tenant_slug=request.tenant.slug)
+    return redirect("tenants:members", tenant_slug=request.tenant.slug)
 
 
 @tenant_view(write=Role.ADMIN)
@@ -136,7 +136,7 @@ def member_remove(request: TenantRequest, member_id: int) -> HttpResponse:
         return _after_member_action(request, error)
     if leaving:
         messages.success(request, f"You left {request.tenant.name}.")
-        home = reverse("home")
+        home = reverse("tenants:home")
         return HttpResponseClientRedirect(home) if request.htmx else redirect(home)
     return _after_member_action(request, None)
 
@@ -163,6 +163,6 @@ def tenant_settings(request: TenantRequest) -> HttpResponse:
         if form.is_valid():
             services.tenant_rename(tenant=request.tenant, name=form.cleaned_data["name"])
             messages.success(request, "Saved.")
-            return redirect("tenant_settings", tenant_slug=request.tenant.slug)
+            return redirect("tenants:tenant_settings", tenant_slug=request.tenant.slug)
         return render(request, "tenants/settings.html", {"form": form}, status=422)
     return render(request, "tenants/settings.html", {"form": form})

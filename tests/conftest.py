@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db import connection, connections
 from django.test import Client
 
-from config import embedded_redis
+from core import embedded_redis
 from providers.routing import forget_setup
 from tenants.models import Membership, Role, Tenant, User
 from tests import servers

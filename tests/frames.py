@@ -8,7 +8,7 @@ from typing import Any
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 
-from conversations import streams
+from core import streams
 from tenants.models import User
 from tests.tenants.test_consumers import ORIGIN, connect, session_cookie
 

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
+from core.redis import sync_redis
 from providers import pricing
 from providers.models import ModelPrice
-from providers.store import sync_redis
 from tests.emulators.fixtures import (
     anthropic_emulator,
     anthropic_emulator_server,

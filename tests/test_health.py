@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from django.test import Client, override_settings
 
-from config import embedded_redis
 from config.settings import kombu_url
+from core import embedded_redis
 
 pytestmark = pytest.mark.django_db
 

@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from providers.admin import ReadOnlyAdmin
+from core.admin import ReadOnlyAdmin
 from tenants.admin import TenantOwnedAdmin
 from workflows.models import Workflow, WorkflowChange, WorkflowProposal, WorkflowVersion
 

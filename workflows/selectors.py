@@ -7,9 +7,9 @@ import uuid
 from django.db.models import Q, QuerySet
 
 from tenants.models import Tenant
+from workflows.analysis.validation import WorkflowAnalysis, validate_workflow
 from workflows.compiler import CompiledWorkflow, compile_workflow
 from workflows.models import Workflow, WorkflowChange, WorkflowVersion
-from workflows.validation import WorkflowAnalysis, validate_workflow
 
 
 def workflows_of_tenant(*, tenant: Tenant, query: str = "") -> QuerySet[Workflow]:

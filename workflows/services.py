@@ -14,9 +14,9 @@ from django.utils import timezone
 from conversations.models import Conversation
 from tenants.models import Tenant, User
 from workflows import selectors
-from workflows.documents import parse_workflow
-from workflows.files import canonical_document
-from workflows.findings import Finding, error
+from workflows.dsl.documents import parse_workflow
+from workflows.dsl.files import canonical_document
+from workflows.dsl.findings import Finding, error
 from workflows.models import Workflow, WorkflowChange, WorkflowVersion
 
 # Undo goes back this many changes; older ones are dropped.

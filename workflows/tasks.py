@@ -11,7 +11,7 @@ from datetime import timedelta
 from celery import shared_task
 from django.conf import settings
 
-from workflows import proposal_services
+from workflows.proposals import services as proposal_services
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)

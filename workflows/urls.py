@@ -1,21 +1,19 @@
 from __future__ import annotations
 
-from django.urls import URLPattern, path, register_converter
+from django.urls import URLPattern, URLResolver, include, path, register_converter
 
-from workflows import (
-    code_views,
-    element_views,
-    entry_views,
-    proposal_views,
-    transfer_views,
-    version_views,
-    views,
-)
-from workflows.element_ids import ElementIdConverter
+from workflows.api import urls as api_urls
+from workflows.editor import element_views, entry_views, views
+from workflows.editor.element_ids import ElementIdConverter
+from workflows.proposals import views as proposal_views
+from workflows.versions import code_views, transfer_views
+from workflows.versions import views as version_views
 
 register_converter(ElementIdConverter, "element")
 
-# Mounted under t/<slug:tenant_slug>/ by config.urls.
+app_name = "workflows"
+
+# Under t/<slug:tenant_slug>/: the tenant's own pages.
 tenant_urlpatterns: list[URLPattern] = [
     # Editor: the list, drafts, nodes, edges, variables, triggers, policy, undo.
     path("workflows/", views.workflow_list, name="workflow_list"),
@@ -122,4 +120,9 @@ tenant_urlpatterns: list[URLPattern] = [
         proposal_views.workflow_proposal_reject,
         name="workflow_proposal_reject",
     ),
+]
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("t/<slug:tenant_slug>/", include(tenant_urlpatterns)),
+    path("api/v1/", include(api_urls)),
 ]

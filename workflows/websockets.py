@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from workflows.consumers import ProposalConsumer
+from workflows.proposals.consumers import ProposalConsumer
 
 websocket_urlpatterns = [
     path(

@@ -1,11 +1,11 @@
 import pytest
 
 from conversations import services, streams
-from conversations.blueprints import NETWORK_SERVICE
+from conversations.blueprints.schema import NETWORK_SERVICE
 from conversations.models import Conversation
+from core.redis import sync_redis
 from providers import services as provider_services
 from providers.interface import Task
-from providers.store import sync_redis
 from tests.conftest import TenantUsers
 from tests.emulators.server import EmulatorServer
 from tests.gateway_fixtures import (

@@ -10,9 +10,11 @@ import time
 import pytest
 from channels.db import database_sync_to_async
 
-from conversations import consumers, frame_sockets, selectors, services, streams
-from conversations.blueprints import NETWORK_SERVICE
+from conversations import selectors, services, streams
+from conversations.blueprints.schema import NETWORK_SERVICE
 from conversations.models import Conversation, Message
+from core import frame_sockets
+from core.close_codes import CLOSE_CLOSED, CLOSE_NOT_FOUND
 from tests.conftest import TenantUsers
 from tests.emulators.script import Reply
 from tests.emulators.server import EmulatorServer
@@ -159,10 +161,10 @@ async def test_a_conversation_of_another_tenant_is_not_found(
     # A member of acme asks for globex's conversation under acme's slug.
     path = f"/ws/t/acme/conversations/{theirs.pk}/"
     socket, connected, code = await open_socket(tenant_users.member, path)
-    assert (connected, code) == (False, consumers.CLOSE_NOT_FOUND)
+    assert (connected, code) == (False, CLOSE_NOT_FOUND)
     await socket.disconnect()
     socket, connected, code = await open_socket(tenant_users.member, "/ws/t/acme/conversations/999999/")
-    assert (connected, code) == (False, consumers.CLOSE_NOT_FOUND)
+    assert (connected, code) == (False, CLOSE_NOT_FOUND)
     await socket.disconnect()
 
 
@@ -188,7 +190,7 @@ async def test_a_complete_conversation_socket_is_refused(
     assert refreshed is not None
     assert refreshed.is_complete
     socket, connected, code = await open_socket(tenant_users.member, path_of(conversation))
-    assert (connected, code) == (False, consumers.CLOSE_CLOSED)
+    assert (connected, code) == (False, CLOSE_CLOSED)
     await socket.disconnect()
 
 

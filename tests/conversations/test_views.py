@@ -10,7 +10,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 
 from conversations import selectors, services, streams
-from conversations.blueprints import BUSINESS_PROCESS, NETWORK_SERVICE, SKIPPED
+from conversations.blueprints.schema import BUSINESS_PROCESS, NETWORK_SERVICE, SKIPPED
 from conversations.models import Conversation, Message
 from tests.conftest import TenantUsers
 
@@ -40,6 +40,7 @@ def start(users: TenantUsers, title: str = "", answers: dict[str, object] | None
 def url(name: str, conversation: Conversation | None = None, **kwargs: object) -> str:
     if conversation is not None:
         kwargs["conversation_id"] = conversation.pk
+    name = name if ":" in name else f"conversations:{name}"
     return reverse(name, kwargs={"tenant_slug": "acme", **kwargs})
 
 

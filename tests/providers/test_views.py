@@ -11,6 +11,7 @@ from channels.db import database_sync_to_async
 from django.test import Client
 from django.utils import timezone
 
+from core.close_codes import CLOSE_FORBIDDEN
 from providers import services
 from providers.interface import Task
 from providers.models import (
@@ -23,7 +24,6 @@ from providers.models import (
 )
 from providers.routing import credential_secret
 from providers.tasks import rollup_metrics
-from tenants.consumers import CLOSE_FORBIDDEN
 from tests.conftest import TenantUsers
 from tests.emulators.script import Reply
 from tests.emulators.server import EmulatorServer

@@ -9,8 +9,8 @@ from django.test import Client
 
 from config.asgi import application
 from config.routing import websocket_urlpatterns
+from core.close_codes import CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED
 from tenants import services
-from tenants.consumers import CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED
 from tenants.models import Membership, Role, Tenant, User
 from tests.conftest import TenantUsers
 from tests.test_isolation_walk import OBJECT_KWARGS, PARAMETER

@@ -17,11 +17,11 @@ import pytest
 
 from config.celery import app
 from conversations import services as conversation_services
-from conversations.blueprints import BUSINESS_PROCESS
+from conversations.blueprints.schema import BUSINESS_PROCESS
 from conversations.models import Conversation
+from core.redis import sync_redis
 from providers import services as provider_services
 from providers.interface import Task
-from providers.store import sync_redis
 from tests.conftest import TenantUsers
 from tests.emulators.script import Reply
 from tests.emulators.server import EmulatorServer
@@ -38,7 +38,7 @@ from tests.gateway_fixtures import (
 from tests.workflows import samples
 from workflows import services as workflow_services
 from workflows.models import Workflow
-from workflows.proposal_frames import STREAM
+from workflows.proposals.frames import STREAM
 
 __all__ = [
     "anthropic_emulator",

@@ -17,9 +17,9 @@ from django.core.management.base import CommandError
 from tests.factories import TenantFactory
 from tests.servers import ROOT, server_env
 from tests.workflows.samples import FIXTURES, chain, edge, load_fixture, node, variable, workflow
+from workflows.analysis.validation import validate_workflow
 from workflows.compiler import compile_workflow
 from workflows.services import workflow_create
-from workflows.validation import validate_workflow
 
 CYCLIC = workflow(
     [node("start"), node("a"), node("b"), node("c")],

@@ -48,4 +48,5 @@ def edited(workflow: Workflow, change: Any, summary: str = "Edited") -> Workflow
 def url(name: str, workflow: Workflow | None = None, slug: str = "acme", **kwargs: Any) -> str:
     if workflow is not None:
         kwargs["workflow_id"] = workflow.pk
+    name = name if ":" in name else f"workflows:{name}"
     return reverse(name, kwargs={"tenant_slug": slug, **kwargs})

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from workflows.analysis.validation import KnownWorkflows, validate_workflow
 from workflows.compiler.plan import plan_workflow
 from workflows.compiler.render import render_go
-from workflows.findings import DSLValidationError, Finding
-from workflows.gc_pause import cyclic_gc_paused
-from workflows.validation import KnownWorkflows, validate_workflow
+from workflows.dsl.findings import DSLValidationError, Finding
+from workflows.dsl.gc_pause import cyclic_gc_paused
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 
 from workflows.compiler.go_literals import go_float, go_string
-from workflows.expressions import Comparison, Expression, Literal, Logical, Not, Reference, TemplatePart
+from workflows.dsl.expressions import Comparison, Expression, Literal, Logical, Not, Reference, TemplatePart
 
 
 def go_reference(reference: Reference) -> str:

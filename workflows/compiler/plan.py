@@ -11,15 +11,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from workflows.analysis.graph import WorkflowGraph
+from workflows.analysis.regions import ParallelBlock
+from workflows.analysis.validation import WorkflowAnalysis
 from workflows.compiler.go_expressions import go_condition
 from workflows.compiler.go_literals import comment_text, go_string, go_value
 from workflows.compiler.identifiers import IdentifierAllocator, pascal_case
 from workflows.compiler.layout import struct_fields
 from workflows.compiler.steps import Activation, Step, StepPlanner
-from workflows.dsl import DecisionConfig, ParallelConfig, WorkflowDSL
-from workflows.graph import WorkflowGraph
-from workflows.regions import ParallelBlock
-from workflows.validation import WorkflowAnalysis
+from workflows.dsl.models import DecisionConfig, ParallelConfig, WorkflowDSL
 
 # Names on the execution type: its fields and the helper methods in runtime.go.j2.
 EXECUTION_MEMBERS = [

@@ -11,10 +11,13 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from workflows.analysis.graph import WorkflowGraph
+from workflows.analysis.validation import WorkflowAnalysis
 from workflows.compiler.go_expressions import go_condition, go_input_value, go_text
 from workflows.compiler.go_literals import comment_text, go_float, go_string, milliseconds, seconds
 from workflows.compiler.layout import key_values
-from workflows.dsl import (
+from workflows.dsl.expressions import TemplatePart
+from workflows.dsl.models import (
     ActivityConfig,
     AiActionConfig,
     DecisionConfig,
@@ -25,9 +28,6 @@ from workflows.dsl import (
     WaitConfig,
     WorkflowNode,
 )
-from workflows.expressions import TemplatePart
-from workflows.graph import WorkflowGraph
-from workflows.validation import WorkflowAnalysis
 
 CORE_WORKER = "omniroute-core"
 AI_WORKER = "omniroute-ai"

@@ -8,8 +8,8 @@ from typing import Any
 
 from django import template
 
-from workflows.diff import Change, WorkflowDiff
-from workflows.findings import CYCLIC_GRAPH, Finding, format_path
+from workflows.dsl.findings import CYCLIC_GRAPH, Finding, format_path
+from workflows.versions.diff import Change, WorkflowDiff
 
 register = template.Library()
 

@@ -35,6 +35,7 @@ from providers.interface import (
 from providers.kinds import ProviderConfig, client_for
 from providers.models import LogState, ProviderCredential, ProviderLog
 from providers.routing import credential_config, platform_providers
+from providers.stream_reply import read_stream
 from tenants.models import Tenant, User
 
 
@@ -337,24 +338,37 @@ class Command(BaseCommand):
 
     async def _stream(self, request: GatewayRequest, started: float) -> bool:
         first_token: float | None = None
-        async for event in gateway.stream(request):
-            if isinstance(event, StartEvent):
-                self.stdout.write(f"[{event.provider}/{event.model} · {event.request_id}]")
-            elif isinstance(event, TokenEvent):
-                first_token = first_token or time.monotonic()
-                self.stdout.write(event.text, ending="")
-                self.stdout.flush()
-            elif isinstance(event, UsageEvent):
-                estimated = " (estimated)" if event.estimated else ""
-                self.stdout.write(f"\n[{event.input_tokens}+{event.output_tokens} tokens{estimated}]")
-            elif isinstance(event, DoneEvent):
-                ttft = f"{(first_token - started) * 1000:.0f} ms" if first_token else "-"
-                total = f"{(time.monotonic() - started) * 1000:.0f} ms"
-                self.stdout.write(f"[done: {event.finish_reason} · first token {ttft} · {total}]")
-            elif isinstance(event, ErrorEvent):
-                self.stderr.write(f"\n[error {event.code.value}: {event.message}]")
-                return False
-        return True
+
+        def start(event: StartEvent) -> None:
+            self.stdout.write(f"[{event.provider}/{event.model} · {event.request_id}]")
+
+        def token(event: TokenEvent) -> None:
+            nonlocal first_token
+            first_token = first_token or time.monotonic()
+            self.stdout.write(event.text, ending="")
+            self.stdout.flush()
+
+        def usage(event: UsageEvent) -> None:
+            estimated = " (estimated)" if event.estimated else ""
+            self.stdout.write(f"\n[{event.input_tokens}+{event.output_tokens} tokens{estimated}]")
+
+        def done(event: DoneEvent) -> None:
+            ttft = f"{(first_token - started) * 1000:.0f} ms" if first_token else "-"
+            total = f"{(time.monotonic() - started) * 1000:.0f} ms"
+            self.stdout.write(f"[done: {event.finish_reason} · first token {ttft} · {total}]")
+
+        def error(event: ErrorEvent) -> None:
+            self.stderr.write(f"\n[error {event.code.value}: {event.message}]")
+
+        reply = await read_stream(
+            gateway.stream(request),
+            on_start=start,
+            on_token=token,
+            on_usage=usage,
+            on_done=done,
+            on_error=error,
+        )
+        return reply.error is None
 
 
 def _log_record(entry: ProviderLog) -> dict[str, Any]:

@@ -15,11 +15,11 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from tenants.models import Tenant
+from workflows.analysis.validation import validate_workflow
 from workflows.compiler import compile_workflow
-from workflows.documents import read_document
-from workflows.findings import CYCLIC_GRAPH, DSLValidationError, Finding, format_path
+from workflows.dsl.documents import read_document
+from workflows.dsl.findings import CYCLIC_GRAPH, DSLValidationError, Finding, format_path
 from workflows.selectors import known_workflow_ids
-from workflows.validation import validate_workflow
 
 EXIT_INVALID = 1
 EXIT_UNREADABLE = 2

@@ -1,0 +1,149 @@
+"""Which variables are set on every path to each node (a must-be-defined dataflow analysis).
+
+A value is available at a node when it is a declared variable, or when on every path from
+the entry some earlier node stores it as its `output_variable`. "Some path" is not enough: a
+variable set on one branch of a decision is undefined after the branches join.
+
+The sets are bit masks (Python ints) and the nodes are visited once in topological order:
+available(n) = AND over predecessors p of (available(p) | set by p), each read checked as
+its node is reached. The work is linear in the edges times the number of names / 30 (a
+Python int digit), with no enumeration of paths. One refinement: at the
+join of a parallel block that waits for all its branches, an edge arriving from one branch
+also carries what every other branch sets on all of its own paths, since they have finished.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+
+from workflows.analysis.graph import WorkflowGraph
+from workflows.analysis.node_inputs import ParsedInputs, Use
+from workflows.analysis.regions import ParallelBlock, ParallelLayout
+from workflows.dsl.findings import UNDEFINED_VARIABLE, Finding, error
+
+
+def undefined_variable_findings(
+    graph: WorkflowGraph,
+    declared: list[str],
+    outputs: Mapping[str, str],
+    parsed: ParsedInputs,
+    layout: ParallelLayout,
+) -> list[Finding]:
+    """Every read of a name that is not set on all paths to it; `outputs` maps node -> name set."""
+    index_of: dict[str, int] = {}  # name -> its bit
+    for name in [*declared, *outputs.values()]:
+        index_of.setdefault(name, len(index_of))
+    setters: dict[str, list[str]] = defaultdict(list)
+    for node_id, name in outputs.items():
+        setters[name].append(node_id)
+    declared_mask = 0
+    for name in declared:
+        declared_mask |= 1 << index_of[name]
+
+    joins = _waiting_blocks_by_join(graph, layout)
+    predecessor_ids, successor_ids = graph.predecessor_ids, graph.successor_ids
+    node_uses, edge_uses, outgoing = parsed.node_uses, parsed.edge_uses, graph.outgoing
+    # A node's mask is kept only until its last successor has read it: the live masks are
+    # the frontier of the walk, not one per node. (Masks grow with the number of names, so
+    # keeping them all would take memory quadratic in the size of the workflow.)
+    after: dict[str, int] = {}
+    unread: dict[str, int] = {}
+    findings: list[Finding] = []
+    for node_id in graph.order:  # one pass: masks and checks together
+        predecessors = predecessor_ids.get(node_id, ())
+        if node_id == graph.entry:
+            mask = declared_mask
+        elif len(predecessors) == 1 and node_id not in joins:  # most nodes: no merge
+            mask = after[predecessors[0]]
+        else:
+            flow = {source: after[source] for source in predecessors if source in after}
+            for block, branch_sets in joins.get(node_id, ()):
+                _add_other_branches(flow, block.node_id, branch_sets)
+            mask = _all_of(flow.values())
+        for source in predecessors:
+            left = unread.get(source, 0) - 1
+            if left == 0:
+                del after[source], unread[source]
+            elif left > 0:
+                unread[source] = left
+
+        for use in node_uses.get(node_id, ()):
+            index = index_of.get(use.reference.path[0])
+            if index is None or not mask >> index & 1:
+                findings.append(_finding(use, index_of, setters, node_id, None, f"node {node_id!r}"))
+        output = outputs.get(node_id)
+        if output is not None:
+            mask |= 1 << index_of[output]
+        for edge in outgoing.get(node_id, ()):
+            for use in edge_uses.get(edge.id, ()):
+                index = index_of.get(use.reference.path[0])
+                if index is None or not mask >> index & 1:
+                    findings.append(_finding(use, index_of, setters, None, edge.id, f"edge {edge.id!r}"))
+        readers = len(successor_ids.get(node_id, ()))
+        if readers:
+            after[node_id] = mask
+            unread[node_id] = readers
+    return findings
+
+
+def _all_of(masks: Iterable[int]) -> int:
+    """The names set in every one of `masks` (none when there are no masks)."""
+    result = -1  # all bits
+    for mask in masks:
+        result &= mask
+    return result if result != -1 else 0
+
+
+def _waiting_blocks_by_join(
+    graph: WorkflowGraph, layout: ParallelLayout
+) -> dict[str, list[tuple[ParallelBlock, list[frozenset[str]]]]]:
+    """Wait-for-all blocks by their join node, innermost first, with their branches' nodes."""
+    joins: dict[str, list[tuple[ParallelBlock, list[frozenset[str]]]]] = defaultdict(list)
+    for block in reversed(list(layout.blocks.values())):  # topological order reversed: inner first
+        if block.wait_for_all and block.join is not None:
+            joins[block.join].append((block, [frozenset(branch) for branch in block.branches]))
+    return joins
+
+
+def _add_other_branches(flow: dict[str, int], parallel: str, branch_sets: list[frozenset[str]]) -> None:
+    """Arriving at the join from one branch of a wait-for-all block, the other branches have
+    finished too: what each of them sets on all its paths to the join is available as well."""
+    branch_of: dict[str, int] = {}
+    for source in flow:
+        for index, members in enumerate(branch_sets):
+            if source in members or (source == parallel and not members):
+                branch_of[source] = index
+                break
+    must = [
+        _all_of(flow[source] for source, index in branch_of.items() if index == branch)
+        for branch in range(len(branch_sets))
+    ]
+    for source, index in branch_of.items():
+        for other, mask in enumerate(must):
+            if other != index:
+                flow[source] |= mask
+
+
+def _finding(
+    use: Use,
+    index_of: dict[str, int],
+    setters: dict[str, list[str]],
+    node_id: str | None,
+    edge_id: str | None,
+    where: str,
+) -> Finding:
+    name = use.reference.root
+    if name not in index_of:
+        reason = "is neither a declared variable nor any node's output_variable"
+    else:
+        by = ", ".join(repr(setter) for setter in setters[name][:3])
+        reason = f"is not set on every path to it (it is set by node {by})"
+    return error(
+        UNDEFINED_VARIABLE,
+        f"{where}: {{{{{'.'.join(use.reference.path)}}}}} {reason}",
+        node_id=node_id,
+        edge_id=edge_id,
+        path=use.path,
+        position=use.reference.position,
+    )

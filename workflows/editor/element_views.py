@@ -1,0 +1,311 @@
+"""The editor's side panel for nodes and edges (variables and triggers: `entry_views`).
+
+GET shows one (a form for members, read-only for viewers); POST saves it through
+`services.workflow_edit`, so it can be undone. A form that does not validate is answered
+422 with its errors, and nothing is stored. Nodes and edges are found by id.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from django.http import Http404, HttpResponse
+from django.views.decorators.http import require_http_methods, require_POST
+
+from tenants.access import TenantRequest, get_tenant_object_or_404, tenant_view
+from workflows import selectors, services
+from workflows.editor.editing import (
+    find,
+    ids_of,
+    items_of,
+    with_edge_removed,
+    with_item_added,
+    with_item_replaced,
+    with_node_removed,
+)
+from workflows.editor.forms import EdgeForm
+from workflows.editor.node_forms import NODE_FORMS, NODE_TYPE_LABELS, DecisionForm, NodeForm
+from workflows.editor.pages import (
+    Panel,
+    Urls,
+    can_write,
+    changed_response,
+    editor_response,
+    findings_for,
+    node_labels,
+    overview_panel,
+    pretty_json,
+)
+from workflows.models import Workflow
+
+NEW_NODE_POSITION = {"x": 0.0, "y": 0.0}  # the editor lays the graph out itself
+
+
+def _workflow(request: TenantRequest, workflow_id: int) -> Workflow:
+    return get_tenant_object_or_404(Workflow, request.tenant, pk=workflow_id)
+
+
+def _node(workflow: Workflow, node_id: str) -> dict[str, Any]:
+    node = find(workflow.document, "nodes", node_id)
+    if node is None:
+        raise Http404("No such node")
+    return node
+
+
+def _node_form(
+    request: TenantRequest,
+    workflow: Workflow,
+    node_type: str,
+    *,
+    data: Any = None,
+    node: dict[str, Any] | None = None,
+) -> NodeForm:
+    labels = node_labels(workflow.document)
+    form_class = NODE_FORMS[node_type]
+    return form_class(
+        data,
+        node_ids=list(labels),
+        editing=node["id"] if node is not None else None,
+        initial=form_class.initial_of(node) if node is not None else None,
+        workflows=selectors.workflow_choices(tenant=request.tenant) if node_type == "subflow" else None,
+        node_labels=labels,
+    )
+
+
+def _node_panel(
+    request: TenantRequest, workflow: Workflow, form: NodeForm, node: dict[str, Any] | None = None
+) -> Panel:
+    urls = Urls(workflow)
+    node_id = node["id"] if node is not None else None
+    context: dict[str, Any] = {
+        "form": form,
+        "node_type": form.node_type,
+        "type_label": NODE_TYPE_LABELS[form.node_type],
+        "identity": [form["id"], form["label"]],
+        "config": [form[name] for name in form.config_fields],
+        "behaviour": [form["timeout_seconds"], form["retry"], *(form[name] for name in form.retry_fields)],
+        "branch_forms": form.branch_forms if isinstance(form, DecisionForm) else None,
+        "action": urls.node(node_id) if node_id is not None else urls("workflow_node_new"),
+    }
+    if node_id is not None:
+        context.update(_node_neighbourhood(request, workflow, node_id))
+    return Panel("node-form", context, selected=node_id)
+
+
+def _node_neighbourhood(request: TenantRequest, workflow: Workflow, node_id: str) -> dict[str, Any]:
+    urls = Urls(workflow)
+    edges = [edge for edge in items_of(workflow.document, "edges") if isinstance(edge.get("id"), str)]
+    return {
+        "node_id": node_id,
+        "delete_url": urls("workflow_node_delete", node_id=node_id),
+        "add_edge_url": urls("workflow_edge_new") + "?" + urlencode({"source": node_id}),
+        "outgoing": [
+            {"edge": edge, "url": urls.edge(edge["id"])} for edge in edges if edge.get("source") == node_id
+        ],
+        "incoming": [
+            {"edge": edge, "url": urls.edge(edge["id"])} for edge in edges if edge.get("target") == node_id
+        ],
+        "findings": findings_for(selectors.analysis_of(workflow), node_id=node_id),
+    }
+
+
+@tenant_view()
+@require_http_methods(["GET", "POST"])
+def workflow_node_new(request: TenantRequest, workflow_id: int) -> HttpResponse:
+    """GET ?type=…: the form for a new node of that type; POST: add it."""
+    workflow = _workflow(request, workflow_id)
+    source = request.POST if request.method == "POST" else request.GET
+    node_type = source.get("node_type") or source.get("type", "")
+    if node_type not in NODE_FORMS or not can_write(request):
+        panel = overview_panel(request, workflow)
+        if request.method == "POST":
+            return editor_response(
+                request, workflow, panel, notice="Choose one of the node types.", status=422
+            )
+        return editor_response(request, workflow, panel)
+    if request.method == "GET":
+        return editor_response(
+            request, workflow, _node_panel(request, workflow, _node_form(request, workflow, node_type))
+        )
+    form = _node_form(request, workflow, node_type, data=request.POST)
+    if not form.is_valid():
+        return editor_response(request, workflow, _node_panel(request, workflow, form), status=422)
+    node = form.node(position=dict(NEW_NODE_POSITION))
+    workflow = services.workflow_change(
+        workflow=workflow,
+        actor=request.membership.user,
+        change=lambda document: with_item_added(document, "nodes", node),
+        summary=f"Added {NODE_TYPE_LABELS[node_type].lower()} node “{node['label']}”",
+    )
+    return changed_response(request, workflow, f"Added node “{node['label']}” ({node['id']}).")
+
+
+@tenant_view()
+@require_http_methods(["GET", "POST"])
+def workflow_node(request: TenantRequest, workflow_id: int, node_id: str) -> HttpResponse:
+    """A node: its form (members) or its settings (viewers, and nodes of an unknown type)."""
+    workflow = _workflow(request, workflow_id)
+    node = _node(workflow, node_id)
+    node_type = node.get("node_type")
+    if not can_write(request) or not isinstance(node_type, str) or node_type not in NODE_FORMS:
+        if request.method == "POST":
+            return editor_response(
+                request,
+                workflow,
+                _node_view(request, workflow, node),
+                notice="This node cannot be edited here.",
+                status=422,
+            )
+        return editor_response(request, workflow, _node_view(request, workflow, node))
+    if request.method == "GET":
+        form = _node_form(request, workflow, node_type, node=node)
+        return editor_response(request, workflow, _node_panel(request, workflow, form, node))
+    form = _node_form(request, workflow, node_type, data=request.POST, node=node)
+    if not form.is_valid():
+        return editor_response(request, workflow, _node_panel(request, workflow, form, node), status=422)
+    changed = form.node(position=node.get("position", dict(NEW_NODE_POSITION)))
+    workflow = services.workflow_change(
+        workflow=workflow,
+        actor=request.membership.user,
+        change=lambda document: with_item_replaced(document, "nodes", node_id, changed),
+        summary=f"Edited node “{changed['label']}”",
+    )
+    return changed_response(request, workflow, f"Saved node “{changed['label']}”.")
+
+
+def _node_view(request: TenantRequest, workflow: Workflow, node: dict[str, Any]) -> Panel:
+    node_id = str(node["id"])
+    context = {
+        "node": node,
+        "settings": pretty_json(node),
+        "type_label": NODE_TYPE_LABELS.get(str(node.get("node_type")), "unknown type"),
+        **_node_neighbourhood(request, workflow, node_id),
+    }
+    return Panel("node-view", context, selected=node_id)
+
+
+@tenant_view()
+@require_POST
+def workflow_node_delete(request: TenantRequest, workflow_id: int, node_id: str) -> HttpResponse:
+    """Delete a node with its edges (and its place in parallel branch lists)."""
+    workflow = _workflow(request, workflow_id)
+    node = _node(workflow, node_id)
+    _, edge_count = with_node_removed(workflow.document, node_id)
+    name = node.get("label") or node_id
+    edges = f" and its {edge_count} edge{'s' if edge_count != 1 else ''}" if edge_count else ""
+    workflow = services.workflow_change(
+        workflow=workflow,
+        actor=request.membership.user,
+        change=lambda document: with_node_removed(document, node_id)[0],
+        summary=f"Deleted node “{name}”{edges}",
+    )
+    return changed_response(request, workflow, f"Deleted node “{name}”{edges}.")
+
+
+# Edges
+
+
+def _edge(workflow: Workflow, edge_id: str) -> dict[str, Any]:
+    edge = find(workflow.document, "edges", edge_id)
+    if edge is None:
+        raise Http404("No such edge")
+    return edge
+
+
+def _edge_form(
+    workflow: Workflow, *, data: Any = None, edge: dict[str, Any] | None = None, initial: Any = None
+) -> EdgeForm:
+    return EdgeForm(
+        data,
+        node_labels=node_labels(workflow.document),
+        edge_ids=ids_of(workflow.document, "edges"),
+        editing=edge["id"] if edge is not None else None,
+        initial=EdgeForm.initial_of(edge) if edge is not None else initial,
+    )
+
+
+def _edge_panel(
+    request: TenantRequest, workflow: Workflow, form: EdgeForm | None, edge: dict[str, Any] | None = None
+) -> Panel:
+    urls = Urls(workflow)
+    edge_id = edge["id"] if edge is not None else None
+    context: dict[str, Any] = {
+        "form": form,
+        "edge": edge,
+        "action": urls.edge(edge_id) if edge_id is not None else urls("workflow_edge_new"),
+        "no_nodes": not node_labels(workflow.document),
+    }
+    if edge_id is not None:
+        context["delete_url"] = urls("workflow_edge_delete", edge_id=edge_id)
+        context["settings"] = pretty_json(edge)
+        context["findings"] = findings_for(selectors.analysis_of(workflow), edge_id=edge_id)
+    return Panel(
+        "edge-form" if form is not None else "edge-view",
+        context,
+        selected=f"edge:{edge_id}" if edge_id else None,
+    )
+
+
+@tenant_view()
+@require_http_methods(["GET", "POST"])
+def workflow_edge_new(request: TenantRequest, workflow_id: int) -> HttpResponse:
+    """GET (?source=…): the form for a new edge; POST: add it."""
+    workflow = _workflow(request, workflow_id)
+    if not can_write(request):
+        return editor_response(request, workflow, overview_panel(request, workflow))
+    if request.method == "GET":
+        form = _edge_form(workflow, initial={"source": request.GET.get("source", "")})
+        return editor_response(request, workflow, _edge_panel(request, workflow, form))
+    form = _edge_form(workflow, data=request.POST)
+    if not form.is_valid():
+        return editor_response(request, workflow, _edge_panel(request, workflow, form), status=422)
+    edge = form.value()
+    workflow = services.workflow_change(
+        workflow=workflow,
+        actor=request.membership.user,
+        change=lambda document: with_item_added(document, "edges", edge),
+        summary=f"Added edge {edge['source']} → {edge['target']}",
+    )
+    return changed_response(
+        request, workflow, f"Added edge {edge['source']} → {edge['target']} ({edge['id']})."
+    )
+
+
+@tenant_view()
+@require_http_methods(["GET", "POST"])
+def workflow_edge(request: TenantRequest, workflow_id: int, edge_id: str) -> HttpResponse:
+    workflow = _workflow(request, workflow_id)
+    edge = _edge(workflow, edge_id)
+    if not can_write(request):
+        return editor_response(request, workflow, _edge_panel(request, workflow, None, edge))
+    if request.method == "GET":
+        return editor_response(
+            request, workflow, _edge_panel(request, workflow, _edge_form(workflow, edge=edge), edge)
+        )
+    form = _edge_form(workflow, data=request.POST, edge=edge)
+    if not form.is_valid():
+        return editor_response(request, workflow, _edge_panel(request, workflow, form, edge), status=422)
+    changed = form.value()
+    workflow = services.workflow_change(
+        workflow=workflow,
+        actor=request.membership.user,
+        change=lambda document: with_item_replaced(document, "edges", edge_id, changed),
+        summary=f"Edited edge {changed['source']} → {changed['target']}",
+    )
+    return changed_response(request, workflow, f"Saved edge {edge_id}.")
+
+
+@tenant_view()
+@require_POST
+def workflow_edge_delete(request: TenantRequest, workflow_id: int, edge_id: str) -> HttpResponse:
+    workflow = _workflow(request, workflow_id)
+    edge = _edge(workflow, edge_id)
+    link = f"{edge.get('source')} → {edge.get('target')}"
+    workflow = services.workflow_change(
+        workflow=workflow,
+        actor=request.membership.user,
+        change=lambda document: with_edge_removed(document, edge_id),
+        summary=f"Deleted edge {link}",
+    )
+    return changed_response(request, workflow, f"Deleted edge {edge_id} ({link}).")

@@ -1,0 +1,111 @@
+"""Form fields the editor's forms share: strict JSON, input mappings, optional text, seconds."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from workflows.dsl.models import U64_MAX
+
+
+def _reject_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):
+        raise ValueError(f"{text[:20]} is out of range")
+    return number
+
+
+class StrictJSONField(forms.JSONField):
+    """JSON text; NaN, Infinity and numbers too large for a float are refused (the DSL keeps
+    finite numbers only). Blank is None; the text is shown indented."""
+
+    widget = forms.Textarea
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("required", False)
+        super().__init__(**kwargs)
+        self.widget.attrs.setdefault("rows", 4)
+        self.widget.attrs.setdefault("spellcheck", "false")
+        self.widget.attrs.setdefault("class", "code")
+
+    def to_python(self, value: Any) -> Any:
+        if self.disabled or not isinstance(value, str):
+            return super().to_python(value)
+        if value.strip() == "":
+            return None
+        try:
+            converted = json.loads(value, parse_constant=_reject_constant, parse_float=_finite)
+        except json.JSONDecodeError as problem:
+            raise ValidationError(
+                "Not valid JSON: %(reason)s (line %(line)s, column %(column)s).",
+                code="invalid",
+                params={"reason": problem.msg, "line": problem.lineno, "column": problem.colno},
+            ) from problem
+        except ValueError as problem:
+            raise ValidationError(
+                "Not valid JSON: %(reason)s.", code="invalid", params={"reason": problem}
+            ) from None
+        except RecursionError:
+            raise ValidationError("The JSON is nested too deeply.", code="invalid") from None
+        return converted
+
+    def prepare_value(self, value: Any) -> Any:
+        if value is None:
+            return ""
+        if isinstance(value, forms.fields.InvalidJSONInput):
+            return value
+        return json.dumps(value, ensure_ascii=False, indent=2)
+
+    def bound_data(self, data: Any, initial: Any) -> Any:
+        # Re-rendered as typed, so a mistake can be corrected where it was made.
+        if self.disabled:
+            return initial
+        return forms.fields.InvalidJSONInput(data) if isinstance(data, str) and data.strip() else None
+
+
+class MappingField(StrictJSONField):
+    """A JSON object whose values are text: an input mapping (`{"field": "{{variable}}"}`)."""
+
+    def to_python(self, value: Any) -> Any:
+        converted = super().to_python(value)
+        if converted is None:
+            return {}
+        if not isinstance(converted, dict) or not all(isinstance(item, str) for item in converted.values()):
+            raise ValidationError(
+                'Write a JSON object whose values are text, like {"order": "{{order_id}}"}.'
+            )
+        return converted
+
+
+def optional_text(label: str, **kwargs: Any) -> forms.CharField:
+    """Text that is left out of the document when blank."""
+    return forms.CharField(label=label, required=False, empty_value=None, max_length=500, **kwargs)
+
+
+def text(label: str, *, max_length: int = 500, **kwargs: Any) -> forms.CharField:
+    """Text the DSL requires; blank is kept as "" and reported by validation."""
+    return forms.CharField(label=label, required=False, max_length=max_length, **kwargs)
+
+
+def area(label: str, *, optional: bool = False, **kwargs: Any) -> forms.CharField:
+    return forms.CharField(
+        label=label,
+        required=False,
+        max_length=20_000,
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        empty_value=None if optional else "",
+        **kwargs,
+    )
+
+
+def seconds(label: str) -> forms.IntegerField:
+    return forms.IntegerField(label=label, required=False, min_value=0, max_value=U64_MAX)

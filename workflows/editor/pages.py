@@ -1,0 +1,251 @@
+"""How the editor page and its htmx updates are put together.
+
+Every editor view answers with `editor_response`: a whole page for a plain request, or for
+htmx the side panel's new content plus out-of-band copies of the graph, the findings, the
+head and the undo bar, so the page shows the draft as it now is after every change.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.contrib import messages
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+
+from tenants.access import TenantRequest
+from tenants.models import Role
+from workflows import selectors
+from workflows.analysis.validation import WorkflowAnalysis
+from workflows.dsl.findings import CYCLIC_GRAPH, Finding
+from workflows.editor.drawing import layout, render_svg
+from workflows.editor.editing import items_of
+from workflows.editor.node_forms import NODE_TYPE_LABELS
+from workflows.models import Workflow
+
+DETAIL_TEMPLATE = "workflows/detail.html"
+UPDATE_TEMPLATE = "workflows/detail.html#editor-update"
+PANELS = "workflows/panels.html"
+
+
+@dataclass
+class Panel:
+    """What the side panel shows: a partial of workflows/panels.html and its context.
+
+    `selected` is the node id, or `edge:<id>`, drawn as selected in the graph.
+    """
+
+    partial: str
+    context: dict[str, Any] = field(default_factory=dict)
+    selected: str | None = None
+
+
+class Urls:
+    """The editor's URLs for one workflow."""
+
+    def __init__(self, workflow: Workflow) -> None:
+        self.base = {"tenant_slug": workflow.tenant.slug, "workflow_id": workflow.pk}
+
+    def __call__(self, name: str, **kwargs: Any) -> str:
+        return reverse(f"workflows:{name}", kwargs={**self.base, **kwargs})
+
+    def node(self, node_id: str) -> str:
+        return self("workflow_node", node_id=node_id)
+
+    def edge(self, edge_id: str) -> str:
+        return self("workflow_edge", edge_id=edge_id)
+
+
+def can_write(request: TenantRequest) -> bool:
+    return request.membership.can(Role.MEMBER)
+
+
+def node_labels(document: object) -> dict[str, str]:
+    """Node id -> label, in document order (the first node of an id)."""
+    labels: dict[str, str] = {}
+    for node in items_of(document, "nodes"):
+        node_id, label = node.get("id"), node.get("label")
+        if isinstance(node_id, str) and node_id not in labels:
+            labels[node_id] = label if isinstance(label, str) else ""
+    return labels
+
+
+def _finding_rows(findings: list[Finding], document: object, urls: Urls) -> list[dict[str, Any]]:
+    known_nodes = node_labels(document)
+    known_edges = {edge.get("id") for edge in items_of(document, "edges")}
+    rows = []
+    ordered = [finding for finding in findings if finding.severity == "error"]
+    ordered += [finding for finding in findings if finding.severity != "error"]
+    for finding in ordered:
+        row: dict[str, Any] = {"finding": finding, "links": []}
+        if finding.code == CYCLIC_GRAPH and finding.path:
+            cycle = [str(part) for part in finding.path]
+            row["links"] = [
+                {"label": node_id, "url": urls.node(node_id), "testid": f"finding-node-{node_id}"}
+                for node_id in dict.fromkeys(cycle)
+                if node_id in known_nodes
+            ]
+        elif finding.node_id is not None and finding.node_id in known_nodes:
+            row["links"] = [
+                {
+                    "label": known_nodes[finding.node_id] or finding.node_id,
+                    "url": urls.node(finding.node_id),
+                    "testid": f"finding-node-{finding.node_id}",
+                }
+            ]
+        elif finding.edge_id is not None and finding.edge_id in known_edges:
+            row["links"] = [
+                {
+                    "label": f"edge {finding.edge_id}",
+                    "url": urls.edge(finding.edge_id),
+                    "testid": f"finding-edge-{finding.edge_id}",
+                }
+            ]
+        elif finding.path and len(finding.path) >= 2 and finding.path[0] in ("variables", "triggers"):
+            section, index = str(finding.path[0]), finding.path[1]
+            if isinstance(index, int):
+                name = "workflow_variable" if section == "variables" else "workflow_trigger"
+                keyword = "variable_index" if section == "variables" else "trigger_index"
+                row["links"] = [
+                    {"label": f"{section[:-1]} {index + 1}", "url": urls(name, **{keyword: index})}
+                ]
+        elif finding.path and finding.path[0] == "error_policy":
+            row["links"] = [{"label": "error policy", "url": urls("workflow_error_policy")}]
+        rows.append(row)
+    return rows
+
+
+def findings_for(
+    analysis: WorkflowAnalysis, *, node_id: str | None = None, edge_id: str | None = None
+) -> list[Finding]:
+    """The findings about one node (a cycle through it included) or one edge."""
+    if node_id is not None:
+        return [
+            finding
+            for finding in analysis.findings
+            if finding.node_id == node_id
+            or (finding.code == CYCLIC_GRAPH and finding.path and node_id in finding.path)
+        ]
+    return [finding for finding in analysis.findings if edge_id is not None and finding.edge_id == edge_id]
+
+
+def status_of(workflow: Workflow) -> dict[str, str]:
+    """The list's and the head's status badge: draft, published vN, or unpublished changes."""
+    if workflow.published_version == 0:
+        return {"key": "draft", "text": "draft"}
+    if workflow.has_changes:
+        return {"key": "changed", "text": f"v{workflow.published_version} + unpublished changes"}
+    return {"key": "published", "text": f"published v{workflow.published_version}"}
+
+
+def overview_panel(request: TenantRequest, workflow: Workflow) -> Panel:
+    """The panel's resting state: what to add, and every part of the workflow to open."""
+    urls = Urls(workflow)
+    document = workflow.document
+    labels = node_labels(document)
+    edges = []
+    for edge in items_of(document, "edges"):
+        edge_id = edge.get("id")
+        if not isinstance(edge_id, str):
+            continue
+        condition = edge.get("condition")
+        edges.append(
+            {
+                "id": edge_id,
+                "source": edge.get("source"),
+                "target": edge.get("target"),
+                "condition": condition.get("expression") if isinstance(condition, dict) else None,
+                "url": urls.edge(edge_id),
+            }
+        )
+    raw_variables = document.get("variables") if isinstance(document, dict) else None
+    raw_triggers = document.get("triggers") if isinstance(document, dict) else None
+    policy = document.get("error_policy") if isinstance(document, dict) else None
+    context = {
+        "palette": [
+            {"type": node_type, "label": label, "url": urls("workflow_node_new") + f"?type={node_type}"}
+            for node_type, label in NODE_TYPE_LABELS.items()
+        ],
+        "nodes": [
+            {"id": node_id, "label": label, "url": urls.node(node_id), "type": _type_of(document, node_id)}
+            for node_id, label in labels.items()
+        ],
+        "edges": edges,
+        "variables": [
+            {"index": index, "item": item, "url": urls("workflow_variable", variable_index=index)}
+            for index, item in enumerate(raw_variables if isinstance(raw_variables, list) else [])
+            if isinstance(item, dict)
+        ],
+        "triggers": [
+            {"index": index, "item": item, "url": urls("workflow_trigger", trigger_index=index)}
+            for index, item in enumerate(raw_triggers if isinstance(raw_triggers, list) else [])
+            if isinstance(item, dict)
+        ],
+        "policy": policy if isinstance(policy, dict) else {},
+        "add_edge_url": urls("workflow_edge_new"),
+        "add_variable_url": urls("workflow_variable_new"),
+        "add_trigger_url": urls("workflow_trigger_new"),
+        "policy_url": urls("workflow_error_policy"),
+    }
+    return Panel("overview", context)
+
+
+def _type_of(document: object, node_id: str) -> str:
+    for node in items_of(document, "nodes"):
+        if node.get("id") == node_id:
+            node_type = node.get("node_type")
+            return NODE_TYPE_LABELS.get(node_type, "unknown") if isinstance(node_type, str) else "unknown"
+    return "unknown"
+
+
+def pretty_json(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False, indent=2, sort_keys=False)
+
+
+def editor_response(
+    request: TenantRequest,
+    workflow: Workflow,
+    panel: Panel,
+    *,
+    notice: str = "",
+    status: int = 200,
+) -> HttpResponse:
+    """The editor with `panel` in the side panel: the page, or its htmx update."""
+    analysis = selectors.analysis_of(workflow)
+    urls = Urls(workflow)
+    writable = can_write(request)
+    drawing = layout(workflow.document, analysis.findings)
+    context = {
+        "workflow": workflow,
+        "can_write": writable,
+        "analysis": analysis,
+        "status": status_of(workflow),
+        "finding_rows": _finding_rows(analysis.findings, workflow.document, urls),
+        "error_count": len(analysis.errors),
+        "warning_count": len(analysis.warnings),
+        "graph_svg": render_svg(drawing, node_url=urls.node, edge_url=urls.edge, selected=panel.selected),
+        "has_nodes": bool(drawing.nodes),
+        "last_change": selectors.last_change(workflow),
+        "panel_template": f"{PANELS}#{panel.partial}",
+        "panel": panel.context,
+        "notice": notice,
+        "urls": {
+            "overview": urls("workflow_detail"),
+            "undo": urls("workflow_undo"),
+            "rename": urls("workflow_rename"),
+            "list": reverse("workflows:workflow_list", kwargs={"tenant_slug": workflow.tenant.slug}),
+        },
+    }
+    template = UPDATE_TEMPLATE if request.htmx else DETAIL_TEMPLATE
+    return render(request, template, context, status=status)
+
+
+def changed_response(request: TenantRequest, workflow: Workflow, notice: str) -> HttpResponse:
+    """After a change: the htmx update with the overview, or a redirect to the page."""
+    if request.htmx:
+        return editor_response(request, workflow, overview_panel(request, workflow), notice=notice)
+    messages.success(request, notice)
+    return redirect("workflows:workflow_detail", tenant_slug=workflow.tenant.slug, workflow_id=workflow.pk)

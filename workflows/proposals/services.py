@@ -1,0 +1,426 @@
+"""Writes of workflow proposals: creating one, running it, reaping stuck ones, deciding.
+
+A proposal is made on request and run by a Celery task (workflows.tasks) enqueued once the
+request's transaction commits. A run claims the proposal with a fresh token; every later
+write of that run names the token, so a run that was superseded (its task re-delivered after
+a crash, or the reaper gave up on it) cannot overwrite what came after it.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from asgiref.sync import async_to_sync, sync_to_async
+from django.db import transaction
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from conversations import selectors as conversation_selectors
+from conversations.models import Conversation
+from tenants.models import Tenant, User
+from workflows import selectors
+from workflows.dsl.findings import Finding
+from workflows.models import Workflow, WorkflowProposal
+from workflows.proposals import frames as proposal_frames
+from workflows.proposals import generation
+from workflows.services import blank_document, tenant_uuid, workflow_create, workflow_edit
+
+logger = logging.getLogger(__name__)
+
+MAX_INSTRUCTION = 4000
+State = WorkflowProposal.State
+
+
+class ProposalRefused(Exception):
+    """The proposal cannot be made, accepted or rejected as asked; the message says why."""
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+        super().__init__(message)
+
+
+# --- Creating ------------------------------------------------------------------------------
+
+
+def _enqueue_on_commit(proposal: WorkflowProposal) -> None:
+    def enqueue() -> None:
+        from workflows import tasks  # the tasks call these services
+
+        proposal_frames.publish_logged(proposal_frames.publish_queued, proposal)
+        try:
+            tasks.run_workflow_proposal.delay(proposal.pk)
+        except Exception as problem:
+            # The broker is unreachable: say so on the proposal rather than leave it queued.
+            logger.exception("could not enqueue workflow proposal %s", proposal.pk)
+            failed = proposal_fail(
+                proposal=proposal,
+                code="queue_unavailable",
+                message=f"the job could not be queued ({type(problem).__name__}); try again later",
+            )
+            if failed is not None:
+                proposal_frames.publish_logged(proposal_frames.publish_finished, failed)
+
+    transaction.on_commit(enqueue)
+
+
+@transaction.atomic
+def proposal_create_generate(
+    *, tenant: Tenant, actor: User | None, conversation: Conversation
+) -> WorkflowProposal:
+    """A proposal for a new workflow from a complete conversation's requirements."""
+    if not conversation.is_complete:
+        raise ProposalRefused(
+            "The interview is not complete yet: answer its remaining questions before generating a workflow."
+        )
+    base = blank_document(workflow_uuid=uuid.uuid4(), tenant=tenant, name=conversation.title[:200])
+    proposal = WorkflowProposal.objects.create(
+        tenant=tenant,
+        kind=WorkflowProposal.Kind.GENERATE,
+        conversation=conversation,
+        base_document=base,
+        created_by=actor,
+    )
+    _enqueue_on_commit(proposal)
+    return proposal
+
+
+@transaction.atomic
+def proposal_create_enhance(
+    *, tenant: Tenant, actor: User | None, workflow: Workflow, instruction: str
+) -> WorkflowProposal:
+    """A proposal for changing a draft as `instruction` (1 to 4000 characters) says."""
+    current = Workflow.objects.for_tenant(tenant).get(pk=workflow.pk)
+    proposal = WorkflowProposal.objects.create(
+        tenant=tenant,
+        kind=WorkflowProposal.Kind.ENHANCE,
+        workflow=current,
+        instruction=instruction,
+        base_document=copy.deepcopy(current.document),
+        created_by=actor,
+    )
+    _enqueue_on_commit(proposal)
+    return proposal
+
+
+# --- Running -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Claim:
+    proposal: WorkflowProposal
+    token: str
+    restarted: bool
+
+
+@transaction.atomic
+def _claim(proposal_id: int) -> Claim | None:
+    # The task carries only the id; the row names its tenant, and every query after this
+    # one is scoped to it.
+    row = WorkflowProposal.objects.dangerously_unscoped().filter(pk=proposal_id).first()
+    if row is None:
+        return None
+    locked = (
+        WorkflowProposal.objects.for_tenant(row.tenant)
+        .select_for_update(of=("self",))  # not the tenant's row, which it joins
+        .select_related("tenant")
+        .get(pk=proposal_id)
+    )
+    if not locked.is_active:
+        return None  # finished, decided or reaped: a re-delivered task has nothing to do
+    restarted = locked.state == State.RUNNING
+    token = uuid.uuid4().hex
+    locked.state = State.RUNNING
+    locked.run_token = token
+    locked.started_at = timezone.now()
+    locked.attempts = 0
+    locked.provider = locked.model = ""
+    locked.document = None
+    locked.findings = []
+    locked.error_code = locked.error_message = ""
+    locked.save(
+        update_fields=[
+            "state", "run_token", "started_at", "attempts", "provider", "model", "document", "findings",
+            "error_code", "error_message",
+        ]
+    )  # fmt: skip
+    return Claim(locked, token, restarted)
+
+
+def _job(proposal: WorkflowProposal) -> generation.Job:
+    """What the model is asked; raises ProposalRefused when its source is gone."""
+    tenant = proposal.tenant
+    known = frozenset(selectors.known_workflow_ids(tenant))
+    base = proposal.base_document
+    identity = {field: base.get(field) for field in generation.IDENTITY_FIELDS}
+    identity["tenant_id"] = tenant_uuid(tenant)
+    links = {"workflow_proposal": str(proposal.pk)}
+    if proposal.kind == WorkflowProposal.Kind.GENERATE:
+        conversation = proposal.conversation
+        if conversation is None:
+            raise ProposalRefused("the conversation this proposal was made from has been deleted")
+        blueprint = conversation.schema()
+        requirements = [
+            (row.field.label, "(skipped)" if row.skipped else row.shown)
+            for row in conversation_selectors.answer_rows(blueprint, conversation.answers)
+        ]
+        system, message = generation.generate_prompt(
+            title=conversation.title,
+            blueprint=blueprint.name,
+            requirements=requirements,
+            known_workflow_ids=known,
+        )
+        links["conversation"] = str(conversation.pk)
+    else:
+        if proposal.workflow_id is None:
+            raise ProposalRefused("the workflow this proposal was made for has been deleted")
+        links["workflow"] = str(proposal.workflow_id)
+        system, message = generation.enhance_prompt(
+            document=base, instruction=proposal.instruction, known_workflow_ids=known
+        )
+    return generation.Job(
+        proposal_id=proposal.pk,
+        tenant_id=tenant.pk,
+        user_id=proposal.created_by_id,
+        system=system,
+        first_message=message,
+        identity=identity,
+        known_workflow_ids=known,
+        links=links,
+    )
+
+
+def _owned_by(proposal: WorkflowProposal, token: str) -> QuerySet[WorkflowProposal]:
+    return WorkflowProposal.objects.for_tenant(proposal.tenant).filter(
+        pk=proposal.pk, state=State.RUNNING, run_token=token
+    )
+
+
+class _Reporter:
+    """A run's progress: counters on the row, frames for the page."""
+
+    def __init__(self, proposal: WorkflowProposal, token: str) -> None:
+        self.proposal = proposal
+        self.token = token
+
+    async def attempt_started(self, number: int, provider: str, model: str) -> None:
+        await sync_to_async(
+            lambda: _owned_by(self.proposal, self.token).update(
+                attempts=number, provider=provider, model=model
+            )
+        )()
+        await proposal_frames.publish_attempt(self.proposal, number, provider, model)
+
+    async def tokens(self, number: int, count: int) -> None:
+        await proposal_frames.publish_tokens(self.proposal, number, count)
+
+    async def retrying(self, number: int, errors: list[Finding]) -> None:
+        await proposal_frames.publish_retrying(self.proposal, number, errors)
+
+    async def still_current(self) -> bool:
+        return bool(await sync_to_async(_owned_by(self.proposal, self.token).exists)())
+
+
+@transaction.atomic
+def _finish(claim: Claim, outcome: generation.Outcome) -> WorkflowProposal | None:
+    locked = _owned_by(claim.proposal, claim.token).select_for_update().first()
+    if locked is None:
+        return None
+    locked.attempts = outcome.attempts
+    locked.provider, locked.model = outcome.provider[:60], outcome.model[:100]
+    locked.finished_at = timezone.now()
+    if outcome.document is not None:
+        locked.state = State.READY
+        locked.document = outcome.document
+        locked.findings = [finding.as_dict() for finding in outcome.findings]
+    else:
+        locked.state = State.FAILED
+        locked.error_code = outcome.error_code[:40]
+        locked.error_message = outcome.error_message[:500]
+    locked.save(
+        update_fields=[
+            "attempts", "provider", "model", "finished_at", "state", "document", "findings",
+            "error_code", "error_message",
+        ]
+    )  # fmt: skip
+    return locked
+
+
+def proposal_run(*, proposal_id: int) -> WorkflowProposal | None:
+    """Run a proposal (the Celery task's body): ask the model, validate, repair, record.
+
+    Idempotent: a finished proposal is left alone, and a running one (its worker died and the
+    task came back) starts again from the first attempt. Returns the proposal as it ended,
+    None when there was nothing (more) for this run to do.
+    """
+    claim = _claim(proposal_id)
+    if claim is None:
+        logger.info("workflow proposal %s: nothing to run", proposal_id)
+        return None
+    proposal = claim.proposal
+    proposal_frames.publish_started(proposal, restarted=claim.restarted)
+    try:
+        job = _job(proposal)
+        outcome = async_to_sync(generation.propose)(job, _Reporter(proposal, claim.token))
+    except ProposalRefused as refusal:
+        outcome = generation.Outcome(error_code="source_deleted", error_message=refusal.message)
+    except generation.Superseded:
+        logger.warning("workflow proposal %s: run %s was superseded", proposal.pk, claim.token)
+        return None
+    except Exception as problem:
+        logger.exception("workflow proposal %s failed", proposal.pk)
+        outcome = generation.Outcome(
+            error_code="internal_error",
+            error_message=f"the job stopped on an unexpected error ({type(problem).__name__})",
+        )
+        finished = _finish(claim, outcome)
+        if finished is not None:
+            proposal_frames.publish_finished(finished)
+        raise
+    finished = _finish(claim, outcome)
+    if finished is None:
+        logger.warning("workflow proposal %s: run %s ended after it was superseded", proposal.pk, claim.token)
+        return None
+    if finished.state == State.FAILED:
+        logger.warning(
+            "workflow proposal %s failed: %s %s", finished.pk, finished.error_code, finished.error_message
+        )
+    proposal_frames.publish_finished(finished)
+    return finished
+
+
+@transaction.atomic
+def proposal_fail(*, proposal: WorkflowProposal, code: str, message: str) -> WorkflowProposal | None:
+    """Fail a queued or running proposal (None when it had already finished)."""
+    locked = (
+        WorkflowProposal.objects.for_tenant(proposal.tenant)
+        .select_for_update()
+        .filter(pk=proposal.pk, state__in=[State.QUEUED, State.RUNNING])
+        .first()
+    )
+    if locked is None:
+        return None
+    locked.state = State.FAILED
+    locked.error_code = code[:40]
+    locked.error_message = message[:500]
+    locked.run_token = ""
+    locked.finished_at = timezone.now()
+    locked.save(update_fields=["state", "error_code", "error_message", "run_token", "finished_at"])
+    return locked
+
+
+def proposals_reap(*, older_than: timedelta) -> int:
+    """Fail proposals queued or running for longer than `older_than`; how many were failed.
+
+    Across tenants: a proposal whose worker died and whose task was lost would otherwise
+    show "running" forever.
+    """
+    cutoff = timezone.now() - older_than
+    stuck = (
+        WorkflowProposal.objects.dangerously_unscoped()
+        .filter(
+            Q(state=State.QUEUED, created_at__lt=cutoff)
+            | Q(state=State.RUNNING, started_at__lt=cutoff)
+            | Q(state=State.RUNNING, started_at__isnull=True, created_at__lt=cutoff)
+        )
+        .select_related("tenant")
+    )
+    minutes = int(older_than.total_seconds() // 60)
+    reaped = 0
+    for proposal in stuck:
+        failed = proposal_fail(
+            proposal=proposal,
+            code="stuck",
+            message=(
+                f"the job did not finish within {minutes} minutes (its worker may have stopped); try again"
+            ),
+        )
+        if failed is None:
+            continue
+        reaped += 1
+        logger.warning("workflow proposal %s was stuck %s and has been failed", proposal.pk, proposal.state)
+        proposal_frames.publish_logged(proposal_frames.publish_finished, failed)
+    return reaped
+
+
+# --- Deciding ------------------------------------------------------------------------------
+
+
+def _locked(proposal: WorkflowProposal) -> WorkflowProposal:
+    return (
+        WorkflowProposal.objects.for_tenant(proposal.tenant)
+        # Only the proposal's row: PostgreSQL refuses to lock the nullable side of the outer
+        # joins that fetch its workflow and conversation.
+        .select_for_update(of=("self",))
+        .select_related("tenant", "workflow", "conversation")
+        .get(pk=proposal.pk)
+    )
+
+
+def _same_draft(current: dict[str, Any], base: dict[str, Any]) -> bool:
+    # Publishing renumbers the draft without changing it.
+    return {**current, "version": None} == {**base, "version": None}
+
+
+@transaction.atomic
+def proposal_accept(*, proposal: WorkflowProposal, actor: User | None) -> Workflow:
+    """Apply a ready proposal: a new draft (generate) or an undoable edit of the draft
+    (enhance). Refused when the proposal is not ready, or the draft changed since."""
+    locked = _locked(proposal)
+    if locked.state != State.READY or locked.document is None:
+        raise ProposalRefused(
+            f"This proposal is {locked.get_state_display().lower()}: only a ready one can be accepted."
+        )
+    if locked.kind == WorkflowProposal.Kind.GENERATE:
+        name = str(locked.document.get("name") or locked.base_document.get("name") or "Generated workflow")
+        workflow = workflow_create(
+            tenant=locked.tenant,
+            actor=actor,
+            name=name,
+            document=locked.document,
+            source_conversation=locked.conversation,
+            workflow_uuid=uuid.UUID(str(locked.base_document["id"])),
+        )
+    else:
+        if locked.workflow is None:
+            raise ProposalRefused("The workflow this proposal was made for has been deleted.")
+        current = Workflow.objects.for_tenant(locked.tenant).select_for_update().get(pk=locked.workflow.pk)
+        if not _same_draft(current.document, locked.base_document):
+            raise ProposalRefused(
+                "The draft has changed since this proposal was made, so applying it would undo those "
+                "changes. Reject it and ask again from the current draft."
+            )
+        instruction = " ".join(locked.instruction.split())
+        workflow = workflow_edit(
+            workflow=current,
+            actor=actor,
+            document=locked.document,
+            summary=f"Enhanced with AI: {instruction}"[:200],
+        )
+    locked.state = State.ACCEPTED
+    locked.workflow = workflow
+    locked.decided_by = actor
+    locked.decided_at = timezone.now()
+    locked.save(update_fields=["state", "workflow", "decided_by", "decided_at"])
+    transaction.on_commit(lambda: proposal_frames.publish_logged(proposal_frames.publish_decided, locked))
+    return workflow
+
+
+@transaction.atomic
+def proposal_reject(*, proposal: WorkflowProposal, actor: User | None) -> WorkflowProposal:
+    """Set a ready proposal aside; the draft stays as it is."""
+    locked = _locked(proposal)
+    if locked.state != State.READY:
+        raise ProposalRefused(
+            f"This proposal is {locked.get_state_display().lower()}: only a ready one can be rejected."
+        )
+    locked.state = State.REJECTED
+    locked.decided_by = actor
+    locked.decided_at = timezone.now()
+    locked.save(update_fields=["state", "decided_by", "decided_at"])
+    transaction.on_commit(lambda: proposal_frames.publish_logged(proposal_frames.publish_decided, locked))
+    return locked

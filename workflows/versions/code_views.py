@@ -1,0 +1,63 @@
+"""The Go code a workflow compiles to: shown highlighted, and downloaded as a file."""
+
+from __future__ import annotations
+
+from django.http import HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from tenants.access import TenantRequest, get_tenant_object_or_404, tenant_view
+from workflows import selectors
+from workflows.compiler import CompiledWorkflow
+from workflows.dsl.findings import DSLValidationError
+from workflows.editor.highlighting import highlighted_go
+from workflows.models import Workflow
+from workflows.versions.choice import BadVersionChoice, ChosenDocument, choose_document
+from workflows.versions.views import bad_version_choice
+
+
+def _compiled(request: TenantRequest, chosen: ChosenDocument) -> CompiledWorkflow | DSLValidationError:
+    try:
+        return selectors.compiled(request.tenant, chosen.document)
+    except DSLValidationError as refused:
+        return refused
+
+
+@tenant_view()
+@require_GET
+def workflow_code(request: TenantRequest, workflow_id: int) -> HttpResponse:
+    """The draft's code (or `?version=N`'s), or the findings that keep it from compiling."""
+    workflow = get_tenant_object_or_404(Workflow, request.tenant, pk=workflow_id)
+    try:
+        chosen = choose_document(workflow, request.GET.get("version"), parameter="version")
+    except BadVersionChoice as problem:
+        return bad_version_choice(request, workflow, problem)
+    compiled = _compiled(request, chosen)
+    context: dict[str, object] = {
+        "workflow": workflow,
+        "chosen": chosen,
+        "versions": selectors.versions_of(workflow),
+    }
+    if isinstance(compiled, DSLValidationError):
+        context["findings"] = compiled.findings
+    else:
+        context.update(compiled=compiled, highlighted=highlighted_go(compiled.code))
+    return render(request, "workflows/code.html", context)
+
+
+@tenant_view()
+@require_GET
+def workflow_code_download(request: TenantRequest, workflow_id: int) -> HttpResponse:
+    """The Go file; 400 with the findings when the workflow does not compile."""
+    workflow = get_tenant_object_or_404(Workflow, request.tenant, pk=workflow_id)
+    try:
+        chosen = choose_document(workflow, request.GET.get("version"), parameter="version")
+    except BadVersionChoice as problem:
+        return bad_version_choice(request, workflow, problem)
+    compiled = _compiled(request, chosen)
+    if isinstance(compiled, DSLValidationError):
+        context = {"workflow": workflow, "chosen": chosen, "findings": compiled.findings}
+        return render(request, "workflows/code_refused.html", context, status=400)
+    response = HttpResponse(compiled.code.encode(), content_type="text/x-go; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{chosen.file_name(workflow, "go")}"'
+    return response
