@@ -219,7 +219,7 @@ def create_pages(offset: int, count: int) -> list[Page]:
     from django.test import Client
 
     from conversations import services as conversation_services
-    from conversations.blueprints.schema import NETWORK_SERVICE
+    from conversations.blueprints.builtin import NETWORK_SERVICE
     from providers import services as provider_services
     from providers.interface import Task
     from tenants import services as tenant_services

@@ -8,8 +8,9 @@ from typing import Any
 
 from django.template.loader import render_to_string
 
-from conversations import selectors, streams, turns
+from conversations import selectors, streams
 from conversations.blueprints.schema import SKIPPED
+from conversations.interview import turn
 from conversations.models import Conversation
 from core.close_codes import CLOSE_CLOSED, CLOSE_FORBIDDEN, CLOSE_NOT_FOUND, CLOSE_UNAUTHENTICATED
 from core.db import database_sync_to_async
@@ -55,7 +56,7 @@ class ConversationConsumer(FrameSocket):
         self.membership = membership
         await self.follow(conversation.pk)
         if self.membership.can(Role.MEMBER):
-            turns.start(turns.ensure_progress(membership.tenant_id, conversation.pk, user_id=user.pk))
+            turn.start(turn.ensure_progress(membership.tenant_id, conversation.pk, user_id=user.pk))
 
     @property
     def conversation_id(self) -> int:
@@ -66,7 +67,7 @@ class ConversationConsumer(FrameSocket):
 
     async def conversation_nudge(self, event: dict[str, Any]) -> None:
         if self.membership.can(Role.MEMBER):
-            turns.start(turns.ensure_progress(self.membership.tenant_id, self.conversation_id))
+            turn.start(turn.ensure_progress(self.membership.tenant_id, self.conversation_id))
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if not self.membership.can(Role.MEMBER):
@@ -88,20 +89,20 @@ class ConversationConsumer(FrameSocket):
             if not isinstance(text, str) or not text.strip():
                 await self._flash("Write an answer first.")
                 return
-            if len(text) > turns.MAX_MESSAGE:
+            if len(text) > turn.MAX_MESSAGE:
                 await self._flash(
-                    f"Answers are limited to {turns.MAX_MESSAGE} characters; this one has {len(text)}."
+                    f"Answers are limited to {turn.MAX_MESSAGE} characters; this one has {len(text)}."
                 )
                 return
-            turns.start(turns.answer(tenant_id, self.conversation_id, user_id=user_id, text=text))
+            turn.start(turn.answer(tenant_id, self.conversation_id, user_id=user_id, text=text))
         elif action == "answer":
             value = payload.get("value")
             if value is None:
                 await self._flash("Choose an option first.")
                 return
             if value == SKIPPED or isinstance(value, str | list | bool | int | float):
-                turns.start(
-                    turns.answer(
+                turn.start(
+                    turn.answer(
                         tenant_id,
                         self.conversation_id,
                         user_id=user_id,
@@ -112,7 +113,7 @@ class ConversationConsumer(FrameSocket):
             else:
                 await self._flash("That answer could not be read.")
         elif action == "retry":
-            turns.start(turns.retry(tenant_id, self.conversation_id, user_id=user_id))
+            turn.start(turn.retry(tenant_id, self.conversation_id, user_id=user_id))
         else:
             await self._flash("Unknown action.")
 

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
 
 from django.db.models import Q, QuerySet, Sum
 
-from conversations.blueprints.schema import BUILTIN, SKIPPED, Blueprint, BlueprintField
+from conversations.blueprints.builtin import BUILTIN
+from conversations.blueprints.schema import Blueprint
 from conversations.models import Conversation, Message, TenantBlueprint
-from core import navigation
 from providers.models import ProviderLog
 from tenants.models import Tenant
 
 
 def conversations_of_tenant(*, tenant: Tenant, query: str = "", status: str = "") -> QuerySet[Conversation]:
+    """The tenant's conversations, most recently active first; `query` matches the title or
+    the blueprint's name, `status` filters when given."""
     conversations = Conversation.objects.for_tenant(tenant).select_related("owner")
     if query:
         conversations = conversations.filter(Q(title__icontains=query) | Q(blueprint_name__icontains=query))
@@ -35,6 +36,7 @@ def conversation_for_turn(tenant_id: int, conversation_id: int) -> Conversation 
 
 
 def messages_of(conversation: Conversation) -> QuerySet[Message]:
+    """The conversation's messages, oldest first."""
     return Message.objects.for_tenant(conversation.tenant).filter(conversation=conversation).order_by("pk")
 
 
@@ -50,11 +52,13 @@ def current_question(conversation: Conversation) -> Message | None:
 
 
 def streaming_question(conversation: Conversation) -> Message | None:
+    """The latest question, if it is still streaming."""
     question = current_question(conversation)
     return question if question is not None and question.state == Message.State.STREAMING else None
 
 
 def failed_question(conversation: Conversation) -> Message | None:
+    """The latest question, if its stream failed (the user may retry it)."""
     question = current_question(conversation)
     return question if question is not None and question.state == Message.State.FAILED else None
 
@@ -72,6 +76,7 @@ def offered_options(conversation: Conversation, key: str) -> list[str]:
 
 
 def conversation_cost(conversation: Conversation) -> Decimal:
+    """What the gateway calls linked to the conversation cost, in US dollars."""
     total = (
         ProviderLog.objects.for_tenant(conversation.tenant)
         .filter(links__conversation=str(conversation.pk))
@@ -80,69 +85,12 @@ def conversation_cost(conversation: Conversation) -> Decimal:
     return total or Decimal(0)
 
 
-@dataclass(frozen=True)
-class AnswerRow:
-    field: BlueprintField
-    value: Any
-    shown: str
-    skipped: bool
-
-
-def answer_rows(blueprint: Blueprint, answers: dict[str, Any]) -> list[AnswerRow]:
-    rows = []
-    for field in blueprint.applicable(answers):
-        if field.key not in answers:
-            continue
-        value = answers[field.key]
-        shown = (
-            ", ".join(map(str, value))
-            if isinstance(value, list)
-            else ("Yes" if value is True else "No" if value is False else str(value))
-        )
-        rows.append(
-            AnswerRow(
-                field=field, value=value, shown="" if value == SKIPPED else shown, skipped=value == SKIPPED
-            )
-        )
-    return rows
-
-
-BOOLEAN_CHOICES = [("yes", "Yes"), ("no", "No")]
-
-
-def page_state(conversation: Conversation) -> dict[str, Any]:
-    """What the answers panel, the progress line and the composer show."""
-    conversation = (
+def conversation_reread(conversation: Conversation) -> Conversation:
+    """The conversation as the database has it now, with its tenant: the caller's copy may
+    predate an answer stored or edited since."""
+    return (
         Conversation.objects.for_tenant(conversation.tenant).select_related("tenant").get(pk=conversation.pk)
     )
-    return page_state_with(conversation, current_question(conversation))
-
-
-def page_state_with(conversation: Conversation, question: Message | None) -> dict[str, Any]:
-    """page_state for a conversation the caller has just read or written (with its tenant)
-    and its latest question: a turn has both at hand, and each read it spares is a query in
-    the one database thread every socket and turn of the process waits on."""
-    blueprint = conversation.schema()
-    applicable = blueprint.applicable(conversation.answers)
-    answered = sum(1 for field in applicable if field.key in conversation.answers)
-    asking = (
-        blueprint.field(question.field_key) if question and question.state == Message.State.DONE else None
-    )
-    if asking is not None and asking.key in conversation.answers:
-        asking = None
-    return {
-        "conversation": conversation,
-        "blueprint": blueprint,
-        "rows": answer_rows(blueprint, conversation.answers),
-        "step": min(answered + 1, len(applicable)),
-        "answered": answered,
-        "total": len(applicable),
-        "question": question,
-        "asking": asking,
-        "cost": conversation_cost(conversation),
-        "boolean_choices": BOOLEAN_CHOICES,
-        "next_steps": navigation.next_steps("conversation", conversation),
-    }
 
 
 # --- Blueprints ---------------------------------------------------------------------------------
@@ -158,6 +106,7 @@ class BlueprintChoice:
 
 
 def blueprints_of_tenant(*, tenant: Tenant) -> list[BlueprintChoice]:
+    """The built-in blueprints, then the tenant's own by name (those that still validate)."""
     choices = [BlueprintChoice(f"builtin:{key}", blueprint) for key, blueprint in BUILTIN.items()]
     for own in TenantBlueprint.objects.for_tenant(tenant).order_by("name"):
         try:
@@ -168,4 +117,5 @@ def blueprints_of_tenant(*, tenant: Tenant) -> list[BlueprintChoice]:
 
 
 def blueprint_choice(*, tenant: Tenant, ref: str) -> BlueprintChoice | None:
+    """The blueprint a ref ("builtin:<key>" or "tenant:<id>") names for the tenant, if any."""
     return next((choice for choice in blueprints_of_tenant(tenant=tenant) if choice.ref == ref), None)

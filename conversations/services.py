@@ -68,6 +68,7 @@ def message_add(
 
 @transaction.atomic
 def question_started(*, message: Message, seq: int) -> None:
+    """Note the frame a question's stream started at: a page opened mid-stream replays it from there."""
     message.seq_start = seq
     message.save(update_fields=["seq_start"])
 
@@ -172,6 +173,7 @@ def answer_edit(*, conversation: Conversation, key: str, value: Any) -> tuple[Co
 
 @transaction.atomic
 def conversation_rename(*, conversation: Conversation, title: str) -> Conversation:
+    """Give the conversation a new title."""
     conversation.title = title
     conversation.save(update_fields=["title"])
     return conversation
@@ -207,4 +209,5 @@ def blueprint_update(*, blueprint: TenantBlueprint, validated: Blueprint) -> Ten
 
 @transaction.atomic
 def blueprint_delete(*, blueprint: TenantBlueprint) -> None:
+    """Delete one of a tenant's own blueprints."""
     blueprint.delete()

@@ -12,7 +12,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
-from conversations import selectors, services, streams
+from conversations import pages, selectors, services, streams
 from conversations.blueprints.schema import SKIPPED, FieldType, InvalidAnswer
 from conversations.models import Conversation, Message
 from tenants.access import TenantRequest, get_tenant_object_or_404, tenant_view
@@ -75,7 +75,7 @@ def conversation_detail(request: TenantRequest, conversation_id: int) -> HttpRes
             # replayed by the socket, so its text arrives once and in order.
             since = min(since, message.seq_start - 1)
             message.state, message.text = Message.State.STREAMING, ""
-    state = selectors.page_state(conversation)
+    state = pages.page_state(conversation)
     context = {
         **state,
         "messages": messages,
@@ -113,7 +113,7 @@ def answer_edit(request: TenantRequest, conversation_id: int, key: str) -> HttpR
         "field": field,
         "offered": offered,
         "current": conversation.answers.get(key),
-        "boolean_choices": selectors.BOOLEAN_CHOICES,
+        "boolean_choices": pages.BOOLEAN_CHOICES,
     }
     if request.method == "GET":
         return render(request, "conversations/partials/answer_form.html", context)
@@ -132,7 +132,7 @@ def answer_edit(request: TenantRequest, conversation_id: int, key: str) -> HttpR
     # Other open pages of the conversation see the change as it happens.
     streams.publish_template(conversation.pk, "conversations/frames/message_added.html", {"message": notice})
     streams.publish_template(
-        conversation.pk, "conversations/frames/state.html", selectors.page_state(conversation)
+        conversation.pk, "conversations/frames/state.html", pages.page_state(conversation)
     )
     _nudge(conversation)
     target = reverse(
@@ -160,7 +160,7 @@ def conversation_requirements(request: TenantRequest, conversation_id: int) -> J
         "status": conversation.status,
         "requirements": {
             row.field.key: {"label": row.field.label, "value": None if row.skipped else row.value}
-            for row in selectors.answer_rows(blueprint, conversation.answers)
+            for row in pages.answer_rows(blueprint, conversation.answers)
         },
     }
     response = JsonResponse(payload, json_dumps_params={"indent": 2, "ensure_ascii": False})

@@ -16,7 +16,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from conversations import services as conversation_services
-from conversations.blueprints.schema import NETWORK_SERVICE
+from conversations.blueprints.builtin import NETWORK_SERVICE
 from conversations.models import Conversation
 from providers import services
 from providers.models import ProviderLog

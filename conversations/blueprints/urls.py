@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.urls import path
 
 from conversations.blueprints import views as blueprint_views
-from conversations.blueprints.schema import BUILTIN
+from conversations.blueprints.builtin import BUILTIN
 
 # Under t/<slug:tenant_slug>/, in the conversations' namespace (conversations.urls).
 tenant_urlpatterns = [

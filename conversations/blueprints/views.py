@@ -14,24 +14,23 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from pydantic import ValidationError
 
 from conversations import selectors, services
+from conversations.blueprints.builtin import BUILTIN
+from conversations.blueprints.editor_rows import blank_row, editor_data, moved, row_from_field, rows_of
+from conversations.blueprints.form_validation import (
+    attach_validation_errors,
+    blueprint_data,
+    error_summary,
+    kept_forms,
+)
 from conversations.blueprints.forms import (
     PREFIX,
     TYPE_CHOICES,
     BlueprintCopyForm,
     BlueprintForm,
     FieldFormSet,
-    attach_validation_errors,
-    blank_row,
-    blueprint_data,
     copy_name,
-    editor_data,
-    error_summary,
-    kept_forms,
-    moved,
-    row_from_field,
-    rows_of,
 )
-from conversations.blueprints.schema import BUILTIN, Blueprint
+from conversations.blueprints.schema import Blueprint
 from conversations.models import TenantBlueprint
 from tenants.access import TenantRequest, get_tenant_object_or_404, tenant_view
 from tenants.models import Role

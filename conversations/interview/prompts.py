@@ -8,11 +8,14 @@ prompt, which holds nothing the user wrote.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from conversations.blueprints.schema import SKIPPED, Blueprint, BlueprintField
 from core.prompt_data import as_data
-from providers.interface import Message
+from providers.interface import GatewayRequest, Message, Task
+
+if TYPE_CHECKING:
+    from conversations.models import Conversation
 
 
 def _field_line(field: BlueprintField) -> str:
@@ -106,3 +109,23 @@ def parse_extraction(text: str) -> dict[str, Any]:
         except json.JSONDecodeError:
             return {}
     return value if isinstance(value, dict) else {}
+
+
+def gateway_request(
+    conversation: Conversation,
+    user_id: int | None,
+    system: str,
+    messages: tuple[Message, ...],
+    **extra: Any,
+) -> GatewayRequest:
+    """A prompt as the gateway takes it: billed to the conversation's tenant and linked to
+    the conversation (its cost is the sum of the calls so linked)."""
+    return GatewayRequest(
+        task=Task.CONVERSATION,
+        messages=messages,
+        system=system,
+        tenant_id=conversation.tenant_id,
+        user_id=user_id,
+        links={"conversation": str(conversation.pk)},
+        **extra,
+    )

@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 from conversations import services as conversation_services
-from conversations.blueprints.schema import BUSINESS_PROCESS
+from conversations.blueprints.builtin import BUSINESS_PROCESS
 from providers import services as provider_services
 from providers.interface import Task
 from tenants.models import Tenant, User

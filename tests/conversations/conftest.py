@@ -1,7 +1,7 @@
 import pytest
 
 from conversations import services, streams
-from conversations.blueprints.schema import NETWORK_SERVICE
+from conversations.blueprints.builtin import NETWORK_SERVICE
 from conversations.models import Conversation
 from core.redis import sync_redis
 from providers import services as provider_services

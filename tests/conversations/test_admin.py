@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 
 from conversations import services
-from conversations.blueprints.schema import NETWORK_SERVICE
+from conversations.blueprints.builtin import NETWORK_SERVICE
 from conversations.models import TenantBlueprint
 from tenants.models import User
 from tests.conftest import TenantUsers

@@ -11,7 +11,7 @@ import pytest
 from channels.db import database_sync_to_async
 
 from conversations import selectors, services, streams
-from conversations.blueprints.schema import NETWORK_SERVICE
+from conversations.blueprints.builtin import NETWORK_SERVICE
 from conversations.models import Conversation, Message
 from core import frame_sockets
 from core.close_codes import CLOSE_CLOSED, CLOSE_NOT_FOUND

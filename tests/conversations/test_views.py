@@ -10,7 +10,8 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 
 from conversations import selectors, services, streams
-from conversations.blueprints.schema import BUSINESS_PROCESS, NETWORK_SERVICE, SKIPPED
+from conversations.blueprints.builtin import BUSINESS_PROCESS, NETWORK_SERVICE
+from conversations.blueprints.schema import SKIPPED
 from conversations.models import Conversation, Message
 from tests.conftest import TenantUsers
 

@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 
 from conversations import services as conversation_services
-from conversations.blueprints.schema import NETWORK_SERVICE
+from conversations.blueprints.builtin import NETWORK_SERVICE
 from core import navigation
 from tests.conftest import TenantUsers
 

@@ -14,9 +14,8 @@ from django.test import Client
 from django.urls import reverse
 
 from conversations import services
+from conversations.blueprints.builtin import BUSINESS_PROCESS, NETWORK_SERVICE
 from conversations.blueprints.schema import (
-    BUSINESS_PROCESS,
-    NETWORK_SERVICE,
     Blueprint,
     BlueprintField,
     Condition,

@@ -5,9 +5,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from conversations.blueprints.builtin import BUSINESS_PROCESS, NETWORK_SERVICE
 from conversations.blueprints.schema import (
-    BUSINESS_PROCESS,
-    NETWORK_SERVICE,
     SKIPPED,
     Blueprint,
     BlueprintField,

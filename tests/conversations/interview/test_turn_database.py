@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from types import ModuleType
 from typing import Any
 
 import pytest
 from django.db import connection as default_connection
 from django.db.backends.signals import connection_created
 
-from conversations import turns
+from conversations import interview as interview_package
 from conversations.models import Conversation
 from core import db as core_db
 from tests.conftest import TenantUsers
@@ -28,9 +31,19 @@ class Tally:
     connections: int = 0
 
 
+def database_callers() -> list[ModuleType]:
+    """The interview's modules that call the database thread (every one that imports the
+    bridge: a module added later is counted without naming it here)."""
+    modules = [
+        importlib.import_module(f"{interview_package.__name__}.{module.name}")
+        for module in pkgutil.iter_modules(interview_package.__path__)
+    ]
+    return [module for module in modules if hasattr(module, "database_sync_to_async")]
+
+
 @pytest.fixture
 def tally(monkeypatch: pytest.MonkeyPatch) -> Iterator[Tally]:
-    """Counts the calls turns make to the database thread, the queries every connection
+    """Counts the calls a turn makes to the database thread, the queries every connection
     runs and the connections opened."""
     counted = Tally()
     wrapped: list[Any] = []
@@ -52,7 +65,8 @@ def tally(monkeypatch: pytest.MonkeyPatch) -> Iterator[Tally]:
             connection.execute_wrappers.append(execute)
             wrapped.append(connection)
 
-    monkeypatch.setattr(turns, "database_sync_to_async", counting)
+    for module in database_callers():
+        monkeypatch.setattr(module, "database_sync_to_async", counting)
     connection_created.connect(opened)
     try:
         yield counted

@@ -9,8 +9,11 @@ from typing import Any
 import pytest
 from asgiref.sync import sync_to_async
 
-from conversations import selectors, services, streams, turns
-from conversations.blueprints.schema import NETWORK_SERVICE, SKIPPED
+from conversations import selectors, services, streams
+from conversations.blueprints.builtin import NETWORK_SERVICE
+from conversations.blueprints.schema import SKIPPED
+from conversations.interview import turn
+from conversations.interview.lock import turn_lock
 from conversations.models import Conversation, Message
 from core.streams import Frame
 from tests.conftest import TenantUsers
@@ -29,13 +32,13 @@ class Interview:
         self.conversation_id = conversation.pk
 
     async def start(self) -> None:
-        await turns.ensure_progress(self.tenant_id, self.conversation_id, user_id=self.user_id)
+        await turn.ensure_progress(self.tenant_id, self.conversation_id, user_id=self.user_id)
 
     async def say(self, text: str) -> None:
-        await turns.answer(self.tenant_id, self.conversation_id, user_id=self.user_id, text=text)
+        await turn.answer(self.tenant_id, self.conversation_id, user_id=self.user_id, text=text)
 
     async def choose(self, field: str, value: Any) -> None:
-        await turns.answer(
+        await turn.answer(
             self.tenant_id, self.conversation_id, user_id=self.user_id, field=field, value=value
         )
 
@@ -230,7 +233,7 @@ async def test_a_stream_that_breaks_midway_keeps_its_text_and_can_be_retried(
     assert "connection" in question.error
     assert 'data-testid="retry"' in (await interview.frames())[-2].html
     anthropic.push(Reply(FIREWALL_QUESTION))
-    await turns.retry(interview.tenant_id, interview.conversation_id, user_id=interview.user_id)
+    await turn.retry(interview.tenant_id, interview.conversation_id, user_id=interview.user_id)
     _conversation, [again] = await interview.state()
     assert again.pk == question.pk
     assert (again.state, again.text) == ("done", FIREWALL_QUESTION)
@@ -254,7 +257,7 @@ async def test_an_interrupted_turn_is_shown_as_failed(
 async def test_one_turn_at_a_time(interview: Interview, anthropic: EmulatorServer) -> None:
     anthropic.push(Reply(FIREWALL_QUESTION))
     await interview.start()
-    async with turns.turn_lock(interview.conversation_id) as held:
+    async with turn_lock(interview.conversation_id) as held:
         assert held
         await interview.choose("service_type", "vRouter")
     conversation, messages = await interview.state()

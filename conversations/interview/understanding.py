@@ -1,0 +1,88 @@
+"""Reading an answer: the field values a user's message or chip gives, validated.
+
+Free text is read by the model (structured output) and every value it proposes goes
+through the field's own validation; when the model gives nothing usable for the field that
+was asked, the text is read as a direct answer to it. A chip is checked against the options
+its question offered. What cannot be used comes back as a problem the user is told.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from conversations.blueprints.schema import BlueprintField, FieldType, InvalidAnswer
+from conversations.interview import prompts
+from conversations.models import Conversation
+from providers import gateway
+from providers.errors import ProviderError
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Understood:
+    values: dict[str, Any]
+    problem: str = ""  # why the asked field could not be filled, for the user
+
+
+async def understand(
+    conversation: Conversation,
+    asked: BlueprintField | None,
+    offered: list[str],
+    text: str,
+    user_id: int | None,
+) -> Understood:
+    """Field values a free-text message gives: the model's reading, validated, and the asked
+    field read directly when the model gave nothing usable for it."""
+    blueprint = conversation.schema()
+    answers = dict(conversation.answers)
+    values: dict[str, Any] = {}
+    system, messages = prompts.extraction(blueprint, asked, text)
+    try:
+        completion = await gateway.complete(
+            prompts.gateway_request(
+                conversation, user_id, system, messages,
+                json_schema=blueprint.extraction_schema(), json_schema_name="requirements", max_tokens=600,
+            )
+        )  # fmt: skip
+        extracted = prompts.parse_extraction(completion.text)
+    except ProviderError as error:
+        logger.info("extraction unavailable for conversation %s: %s", conversation.pk, error.code)
+        extracted = {}
+    for key, raw in extracted.items():
+        field = blueprint.field(key) if isinstance(key, str) else None
+        # Not taken from the model's reading: keys outside the schema, fields already
+        # answered (answers change through the panel), fields that do not apply, and free
+        # text, which is the user's own words or nothing.
+        if field is None or key in answers or field.type is FieldType.FREE_TEXT:
+            continue
+        if not field.applies({**answers, **values}):
+            continue
+        try:
+            values[key] = field.accepts(raw, offered if field is asked else None)
+        except InvalidAnswer:
+            continue
+    problem = ""
+    if asked is not None and asked.key not in values:
+        try:
+            values[asked.key] = asked.accepts(text, offered)
+        except InvalidAnswer as error:
+            problem = str(error)
+    return Understood(values=values, problem=problem)
+
+
+def understand_chip(
+    asked: BlueprintField | None, offered: list[str], field: str | None, value: Any
+) -> Understood:
+    """A chip's value for `field`: accepted only for the open question (`asked`) and among
+    the options it offered."""
+    if asked is None:
+        return Understood({}, "there is no open question to answer")
+    if field != asked.key:
+        return Understood({}, "that question is not the open one")
+    try:
+        return Understood({asked.key: asked.accepts(value, offered)})
+    except InvalidAnswer as error:
+        return Understood({}, str(error))
