@@ -19,10 +19,11 @@ from django.utils.safestring import SafeString
 
 from core.admin import ReadOnlyAdmin
 from tenants.admin import TenantOwnedAdmin
+from workflows.dsl.document_types import WorkflowDocument
 from workflows.models import Workflow, WorkflowChange, WorkflowProposal, WorkflowVersion
 
 
-def _pretty(document: object) -> SafeString:
+def _pretty(document: WorkflowDocument | None) -> SafeString:
     return format_html('<pre class="readonly">{}</pre>', json.dumps(document, indent=2, ensure_ascii=False))
 
 

@@ -7,6 +7,7 @@ from django.db import models
 from django.utils import timezone
 
 from tenants.scoping import TenantOwnedModel
+from workflows.dsl.document_types import WorkflowDocument
 
 
 class Workflow(TenantOwnedModel):
@@ -18,7 +19,9 @@ class Workflow(TenantOwnedModel):
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     name = models.CharField(max_length=200)
-    document = models.JSONField()
+    # A JSON object: services are its only writers, and the annotation makes mypy check each
+    # write (Django's fields take no type arguments at run time; annotations are not run).
+    document: models.JSONField[WorkflowDocument, WorkflowDocument] = models.JSONField()
     published_version = models.PositiveIntegerField(default=0)  # 0: never published
     # Whether the draft differs from the latest version (always True before the first).
     has_changes = models.BooleanField(default=True)
@@ -44,7 +47,7 @@ class WorkflowVersion(TenantOwnedModel):
 
     workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="+")
     number = models.PositiveIntegerField()
-    document = models.JSONField()
+    document: models.JSONField[WorkflowDocument, WorkflowDocument] = models.JSONField()
     note = models.CharField(max_length=200, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -66,7 +69,7 @@ class WorkflowChange(TenantOwnedModel):
 
     workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="+")
     summary = models.CharField(max_length=200)
-    before = models.JSONField()
+    before: models.JSONField[WorkflowDocument, WorkflowDocument] = models.JSONField()
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -109,8 +112,10 @@ class WorkflowProposal(TenantOwnedModel):
     # enhance: the draft to change; generate: the workflow created on accept.
     workflow = models.ForeignKey(Workflow, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     instruction = models.TextField(blank=True)
-    base_document = models.JSONField()
-    document = models.JSONField(null=True, blank=True)
+    base_document: models.JSONField[WorkflowDocument, WorkflowDocument] = models.JSONField()
+    document: models.JSONField[WorkflowDocument | None, WorkflowDocument | None] = models.JSONField(
+        null=True, blank=True
+    )
     findings = models.JSONField(default=list, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     provider = models.CharField(max_length=60, blank=True)

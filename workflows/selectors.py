@@ -9,6 +9,7 @@ from django.db.models import Q, QuerySet
 from tenants.models import Tenant
 from workflows.analysis.validation import WorkflowAnalysis, validate_workflow
 from workflows.compiler import CompiledWorkflow, compile_workflow
+from workflows.dsl.document_types import WorkflowDocument
 from workflows.models import Workflow, WorkflowChange, WorkflowVersion
 
 
@@ -38,7 +39,7 @@ def analysis_of(workflow: Workflow) -> WorkflowAnalysis:
     return validate_workflow(workflow.document, known_workflow_ids=known_workflow_ids(workflow.tenant))
 
 
-def compiled(tenant: Tenant, document: object) -> CompiledWorkflow:
+def compiled(tenant: Tenant, document: WorkflowDocument) -> CompiledWorkflow:
     """Raises DSLValidationError when the document has errors."""
     return compile_workflow(document, known_workflow_ids=known_workflow_ids(tenant))
 

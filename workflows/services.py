@@ -6,7 +6,6 @@ import copy
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -14,6 +13,7 @@ from django.utils import timezone
 from conversations.models import Conversation
 from tenants.models import Tenant, User
 from workflows import selectors
+from workflows.dsl.document_types import WorkflowDocument
 from workflows.dsl.documents import parse_workflow
 from workflows.dsl.files import canonical_document
 from workflows.dsl.findings import Finding, error
@@ -29,7 +29,7 @@ def tenant_uuid(tenant: Tenant) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"sce:tenant:{tenant.pk}"))
 
 
-def blank_document(*, workflow_uuid: uuid.UUID, tenant: Tenant, name: str) -> dict[str, Any]:
+def blank_document(*, workflow_uuid: uuid.UUID, tenant: Tenant, name: str) -> WorkflowDocument:
     return {
         "id": str(workflow_uuid),
         "name": name,
@@ -43,7 +43,7 @@ def blank_document(*, workflow_uuid: uuid.UUID, tenant: Tenant, name: str) -> di
     }
 
 
-def _owned(document: dict[str, Any], workflow: Workflow) -> dict[str, Any]:
+def _owned(document: WorkflowDocument, workflow: Workflow) -> WorkflowDocument:
     """The document with the identity the workflow gives it: its id, tenant, version."""
     owned = dict(document)
     owned["id"] = str(workflow.uuid)
@@ -58,7 +58,7 @@ def workflow_create(
     tenant: Tenant,
     actor: User | None,
     name: str,
-    document: dict[str, Any] | None = None,
+    document: WorkflowDocument | None = None,
     source_conversation: Conversation | None = None,
     workflow_uuid: uuid.UUID | None = None,
 ) -> Workflow:
@@ -81,7 +81,7 @@ def workflow_create(
 
 @transaction.atomic
 def workflow_edit(
-    *, workflow: Workflow, actor: User | None, document: dict[str, Any], summary: str
+    *, workflow: Workflow, actor: User | None, document: WorkflowDocument, summary: str
 ) -> Workflow:
     """Replace the draft, remembering the one before so the change can be undone."""
     locked = Workflow.objects.for_tenant(workflow.tenant).select_for_update().get(pk=workflow.pk)
@@ -112,7 +112,7 @@ def workflow_change(
     *,
     workflow: Workflow,
     actor: User | None,
-    change: Callable[[dict[str, Any]], dict[str, Any]],
+    change: Callable[[WorkflowDocument], WorkflowDocument],
     summary: str,
 ) -> Workflow:
     """Edit the draft as it is now: `change` gets the document read under the row lock, so
@@ -129,7 +129,7 @@ def workflow_undo(*, workflow: Workflow) -> WorkflowChange | None:
     if last is None:
         return None
     locked.document = last.before
-    name = last.before.get("name") if isinstance(last.before, dict) else None
+    name = last.before.get("name")
     if isinstance(name, str) and name.strip():
         locked.name = name.strip()[:200]
     latest = selectors.latest_version(locked)
@@ -140,7 +140,7 @@ def workflow_undo(*, workflow: Workflow) -> WorkflowChange | None:
     return last
 
 
-def same_workflow(first: dict[str, Any], second: dict[str, Any]) -> bool:
+def same_workflow(first: WorkflowDocument, second: WorkflowDocument) -> bool:
     """Whether two documents are the same workflow, written alike or not (a null optional
     field or none at all); documents that do not parse are compared as they are."""
     if first == second:
@@ -149,7 +149,7 @@ def same_workflow(first: dict[str, Any], second: dict[str, Any]) -> bool:
     return parsed_first is not None and parsed_first == parsed_second
 
 
-def _comparable(draft: dict[str, Any], published: dict[str, Any]) -> dict[str, Any]:
+def _comparable(draft: WorkflowDocument, published: WorkflowDocument) -> WorkflowDocument:
     """The draft as it would be published (its version number is the published one's)."""
     return {**draft, "version": published.get("version")}
 

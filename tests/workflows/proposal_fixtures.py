@@ -17,7 +17,7 @@ import pytest
 
 from config.celery import app
 from conversations import services as conversation_services
-from conversations.blueprints.schema import BUSINESS_PROCESS
+from conversations.blueprints.builtin import BUSINESS_PROCESS
 from conversations.models import Conversation
 from core.redis import sync_redis
 from providers import services as provider_services
@@ -37,6 +37,7 @@ from tests.gateway_fixtures import (
 )
 from tests.workflows import samples
 from workflows import services as workflow_services
+from workflows.dsl.document_types import WorkflowDocument
 from workflows.models import Workflow
 from workflows.proposals.frames import STREAM
 
@@ -104,7 +105,7 @@ def conversation(tenant_users: TenantUsers) -> Conversation:
     return complete_conversation(tenant_users)
 
 
-def order_flow(**fields: Any) -> dict[str, Any]:
+def order_flow(**fields: Any) -> WorkflowDocument:
     """A valid workflow: check stock, charge, confirm."""
     nodes = [
         samples.node(
@@ -120,14 +121,14 @@ def order_flow(**fields: Any) -> dict[str, Any]:
     )
 
 
-def cyclic_flow() -> dict[str, Any]:
+def cyclic_flow() -> WorkflowDocument:
     """order_flow with a back edge from confirm to charge: a cycle."""
     document = order_flow()
     document["edges"].append(samples.edge("e_back", "confirm", "charge"))
     return document
 
 
-def reply_of(document: dict[str, Any], tokens: int = 8) -> Reply:
+def reply_of(document: WorkflowDocument, tokens: int = 8) -> Reply:
     return Reply(json.dumps(document), tokens=tokens)
 
 
@@ -139,7 +140,7 @@ def draft(tenant_users: TenantUsers) -> Workflow:
     )
 
 
-def with_approval(document: dict[str, Any]) -> dict[str, Any]:
+def with_approval(document: WorkflowDocument) -> WorkflowDocument:
     """The document with a manager approval between charging and confirming."""
     changed = copy.deepcopy(document)
     changed["nodes"].append(

@@ -8,6 +8,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from workflows.dsl.document_types import WorkflowDocument
+
 HERE = Path(__file__).resolve().parent
 FIXTURES = HERE / "fixtures"
 GOLDEN = HERE / "golden"
@@ -29,9 +31,9 @@ def fixture_names() -> list[str]:
     return sorted(path.stem for path in FIXTURES.glob("*.json"))
 
 
-def load_fixture(name: str) -> dict[str, Any]:
+def load_fixture(name: str) -> WorkflowDocument:
     """A fixture as decoded JSON (a fresh copy each time)."""
-    data: dict[str, Any] = json.loads((FIXTURES / f"{name}.json").read_text())
+    data: WorkflowDocument = json.loads((FIXTURES / f"{name}.json").read_text())
     return data
 
 
@@ -90,7 +92,7 @@ def workflow(
     edges: list[dict[str, Any]] | None = None,
     variables: list[dict[str, Any]] | None = None,
     **fields: Any,
-) -> dict[str, Any]:
+) -> WorkflowDocument:
     """A workflow document around the given nodes, edges and variables."""
     return {
         "id": WORKFLOW_ID,

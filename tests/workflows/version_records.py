@@ -10,10 +10,11 @@ from django.urls import reverse
 from tenants.models import Tenant, User
 from tests.workflows import samples
 from workflows import services
+from workflows.dsl.document_types import WorkflowDocument
 from workflows.models import Workflow
 
 
-def valid_document(name: str = "Order intake") -> dict[str, Any]:
+def valid_document(name: str = "Order intake") -> WorkflowDocument:
     """Two activities in a row, reading a declared variable: compiles without errors."""
     nodes = [
         samples.node("receive", activity_name="ReceiveOrder", input_mapping={"order": "{{order_id}}"}),
@@ -24,7 +25,7 @@ def valid_document(name: str = "Order intake") -> dict[str, Any]:
     )
 
 
-def cyclic_document(name: str = "Loops") -> dict[str, Any]:
+def cyclic_document(name: str = "Loops") -> WorkflowDocument:
     """A workflow whose two nodes lead back to each other: an error, it cannot compile."""
     document = valid_document(name)
     document["edges"].append(samples.edge("back", "check", "receive"))
@@ -32,7 +33,7 @@ def cyclic_document(name: str = "Loops") -> dict[str, Any]:
 
 
 def make_workflow(
-    tenant: Tenant, actor: User | None = None, document: dict[str, Any] | None = None
+    tenant: Tenant, actor: User | None = None, document: WorkflowDocument | None = None
 ) -> Workflow:
     document = copy.deepcopy(document) if document is not None else valid_document()
     return services.workflow_create(tenant=tenant, actor=actor, name=document["name"], document=document)

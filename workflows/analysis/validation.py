@@ -17,6 +17,7 @@ from workflows.analysis.node_inputs import ParsedInputs, parse_inputs
 from workflows.analysis.node_rules import node_findings
 from workflows.analysis.regions import ParallelLayout, parallel_layout
 from workflows.analysis.variable_rules import variable_findings
+from workflows.dsl.document_types import RawDocument
 from workflows.dsl.documents import parse_workflow
 from workflows.dsl.findings import (
     INVALID_DOCUMENT,
@@ -80,7 +81,9 @@ class WorkflowAnalysis:
         return self.workflow is not None and not self.errors
 
 
-def validate_workflow(document: object, *, known_workflow_ids: KnownWorkflows) -> WorkflowAnalysis:
+def validate_workflow(
+    document: RawDocument | WorkflowDSL, *, known_workflow_ids: KnownWorkflows
+) -> WorkflowAnalysis:
     """Validate a workflow document (JSON text or bytes, decoded JSON, or a WorkflowDSL).
 
     `known_workflow_ids` are the ids of the tenant's workflows, which subflows and the
@@ -90,7 +93,7 @@ def validate_workflow(document: object, *, known_workflow_ids: KnownWorkflows) -
         return _validate(document, known_workflow_ids)
 
 
-def _validate(document: object, known_workflow_ids: KnownWorkflows) -> WorkflowAnalysis:
+def _validate(document: RawDocument | WorkflowDSL, known_workflow_ids: KnownWorkflows) -> WorkflowAnalysis:
     parsed = parse_workflow(document)
     if parsed.workflow is None:
         return WorkflowAnalysis(None, parsed.findings)

@@ -6,9 +6,8 @@ checks run in this order: method, caller and tenant, content type, size, CSRF, d
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from functools import wraps
-from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -21,6 +20,7 @@ from tenants.api_access import (
     method_not_allowed,
 )
 from workflows.analysis.validation import validate_workflow
+from workflows.dsl.document_types import WorkflowDocument
 from workflows.dsl.documents import read_document
 from workflows.dsl.findings import DSLValidationError, Finding
 from workflows.dsl.models import workflow_json_schema
@@ -31,7 +31,7 @@ from workflows.services import MAX_IMPORT_BYTES
 MAX_DOCUMENT_BYTES = MAX_IMPORT_BYTES
 JSON_CONTENT_TYPE = "application/json"
 
-DocumentView = Callable[[HttpRequest, ApiCaller, Mapping[str, Any]], HttpResponse]
+DocumentView = Callable[[HttpRequest, ApiCaller, WorkflowDocument], HttpResponse]
 
 
 def document_endpoint(view: DocumentView) -> Callable[[HttpRequest], HttpResponse]:
@@ -111,7 +111,7 @@ def _unreadable(finding: Finding) -> ApiError:
 
 
 @document_endpoint
-def workflow_validate(request: HttpRequest, caller: ApiCaller, document: Mapping[str, Any]) -> HttpResponse:
+def workflow_validate(request: HttpRequest, caller: ApiCaller, document: WorkflowDocument) -> HttpResponse:
     """Every finding in the document: `{valid, findings}`, 200 whether it is valid or not."""
     analysis = validate_workflow(document, known_workflow_ids=known_workflow_ids(caller.tenant))
     return JsonResponse(
@@ -120,7 +120,7 @@ def workflow_validate(request: HttpRequest, caller: ApiCaller, document: Mapping
 
 
 @document_endpoint
-def workflow_compile(request: HttpRequest, caller: ApiCaller, document: Mapping[str, Any]) -> HttpResponse:
+def workflow_compile(request: HttpRequest, caller: ApiCaller, document: WorkflowDocument) -> HttpResponse:
     """The Go file and what it needs; 400 with every finding when the workflow has errors."""
     try:
         result = compiled(caller.tenant, document)

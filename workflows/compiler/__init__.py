@@ -12,8 +12,10 @@ from dataclasses import dataclass, field
 from workflows.analysis.validation import KnownWorkflows, validate_workflow
 from workflows.compiler.plan import plan_workflow
 from workflows.compiler.render import render_go
+from workflows.dsl.document_types import RawDocument
 from workflows.dsl.findings import DSLValidationError, Finding
 from workflows.dsl.gc_pause import cyclic_gc_paused
+from workflows.dsl.models import WorkflowDSL
 
 
 @dataclass(frozen=True)
@@ -26,7 +28,9 @@ class CompiledWorkflow:
     warnings: list[Finding] = field(default_factory=list)
 
 
-def compile_workflow(document: object, *, known_workflow_ids: KnownWorkflows) -> CompiledWorkflow:
+def compile_workflow(
+    document: RawDocument | WorkflowDSL, *, known_workflow_ids: KnownWorkflows
+) -> CompiledWorkflow:
     """Validate and compile a workflow document (JSON text or bytes, decoded JSON, WorkflowDSL).
 
     Raises DSLValidationError, carrying every finding, when the workflow has errors.
@@ -37,7 +41,7 @@ def compile_workflow(document: object, *, known_workflow_ids: KnownWorkflows) ->
         return _compile(document, known_workflow_ids)
 
 
-def _compile(document: object, known_workflow_ids: KnownWorkflows) -> CompiledWorkflow:
+def _compile(document: RawDocument | WorkflowDSL, known_workflow_ids: KnownWorkflows) -> CompiledWorkflow:
     analysis = validate_workflow(document, known_workflow_ids=known_workflow_ids)
     if not analysis.is_valid:
         raise DSLValidationError(analysis.findings)

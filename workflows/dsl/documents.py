@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from workflows.dsl.document_types import RawDocument, WorkflowDocument
 from workflows.dsl.findings import (
     INVALID_DOCUMENT,
     INVALID_EDGE,
@@ -40,7 +41,7 @@ class ParsedDocument:
     findings: list[Finding] = field(default_factory=list)
 
 
-def parse_workflow(document: object) -> ParsedDocument:
+def parse_workflow(document: RawDocument | WorkflowDSL) -> ParsedDocument:
     """Read a workflow from JSON text or bytes, decoded JSON data, or a WorkflowDSL.
 
     Unknown fields are dropped with an `unknown_field` warning (the original compiler
@@ -52,7 +53,7 @@ def parse_workflow(document: object) -> ParsedDocument:
         return _parse(document)
 
 
-def read_document(document: object) -> Mapping[str, Any] | Finding:
+def read_document(document: RawDocument) -> WorkflowDocument | Finding:
     """The JSON object in JSON text or bytes (or decoded data), or the finding that says why
     there is none: not UTF-8, not JSON, or not an object.
 
@@ -63,16 +64,18 @@ def read_document(document: object) -> Mapping[str, Any] | Finding:
         return _read(document)
 
 
-def _read(document: object) -> Mapping[str, Any] | Finding:
+def _read(document: RawDocument) -> WorkflowDocument | Finding:
     data, problem = _decode(document)
     if problem is not None:
         return problem
-    if not isinstance(data, Mapping):
-        return error(INVALID_DOCUMENT, "a workflow document must be a JSON object")
-    return data
+    if isinstance(data, dict):
+        return data
+    if isinstance(data, Mapping):  # decoded data handed over by Python code need not be a dict
+        return dict(data)
+    return error(INVALID_DOCUMENT, "a workflow document must be a JSON object")
 
 
-def _parse(document: object) -> ParsedDocument:
+def _parse(document: RawDocument) -> ParsedDocument:
     data = _read(document)
     if isinstance(data, Finding):
         return ParsedDocument(None, [data])
@@ -85,7 +88,7 @@ def _parse(document: object) -> ParsedDocument:
     if len(unknown) < len(problems):
         findings += [_finding(data, problem) for problem in problems if problem["type"] != "extra_forbidden"]
         return ParsedDocument(None, findings)
-    stripped: Any = _without_keys(data, [_document_path(data, problem["loc"]) for problem in unknown])
+    stripped = _without_keys(data, [_document_path(data, problem["loc"]) for problem in unknown])
     try:
         return ParsedDocument(WorkflowDSL.model_validate(stripped), findings)
     except ValidationError as second_attempt:  # only if dropping a key exposed another problem
@@ -104,7 +107,7 @@ def _finite_float(text: str) -> float:
     return number
 
 
-def _decode(document: object) -> tuple[object, Finding | None]:
+def _decode(document: RawDocument) -> tuple[object, Finding | None]:
     if isinstance(document, bytes | bytearray | memoryview):
         try:
             document = bytes(document).decode("utf-8")
@@ -122,7 +125,7 @@ def _decode(document: object) -> tuple[object, Finding | None]:
         return None, error(INVALID_DOCUMENT, "the document is nested too deeply")
 
 
-def _document_path(data: object, location: tuple[int | str, ...]) -> tuple[PathPart, ...]:
+def _document_path(data: WorkflowDocument, location: tuple[int | str, ...]) -> tuple[PathPart, ...]:
     """Pydantic's error location as a path in the document.
 
     Pydantic inserts the tag of a discriminated union (`config.activity.activity_name`);
@@ -149,7 +152,7 @@ def _document_path(data: object, location: tuple[int | str, ...]) -> tuple[PathP
     return tuple(path)
 
 
-def _finding(data: Mapping[str, Any], problem: Any, severity: str = "error") -> Finding:
+def _finding(data: WorkflowDocument, problem: Any, severity: str = "error") -> Finding:
     path = _document_path(data, problem["loc"])
     where: dict[str, Any] = {"path": path}
     code = INVALID_DOCUMENT
@@ -168,7 +171,7 @@ def _finding(data: Mapping[str, Any], problem: Any, severity: str = "error") -> 
     return error(code, f"{location}: {problem['msg']}", **where)
 
 
-def _without_keys(data: object, paths: list[tuple[PathPart, ...]]) -> object:
+def _without_keys(data: WorkflowDocument, paths: list[tuple[PathPart, ...]]) -> WorkflowDocument:
     """A copy of `data` without the keys at `paths`; only containers on those paths are copied."""
     tree: dict[PathPart, Any] = {}
     for path in paths:
@@ -176,20 +179,24 @@ def _without_keys(data: object, paths: list[tuple[PathPart, ...]]) -> object:
         for part in path[:-1]:
             branch = branch.setdefault(part, {})
         branch[path[-1]] = None  # None marks a key to drop
-    return _prune(data, tree)
+    return _pruned_mapping(data, tree)
+
+
+def _pruned_mapping(value: Mapping[Any, Any], tree: dict[PathPart, Any]) -> dict[Any, Any]:
+    copied = dict(value)
+    for key, subtree in tree.items():
+        if key not in copied:
+            continue
+        if subtree is None:
+            del copied[key]
+        else:
+            copied[key] = _prune(copied[key], subtree)
+    return copied
 
 
 def _prune(value: object, tree: dict[PathPart, Any]) -> object:
     if isinstance(value, Mapping):
-        copied = dict(value)
-        for key, subtree in tree.items():
-            if key not in copied:
-                continue
-            if subtree is None:
-                del copied[key]
-            else:
-                copied[key] = _prune(copied[key], subtree)
-        return copied
+        return _pruned_mapping(value, tree)
     if isinstance(value, list | tuple):
         items = list(value)
         for key, subtree in tree.items():

@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
-from typing import Any
 
+from workflows.dsl.document_types import WorkflowDocument
 from workflows.dsl.documents import parse_workflow
 from workflows.dsl.models import WorkflowDSL
 
 
-def canonical_document(workflow: WorkflowDSL) -> dict[str, Any]:
+def canonical_document(workflow: WorkflowDSL) -> WorkflowDocument:
     """A parsed workflow as the DSL writes it: every field it needs, none that only repeat
     their default (absent and default read the same), no unknown ones.
 
@@ -21,7 +21,7 @@ def canonical_document(workflow: WorkflowDSL) -> dict[str, Any]:
     return workflow.model_dump(mode="json", exclude_defaults=True)
 
 
-def canonical_form(document: object) -> Any:
+def canonical_form(document: WorkflowDocument) -> WorkflowDocument:
     """The document in its canonical form when it parses, else as it is (a draft may be
     broken): what is exported, and what diffs compare, so that a null optional field and a
     missing one are not told apart."""
@@ -29,7 +29,7 @@ def canonical_form(document: object) -> Any:
     return canonical_document(parsed.workflow) if parsed.workflow is not None else document
 
 
-def export_bytes(document: object) -> bytes:
+def export_bytes(document: WorkflowDocument) -> bytes:
     """The file a workflow document is exported as: its canonical form, which is what
     importing it stores, so export → import → export gives the same bytes."""
     return (json.dumps(canonical_form(document), indent=2, ensure_ascii=False) + "\n").encode()

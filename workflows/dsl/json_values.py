@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import math
+from typing import TypeAlias
+
+# Decoded JSON as `json.loads` gives it, before anything has said what shape it has.
+JSONValue: TypeAlias = dict[str, "JSONValue"] | list["JSONValue"] | str | int | float | bool | None
 
 _FLOAT64_MAX = 1.7976931348623157e308
 

@@ -11,27 +11,28 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-Document = dict[str, Any]
+from workflows.dsl.document_types import WorkflowDocument
+
 Item = dict[str, Any]
 
 _NOT_ID = re.compile(r"[^A-Za-z0-9_]+")
 
 
-def items_of(document: object, section: str) -> list[Item]:
+def items_of(document: WorkflowDocument, section: str) -> list[Item]:
     """The dictionaries in a section (`nodes`, `edges`, `variables`, `triggers`)."""
-    items = document.get(section) if isinstance(document, dict) else None
+    items = document.get(section)
     if not isinstance(items, list):
         return []
     return [item for item in items if isinstance(item, dict)]
 
 
-def ids_of(document: object, section: str) -> list[str]:
+def ids_of(document: WorkflowDocument, section: str) -> list[str]:
     """The string ids of a section's items, in document order, each once."""
     ids = (item.get("id") for item in items_of(document, section))
     return list(dict.fromkeys(item_id for item_id in ids if isinstance(item_id, str)))
 
 
-def find(document: object, section: str, item_id: str) -> Item | None:
+def find(document: WorkflowDocument, section: str, item_id: str) -> Item | None:
     """The first item of the section with this id."""
     return next((item for item in items_of(document, section) if item.get("id") == item_id), None)
 
@@ -48,23 +49,25 @@ def fresh_id(base: str, taken: Iterable[str], *, fallback: str) -> str:
     return candidate
 
 
-def _with_section(document: object, section: str, items: list[Any]) -> Document:
-    changed = copy.deepcopy(document) if isinstance(document, dict) else {}
+def _with_section(document: WorkflowDocument, section: str, items: list[Any]) -> WorkflowDocument:
+    changed = copy.deepcopy(document)
     changed[section] = items
     return changed
 
 
-def _section(document: object, section: str) -> list[Any]:
+def _section(document: WorkflowDocument, section: str) -> list[Any]:
     """The section's raw list (a copy), keeping entries that are not dictionaries."""
-    items = document.get(section) if isinstance(document, dict) else None
+    items = document.get(section)
     return copy.deepcopy(items) if isinstance(items, list) else []
 
 
-def with_item_added(document: object, section: str, item: Item) -> Document:
+def with_item_added(document: WorkflowDocument, section: str, item: Item) -> WorkflowDocument:
     return _with_section(document, section, [*_section(document, section), item])
 
 
-def with_item_replaced(document: object, section: str, item_id: str, item: Item) -> Document:
+def with_item_replaced(
+    document: WorkflowDocument, section: str, item_id: str, item: Item
+) -> WorkflowDocument:
     """The document with the first item of that id replaced by `item`."""
     items = _section(document, section)
     for index, existing in enumerate(items):
@@ -74,7 +77,7 @@ def with_item_replaced(document: object, section: str, item_id: str, item: Item)
     return _with_section(document, section, items)
 
 
-def with_node_removed(document: object, node_id: str) -> tuple[Document, int]:
+def with_node_removed(document: WorkflowDocument, node_id: str) -> tuple[WorkflowDocument, int]:
     """The document without the node, its edges and its place in parallel branch lists;
     also returns how many edges went with it."""
     nodes = [
@@ -101,7 +104,7 @@ def with_node_removed(document: object, node_id: str) -> tuple[Document, int]:
     return changed, len(edges) - len(kept)
 
 
-def with_edge_removed(document: object, edge_id: str) -> Document:
+def with_edge_removed(document: WorkflowDocument, edge_id: str) -> WorkflowDocument:
     """The document without the first edge of that id."""
     edges = _section(document, "edges")
     for index, edge in enumerate(edges):
@@ -111,16 +114,18 @@ def with_edge_removed(document: object, edge_id: str) -> Document:
     return _with_section(document, "edges", edges)
 
 
-def entry_at(document: object, section: str, index: int) -> Item | None:
+def entry_at(document: WorkflowDocument, section: str, index: int) -> Item | None:
     """The section's entry at `index` (variables and triggers have no ids)."""
-    items = document.get(section) if isinstance(document, dict) else None
+    items = document.get(section)
     if not isinstance(items, list) or not 0 <= index < len(items) or not isinstance(items[index], dict):
         return None
     entry: Item = items[index]
     return entry
 
 
-def with_entry_replaced(document: object, section: str, index: int, entry: Item) -> Document:
+def with_entry_replaced(
+    document: WorkflowDocument, section: str, index: int, entry: Item
+) -> WorkflowDocument:
     """The document with the section's entry at `index` replaced (unchanged if it is gone)."""
     items = _section(document, section)
     if 0 <= index < len(items):
@@ -128,7 +133,7 @@ def with_entry_replaced(document: object, section: str, index: int, entry: Item)
     return _with_section(document, section, items)
 
 
-def with_entry_removed(document: object, section: str, index: int) -> Document:
+def with_entry_removed(document: WorkflowDocument, section: str, index: int) -> WorkflowDocument:
     """The document without the section's entry at `index` (unchanged if it is gone)."""
     items = _section(document, section)
     if 0 <= index < len(items):
@@ -136,8 +141,8 @@ def with_entry_removed(document: object, section: str, index: int) -> Document:
     return _with_section(document, section, items)
 
 
-def with_value(document: object, key: str, value: Any) -> Document:
+def with_value(document: WorkflowDocument, key: str, value: Any) -> WorkflowDocument:
     """The document with a top-level value replaced (`error_policy`, `name`)."""
-    changed = copy.deepcopy(document) if isinstance(document, dict) else {}
+    changed = copy.deepcopy(document)
     changed[key] = value
     return changed

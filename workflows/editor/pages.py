@@ -20,9 +20,11 @@ from tenants.access import TenantRequest
 from tenants.models import Role
 from workflows import selectors
 from workflows.analysis.validation import WorkflowAnalysis
+from workflows.dsl.document_types import WorkflowDocument
 from workflows.dsl.findings import CYCLIC_GRAPH, Finding
-from workflows.editor.drawing import layout, render_svg
+from workflows.editor.drawing import layout
 from workflows.editor.editing import items_of
+from workflows.editor.graph_svg import render_svg
 from workflows.editor.node_forms import NODE_TYPE_LABELS
 from workflows.models import Workflow
 
@@ -63,7 +65,7 @@ def can_write(request: TenantRequest) -> bool:
     return request.membership.can(Role.MEMBER)
 
 
-def node_labels(document: object) -> dict[str, str]:
+def node_labels(document: WorkflowDocument) -> dict[str, str]:
     """Node id -> label, in document order (the first node of an id)."""
     labels: dict[str, str] = {}
     for node in items_of(document, "nodes"):
@@ -73,7 +75,7 @@ def node_labels(document: object) -> dict[str, str]:
     return labels
 
 
-def _finding_rows(findings: list[Finding], document: object, urls: Urls) -> list[dict[str, Any]]:
+def _finding_rows(findings: list[Finding], document: WorkflowDocument, urls: Urls) -> list[dict[str, Any]]:
     known_nodes = node_labels(document)
     known_edges = {edge.get("id") for edge in items_of(document, "edges")}
     rows = []
@@ -161,9 +163,9 @@ def overview_panel(request: TenantRequest, workflow: Workflow) -> Panel:
                 "url": urls.edge(edge_id),
             }
         )
-    raw_variables = document.get("variables") if isinstance(document, dict) else None
-    raw_triggers = document.get("triggers") if isinstance(document, dict) else None
-    policy = document.get("error_policy") if isinstance(document, dict) else None
+    raw_variables = document.get("variables")
+    raw_triggers = document.get("triggers")
+    policy = document.get("error_policy")
     context = {
         "palette": [
             {"type": node_type, "label": label, "url": urls("workflow_node_new") + f"?type={node_type}"}
@@ -193,7 +195,7 @@ def overview_panel(request: TenantRequest, workflow: Workflow) -> Panel:
     return Panel("overview", context)
 
 
-def _type_of(document: object, node_id: str) -> str:
+def _type_of(document: WorkflowDocument, node_id: str) -> str:
     for node in items_of(document, "nodes"):
         if node.get("id") == node_id:
             node_type = node.get("node_type")

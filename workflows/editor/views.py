@@ -89,7 +89,7 @@ def workflow_error_policy(request: TenantRequest, workflow_id: int) -> HttpRespo
     """What a failing node does: fail, retry, compensate (with which workflow) or ignore."""
     workflow = get_tenant_object_or_404(Workflow, request.tenant, pk=workflow_id)
     choices = selectors.workflow_choices(tenant=request.tenant)
-    stored = workflow.document.get("error_policy") if isinstance(workflow.document, dict) else None
+    stored = workflow.document.get("error_policy")
     initial = stored if isinstance(stored, dict) else {}
     if request.method == "GET":
         form = ErrorPolicyForm(workflows=choices, initial=initial)
@@ -107,7 +107,7 @@ def workflow_error_policy(request: TenantRequest, workflow_id: int) -> HttpRespo
 
 
 def _policy_panel(request: TenantRequest, workflow: Workflow, form: ErrorPolicyForm) -> Panel:
-    stored = workflow.document.get("error_policy") if isinstance(workflow.document, dict) else None
+    stored = workflow.document.get("error_policy")
     return Panel(
         "policy",
         {

@@ -28,6 +28,7 @@ from providers.interface import (
 )
 from providers.stream_reply import StreamReply, read_stream
 from workflows.analysis.validation import validate_workflow
+from workflows.dsl.document_types import WorkflowDocument
 from workflows.dsl.files import canonical_document
 from workflows.dsl.findings import INVALID_DOCUMENT, Finding, error, errors_in, format_path
 from workflows.dsl.models import workflow_json_schema
@@ -105,7 +106,7 @@ def generate_prompt(
 
 
 def enhance_prompt(
-    *, document: Mapping[str, Any], instruction: str, known_workflow_ids: Collection[str]
+    *, document: WorkflowDocument, instruction: str, known_workflow_ids: Collection[str]
 ) -> tuple[str, Message]:
     """System prompt and first message for changing a draft as an instruction says."""
     current = json.dumps(document, indent=1, ensure_ascii=False, sort_keys=False)
@@ -151,7 +152,7 @@ def repair_message(findings: list[Finding]) -> Message:
 class Reading:
     """A reply read as a workflow: the document (None if it is not one) and its findings."""
 
-    document: dict[str, Any] | None
+    document: WorkflowDocument | None
     findings: list[Finding]
 
     @property
@@ -159,7 +160,7 @@ class Reading:
         return errors_in(self.findings)
 
 
-def _json_object(text: str) -> dict[str, Any] | None:
+def _json_object(text: str) -> WorkflowDocument | None:
     try:
         value = json.loads(text)
     except ValueError:
@@ -214,7 +215,7 @@ class Outcome:
     attempts: int = 0
     provider: str = ""
     model: str = ""
-    document: dict[str, Any] | None = None
+    document: WorkflowDocument | None = None
     findings: list[Finding] = field(default_factory=list)
     error_code: str = ""
     error_message: str = ""

@@ -13,17 +13,17 @@ import logging
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
 from asgiref.sync import async_to_sync, sync_to_async
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from conversations import selectors as conversation_selectors
+from conversations import pages as conversation_pages
 from conversations.models import Conversation
 from tenants.models import Tenant, User
 from workflows import selectors
+from workflows.dsl.document_types import WorkflowDocument
 from workflows.dsl.findings import Finding
 from workflows.models import Workflow, WorkflowProposal
 from workflows.proposals import frames as proposal_frames
@@ -166,7 +166,7 @@ def _job(proposal: WorkflowProposal) -> generation.Job:
         blueprint = conversation.schema()
         requirements = [
             (row.field.label, "(skipped)" if row.skipped else row.shown)
-            for row in conversation_selectors.answer_rows(blueprint, conversation.answers)
+            for row in conversation_pages.answer_rows(blueprint, conversation.answers)
         ]
         system, message = generation.generate_prompt(
             title=conversation.title,
@@ -361,7 +361,7 @@ def _locked(proposal: WorkflowProposal) -> WorkflowProposal:
     )
 
 
-def _same_draft(current: dict[str, Any], base: dict[str, Any]) -> bool:
+def _same_draft(current: WorkflowDocument, base: WorkflowDocument) -> bool:
     # Publishing renumbers the draft without changing it.
     return {**current, "version": None} == {**base, "version": None}
 

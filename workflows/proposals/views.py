@@ -10,7 +10,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from conversations import selectors as conversation_selectors
+from conversations import pages as conversation_pages
 from conversations.models import Conversation
 from tenants.access import TenantRequest, get_tenant_object_or_404, tenant_view
 from tenants.models import Role
@@ -53,7 +53,7 @@ def workflow_generate(request: TenantRequest, conversation_id: int) -> HttpRespo
     conversation = get_tenant_object_or_404(Conversation, request.tenant, pk=conversation_id)
     context: dict[str, Any] = {
         "conversation": conversation,
-        "rows": conversation_selectors.answer_rows(conversation.schema(), conversation.answers),
+        "rows": conversation_pages.answer_rows(conversation.schema(), conversation.answers),
         "can_write": request.membership.can(Role.MEMBER),
         "proposals": proposal_selectors.proposals_of_conversation(conversation)[:10],
     }

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
 
 from workflows import selectors
+from workflows.dsl.document_types import WorkflowDocument
 from workflows.dsl.files import file_stem
 from workflows.models import Workflow, WorkflowVersion
 
@@ -25,7 +25,7 @@ class BadVersionChoice(Exception):
 
 @dataclass(frozen=True)
 class ChosenDocument:
-    document: dict[str, Any]
+    document: WorkflowDocument
     version: WorkflowVersion | None  # None: the draft
 
     @property
@@ -39,7 +39,7 @@ class ChosenDocument:
 
     def file_name(self, workflow: Workflow, extension: str) -> str:
         """What a download of this document is called: `order_fulfilment_v3.go`."""
-        name = self.document.get("name") if isinstance(self.document, dict) else None
+        name = self.document.get("name")
         stem = file_stem(name if isinstance(name, str) else workflow.name, fallback=f"workflow_{workflow.pk}")
         suffix = "" if self.version is None else f"_v{self.version.number}"
         return f"{stem}{suffix}.{extension}"

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from workflows.dsl.document_types import WorkflowDocument
+
 
 @dataclass(frozen=True)
 class Change:
@@ -75,7 +77,7 @@ def _paths(before: Any, after: Any) -> list[str]:
     return [change.path or "value" for change in value_changes(before, after)]
 
 
-def _items(document: dict[str, Any], section: str, key: str) -> dict[str, dict[str, Any]]:
+def _items(document: WorkflowDocument, section: str, key: str) -> dict[str, dict[str, Any]]:
     items = document.get(section)
     result: dict[str, dict[str, Any]] = {}
     for index, item in enumerate(items if isinstance(items, list) else []):
@@ -95,7 +97,7 @@ def _label(section: str, key: str, item: dict[str, Any]) -> str:
     return key
 
 
-def diff_documents(before: dict[str, Any], after: dict[str, Any]) -> WorkflowDiff:
+def diff_documents(before: WorkflowDocument, after: WorkflowDocument) -> WorkflowDiff:
     result = WorkflowDiff()
     for section, key in (("nodes", "id"), ("edges", "id"), ("variables", "name")):
         old, new = _items(before, section, key), _items(after, section, key)

@@ -26,6 +26,7 @@ from tests.workflows.samples import (
 )
 from workflows.analysis.validation import validate_workflow
 from workflows.compiler import compile_workflow
+from workflows.dsl.document_types import RawDocument, WorkflowDocument
 from workflows.dsl.expressions import ExpressionError, parse_expression, parse_template
 from workflows.dsl.findings import DSLValidationError
 
@@ -59,7 +60,7 @@ FIXTURE_PATHS = [
 
 
 @st.composite
-def mutated_fixtures(draw: st.DrawFn) -> dict[str, Any]:
+def mutated_fixtures(draw: st.DrawFn) -> WorkflowDocument:
     """A fixture with one value replaced by arbitrary JSON, or one key or item removed."""
     name, path = draw(st.sampled_from(FIXTURE_PATHS))
     document = copy.deepcopy(FIXTURE_DOCUMENTS[name])
@@ -73,7 +74,7 @@ def mutated_fixtures(draw: st.DrawFn) -> dict[str, Any]:
     return document
 
 
-def assert_validates_without_raising(document: object) -> None:
+def assert_validates_without_raising(document: RawDocument) -> None:
     """Validation returns findings (an error when there is no workflow) and never raises."""
     analysis = validate_workflow(document, known_workflow_ids=KNOWN_WORKFLOW_IDS)
     if analysis.workflow is None:
@@ -99,7 +100,7 @@ def test_any_text_or_bytes_is_a_workflow_or_findings(document: str | bytes) -> N
 @PROPERTIES
 @given(mutated_fixtures())
 def test_a_damaged_workflow_gets_findings_and_compiles_or_raises_the_domain_error(
-    document: dict[str, Any],
+    document: WorkflowDocument,
 ) -> None:
     assert_validates_without_raising(document)
     analysis = validate_workflow(document, known_workflow_ids=KNOWN_WORKFLOW_IDS)

@@ -18,20 +18,21 @@ from tests.workflows.samples import (
     workflow,
 )
 from workflows.analysis.validation import validate_workflow
+from workflows.dsl.document_types import RawDocument, WorkflowDocument
 from workflows.dsl.findings import Finding
 
 
-def findings_of(document: object, known: Any = KNOWN_WORKFLOW_IDS) -> list[Finding]:
+def findings_of(document: RawDocument, known: Any = KNOWN_WORKFLOW_IDS) -> list[Finding]:
     """All findings for a document."""
     return validate_workflow(document, known_workflow_ids=known).findings
 
 
-def codes(document: object, severity: str = "error") -> list[str]:
+def codes(document: RawDocument, severity: str = "error") -> list[str]:
     """The codes of the findings of one severity."""
     return [finding.code for finding in findings_of(document) if finding.severity == severity]
 
 
-def only(document: object, code: str) -> Finding:
+def only(document: RawDocument, code: str) -> Finding:
     """The one finding with `code` (failing if there are none or several)."""
     matching = [finding for finding in findings_of(document) if finding.code == code]
     assert len(matching) == 1, matching
@@ -110,7 +111,7 @@ def test_edges_from_different_handles_to_the_same_node_are_not_duplicates() -> N
         (workflow([node("a")], variables=[variable("v"), variable("v")]), "variable 'v'"),
     ],
 )
-def test_it_rejects_duplicate_ids(document: dict[str, Any], field: str) -> None:
+def test_it_rejects_duplicate_ids(document: WorkflowDocument, field: str) -> None:
     assert field in only(document, "duplicate_id").message
 
 
@@ -186,7 +187,7 @@ def test_with_a_stray_node_the_main_flow_keeps_its_entry() -> None:
         ),
     ],
 )
-def test_it_rejects_bad_node_configurations(document: dict[str, Any], message: str) -> None:
+def test_it_rejects_bad_node_configurations(document: WorkflowDocument, message: str) -> None:
     errors = [f for f in findings_of(document) if f.severity == "error"]
     assert [f.code for f in errors] == ["invalid_node"], errors
     assert message in errors[0].message
@@ -327,7 +328,7 @@ def test_an_edge_condition_may_read_its_source_nodes_output() -> None:
     assert codes(document) == []
 
 
-def parallel_document(*, wait_for_all: bool) -> dict[str, Any]:
+def parallel_document(*, wait_for_all: bool) -> WorkflowDocument:
     """Two branches each setting a variable, and a join reading both."""
     return workflow(
         [
@@ -499,7 +500,7 @@ def test_variable_names_and_defaults_are_checked() -> None:
         (workflow([{**node("a"), "colour": "red"}]), "unknown_field"),
     ],
 )
-def test_it_warns_about_what_compiles_but_looks_wrong(document: dict[str, Any], code: str) -> None:
+def test_it_warns_about_what_compiles_but_looks_wrong(document: WorkflowDocument, code: str) -> None:
     analysis = validate_workflow(document, known_workflow_ids=KNOWN_WORKFLOW_IDS)
     assert analysis.is_valid
     assert [f.code for f in analysis.warnings] == [code]

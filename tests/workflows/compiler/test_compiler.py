@@ -30,14 +30,16 @@ from tests.workflows.samples import (
     workflow,
 )
 from workflows.compiler import CompiledWorkflow, compile_workflow
+from workflows.dsl.document_types import RawDocument
 from workflows.dsl.documents import parse_workflow
 from workflows.dsl.findings import DSLValidationError
+from workflows.dsl.models import WorkflowDSL
 
 UPDATE_GOLDEN = os.environ.get("UPDATE_GOLDEN") == "1"
 REPOSITORY = Path(__file__).resolve().parents[3]
 
 
-def compiled(document: object) -> CompiledWorkflow:
+def compiled(document: RawDocument | WorkflowDSL) -> CompiledWorkflow:
     """Compile with the fixtures' tenant workflows."""
     return compile_workflow(document, known_workflow_ids=KNOWN_WORKFLOW_IDS)
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -17,6 +16,7 @@ from tests.workflows.go_tools import go_tokens, go_unquote, go_vet, gofmt_report
 from tests.workflows.samples import KNOWN_WORKFLOW_IDS, edge, node, variable, workflow
 from workflows.analysis.validation import validate_workflow
 from workflows.compiler import compile_workflow
+from workflows.dsl.document_types import WorkflowDocument
 
 PAYLOAD = (
     'x"); os.Exit(1); var _ = "'
@@ -25,7 +25,7 @@ PAYLOAD = (
 CONDITION = f"status == {json.dumps(PAYLOAD)} || status != 'it\\'s'"
 
 
-def hostile_workflow() -> dict[str, Any]:
+def hostile_workflow() -> WorkflowDocument:
     """A valid workflow with the payload in every string field that may hold free text."""
 
     def named(prefix: str) -> str:

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from tests.workflows.samples import edge, load_fixture, node, workflow
+from workflows.dsl.document_types import RawDocument
 from workflows.dsl.documents import parse_workflow
 
 
@@ -31,7 +32,7 @@ def test_it_reads_json_text_bytes_and_decoded_data_alike() -> None:
         ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
     ],
 )
-def test_unreadable_documents_become_findings(raw: object, message: str) -> None:
+def test_unreadable_documents_become_findings(raw: RawDocument, message: str) -> None:
     parsed = parse_workflow(raw)
     assert parsed.workflow is None
     [finding] = parsed.findings

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import re
 import time
-from typing import Any
 
 from tests.workflows import samples
 from workflows.analysis.validation import validate_workflow
-from workflows.editor.drawing import NODE_HEIGHT, layout, render_svg
+from workflows.dsl.document_types import WorkflowDocument
+from workflows.editor.drawing import NODE_HEIGHT, layout
+from workflows.editor.graph_svg import render_svg
 
 
-def _analysed(document: dict[str, Any]) -> str:
+def _analysed(document: WorkflowDocument) -> str:
     findings = validate_workflow(document, known_workflow_ids=samples.KNOWN_WORKFLOW_IDS).findings
     return render_svg(layout(document, findings), node_url=lambda node_id: f"/n/{node_id}/")
 
@@ -108,7 +109,7 @@ def test_every_document_string_is_escaped() -> None:
 
 
 def test_broken_documents_draw_what_can_be_drawn() -> None:
-    document: dict[str, Any] = {
+    document: WorkflowDocument = {
         "nodes": [
             {"id": "a", "label": 3},
             "junk",

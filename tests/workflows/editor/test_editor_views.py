@@ -16,6 +16,7 @@ from django.urls import reverse
 from tests.conftest import TenantUsers
 from tests.workflows import samples
 from workflows import selectors, services
+from workflows.dsl.document_types import WorkflowDocument
 from workflows.dsl.models import NODE_TYPES, WorkflowDSL
 from workflows.editor.node_forms import NODE_FORMS
 from workflows.models import Workflow, WorkflowChange
@@ -32,7 +33,7 @@ def first_match(pattern: str, text: str) -> str:
     return match.group(1)
 
 
-def make(users: TenantUsers, name: str = "Order flow", document: dict[str, Any] | None = None) -> Workflow:
+def make(users: TenantUsers, name: str = "Order flow", document: WorkflowDocument | None = None) -> Workflow:
     return services.workflow_create(tenant=users.tenant, actor=users.member, name=name, document=document)
 
 
@@ -51,7 +52,7 @@ def node_of(workflow: Workflow, node_id: str) -> dict[str, Any]:
     return next(node for node in fresh(workflow).document["nodes"] if node["id"] == node_id)
 
 
-def chain_document(*node_ids: str, **extra: Any) -> dict[str, Any]:
+def chain_document(*node_ids: str, **extra: Any) -> WorkflowDocument:
     return samples.workflow(
         [samples.node(node_id) for node_id in node_ids], samples.chain(*node_ids), **extra
     )

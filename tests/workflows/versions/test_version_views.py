@@ -14,6 +14,7 @@ from tests.conftest import TenantUsers
 from tests.workflows import samples
 from tests.workflows.version_records import cyclic_document, edited, make_workflow, url, valid_document
 from workflows import selectors, services
+from workflows.dsl.document_types import WorkflowDocument
 from workflows.models import Workflow, WorkflowChange, WorkflowVersion
 from workflows.versions.diff import diff_documents
 
@@ -170,7 +171,7 @@ def two_versions(users: TenantUsers) -> Workflow:
     workflow = make_workflow(users.tenant)
     services.workflow_publish(workflow=workflow, actor=None)
 
-    def change(document: dict[str, Any]) -> None:
+    def change(document: WorkflowDocument) -> None:
         nodes = document["nodes"]
         nodes[0]["label"] = "Receive <b>order</b>"
         nodes[0]["config"]["input_mapping"]["order"] = "{{ order_id }}"

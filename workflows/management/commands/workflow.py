@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Collection, Mapping
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tenants.models import Tenant
 from workflows.analysis.validation import validate_workflow
 from workflows.compiler import compile_workflow
+from workflows.dsl.document_types import WorkflowDocument
 from workflows.dsl.documents import read_document
 from workflows.dsl.findings import CYCLIC_GRAPH, DSLValidationError, Finding, format_path
 from workflows.selectors import known_workflow_ids
@@ -98,7 +99,7 @@ class Command(BaseCommand):
         else:
             self.compile(label, document, known, output=options["output"])
 
-    def validate(self, label: str, document: Mapping[str, Any], known: set[str], *, as_json: bool) -> None:
+    def validate(self, label: str, document: WorkflowDocument, known: set[str], *, as_json: bool) -> None:
         analysis = validate_workflow(document, known_workflow_ids=known)
         findings = analysis.findings
         if as_json:
@@ -114,9 +115,7 @@ class Command(BaseCommand):
         if not analysis.is_valid:
             raise CommandError(f"{label} is not valid: {_count(findings, 'error')}", returncode=EXIT_INVALID)
 
-    def compile(
-        self, label: str, document: Mapping[str, Any], known: set[str], *, output: str | None
-    ) -> None:
+    def compile(self, label: str, document: WorkflowDocument, known: set[str], *, output: str | None) -> None:
         try:
             result = compile_workflow(document, known_workflow_ids=known)
         except DSLValidationError as invalid:
@@ -150,7 +149,7 @@ class Command(BaseCommand):
             raise CommandError(f"no tenant with slug {slug!r}", returncode=EXIT_UNREADABLE)
         return known_workflow_ids(tenant)
 
-    def _read(self, path: str) -> tuple[str, Mapping[str, Any]]:
+    def _read(self, path: str) -> tuple[str, WorkflowDocument]:
         """The document's label for messages, and its JSON object; exit 2 when there is none."""
         label = "<stdin>" if path == STDIN else path
         try:
