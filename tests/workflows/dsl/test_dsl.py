@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from providers.kinds import embedded
+from providers.kinds.json_schema_grammar import gbnf_for
 from tests.workflows.samples import load_fixture, node, workflow
 from workflows.dsl.documents import parse_workflow
 from workflows.dsl.models import NODE_TYPES, ActivityConfig, WorkflowDSL, workflow_json_schema
@@ -110,4 +110,4 @@ def test_the_node_builder_makes_valid_nodes_of_every_type() -> None:
 
 def test_the_schema_can_constrain_the_embedded_model() -> None:
     """Offline generation sends this schema to llama.cpp, whose converter must take it."""
-    assert "root ::=" in embedded.gbnf_for(workflow_json_schema())
+    assert "root ::=" in gbnf_for(workflow_json_schema())
