@@ -319,7 +319,8 @@ PASSWORD_RESET_TIMEOUT = 3 * 60 * 60
 INVITATION_TTL = timedelta(days=env_int("INVITATION_TTL_DAYS", 7))
 
 # Login throttling: after AXES_FAILURE_LIMIT failures for one email from one address, that
-# pair is locked out for AXES_COOLOFF_TIME; a success resets the count.
+# pair is locked out for AXES_COOLOFF_TIME; a success resets the count. The email is counted
+# as the account sign-in finds for it (any case), so every spelling shares one count.
 AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
@@ -335,6 +336,11 @@ AXES_VERBOSE = False
 
 # --- Email ------------------------------------------------------------------------------
 
+# Password-reset emails: at most this many per account, and per client address, in a
+# window; requests past either limit get the same answer and send nothing.
+PASSWORD_RESET_EMAIL_LIMIT = env_int("PASSWORD_RESET_EMAIL_LIMIT", 3)
+PASSWORD_RESET_ADDRESS_LIMIT = env_int("PASSWORD_RESET_ADDRESS_LIMIT", 10)
+PASSWORD_RESET_WINDOW = timedelta(minutes=env_int("PASSWORD_RESET_WINDOW_MINUTES", 60))
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
 EMAIL_PORT = env_int("EMAIL_PORT", 587)
 EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
@@ -343,6 +349,7 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
 EMAIL_BACKEND = (
     "django.core.mail.backends.smtp.EmailBackend"
     if EMAIL_HOST
+AXES_USERNAME_CALLABLE = "tenants.throttles.lockout_username"
     else "django.core.mail.backends.console.EmailBackend"
 )
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "SCE <noreply@localhost>")

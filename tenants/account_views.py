@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import PasswordResetForm
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from tenants import selectors, services
+from tenants import selectors, services, throttles
 from tenants.access import signed_in_user
 from tenants.forms import EmailAuthenticationForm, SignUpForm
 from tenants.models import Invitation
@@ -25,6 +29,26 @@ class LoginView(auth_views.LoginView):
 
     def form_invalid(self, form: EmailAuthenticationForm) -> HttpResponse:  # type: ignore[override]
         return self.render_to_response(self.get_context_data(form=form), status=422)
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Mail a reset link built on SITE_ROOT (never on the request's Host), a few times per window.
+
+    A refused request gets the same "if an account uses that address" page as any other:
+    the answer reveals neither the account nor the limit.
+    """
+
+    @property
+    def extra_email_context(self) -> dict[str, Any]:
+        return {"site_root": settings.SITE_ROOT}
+
+    def form_valid(self, form: PasswordResetForm) -> HttpResponse:
+        allowed = throttles.password_reset_allowed(
+            email=form.cleaned_data["email"], address=throttles.client_address(self.request)
+        )
+        if not allowed:
+            return HttpResponseRedirect(self.get_success_url())
+        return super().form_valid(form)
 
 
 def _pending_invitation(token: str | None) -> Invitation | None:

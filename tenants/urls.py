@@ -38,7 +38,7 @@ urlpatterns = [
     ),
     path(
         "accounts/password/reset/",
-        auth_views.PasswordResetView.as_view(success_url=reverse_lazy("tenants:password_reset_done")),
+        account_views.PasswordResetView.as_view(success_url=reverse_lazy("tenants:password_reset_done")),
         name="password_reset",
     ),
     path(

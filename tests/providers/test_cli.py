@@ -11,7 +11,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from providers import breaker, services
-from providers.models import CircuitReset
+from providers.models import CircuitReset, LogState, ProviderLog
 from tenants.models import Tenant
 from tests.emulators.script import HttpError, Reply
 from tests.emulators.server import EmulatorServer
@@ -139,3 +139,72 @@ def test_test_streams_from_the_embedded_model(platform: Emulators) -> None:
     stats = {entry["provider"]: entry for entry in json.loads(run("stats", "--json"))}
     assert stats["embedded"]["requests"] == 1
     assert float(stats["embedded"]["cost_usd"]) == 0
+
+
+# --- What reaches the terminal ----------------------------------------------------------------
+
+# A colour change, a window title (OSC) ended by BEL, a right-to-left override and a C1 CSI.
+HOSTILE = "ev\x1b[31mil\x1b]0;owned\x07\u202etxt.exe\x9b2J"
+
+
+def shown_raw(text: str) -> list[str]:
+    """The characters of `text` that would act on a terminal (line breaks are output's own)."""
+    return [character for character in text if not character.isprintable() and character != "\n"]
+
+
+def run_both(*arguments: str) -> tuple[str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    try:
+        call_command("provider", *arguments, stdout=out, stderr=err)
+    except CommandError as failure:
+        err.write(str(failure))
+    return out.getvalue(), err.getvalue()
+
+
+def test_a_model_name_and_a_reply_with_control_characters_are_shown_escaped(platform: Emulators) -> None:
+    anthropic, _openai = platform
+    anthropic.push(Reply(f"line one\n{HOSTILE}"))
+    out, err = run_both("test", "anthropic", "--model", HOSTILE)
+    assert shown_raw(out + err) == []
+    assert "line one\nev\\x1b[31mil\\x1b]0;owned\\x07\\u202etxt.exe\\x9b2J" in out, "line breaks stay"
+    assert "anthropic/ev\\x1b[31mil" in out
+
+    logs = run("logs")
+    assert shown_raw(logs) == []
+    assert "ev\\x1b[31mil\\x1b]0;owned\\x07\\u202etxt.exe\\x9b2J" in logs
+    header, row = logs.splitlines()
+    assert header.index("STATE") == row.index("completed"), "columns align on what is shown"
+
+
+def test_streamed_tokens_are_shown_escaped(platform: Emulators) -> None:
+    _anthropic, openai = platform
+    openai.push(Reply(tokens=["safe ", "\x1b[2J", "\u202eend"]))
+    out, err = run_both("test", "openai", "--stream")
+    assert shown_raw(out + err) == []
+    assert "safe \\x1b[2J\\u202eend" in out
+
+
+def test_an_upstream_error_message_is_shown_escaped(platform: Emulators) -> None:
+    anthropic, _openai = platform
+    anthropic.push(HttpError(401, message=HOSTILE), endpoint="models")
+    out = io.StringIO()
+    with pytest.raises(SystemExit):
+        call_command("provider", "health", "--verbose", stdout=out, stderr=io.StringIO())
+    assert "  error: " in out.getvalue()
+    assert shown_raw(out.getvalue()) == []
+
+
+def test_log_rows_of_a_tenant_are_shown_escaped_in_every_table(platform: Emulators) -> None:
+    tenant = TenantFactory.create(slug="acme")
+    ProviderLog.objects.create(
+        tenant=tenant, request_id="hostile", task="api", provider=HOSTILE, kind="openai",
+        model=f"gpt\r{HOSTILE}", state=LogState.FAILED, error_code=HOSTILE, error_message=HOSTILE,
+    )  # fmt: skip
+    for arguments in (("logs",), ("logs", "--failed"), ("stats",)):
+        output = run("--tenant", "acme", *arguments)
+        assert shown_raw(output) == [], arguments
+        assert "ev\\x1b[31mil" in output
+    assert "gpt\\rev" in run("--tenant", "acme", "logs")
+    as_json = run("--tenant", "acme", "logs", "--json")
+    assert json.loads(as_json)[0]["error_message"] == HOSTILE, "JSON is for programs: escaped by JSON"
+    assert shown_raw(as_json) == []

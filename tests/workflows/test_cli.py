@@ -220,6 +220,55 @@ def test_an_unwritable_output_exits_2(tmp_path: Path) -> None:
     assert result.err.startswith(f"cannot write {tmp_path / 'missing' / 'out.go'}: ")
 
 
+# --- What reaches the terminal ----------------------------------------------------------------
+
+# A colour change, a right-to-left override (what follows reads backwards) and a C1 CSI.
+HOSTILE = "ev\x1b[31mil\u202etxt\x9b2J"
+HOSTILE_SHOWN = "ev\\x1b[31mil\\u202etxt\\x9b2J"
+
+
+def shown_raw(text: str) -> list[str]:
+    """The characters of `text` that would act on a terminal (line breaks are output's own)."""
+    return [character for character in text if not character.isprintable() and character != "\n"]
+
+
+def test_validate_escapes_node_ids_and_the_file_name(tmp_path: Path) -> None:
+    a, b = f"a{HOSTILE}", f"b{HOSTILE}"
+    cyclic = workflow([node("start"), node(a), node(b)], [*chain("start", a, b), edge("back", b, a)])
+    path = write(tmp_path, cyclic, name=f"{HOSTILE}.json")
+    result = run("validate", path)
+    assert result.status == 1
+    assert shown_raw(result.out + result.err) == []
+    assert f"error cyclic_graph a{HOSTILE_SHOWN} -> b{HOSTILE_SHOWN} -> a{HOSTILE_SHOWN}: " in result.out
+    assert f"{tmp_path}/{HOSTILE_SHOWN}.json: not valid (1 error, 0 warnings)" in result.out
+
+
+def test_compile_escapes_activity_names_in_messages_but_not_in_the_go_file(tmp_path: Path) -> None:
+    document = workflow([node("start"), node("a", activity_name=f"Do{HOSTILE}")], chain("start", "a"))
+    out = tmp_path / f"{HOSTILE}.go"
+    result = run("compile", write(tmp_path, document), "-o", str(out))
+    assert result.status == 0
+    assert shown_raw(result.err) == []
+    assert f"Wrote {tmp_path}/{HOSTILE_SHOWN}.go (" in result.err
+    assert f"Activity stubs to implement: DoWork, Do{HOSTILE_SHOWN}\n" in result.err
+    assert out.read_text() == compile_workflow(document, known_workflow_ids=set()).code, "data is not altered"
+
+    printed = run("compile", write(tmp_path, document))
+    assert printed.out == compile_workflow(document, known_workflow_ids=set()).code
+    assert "\x1b" not in printed.out, "the Go file escapes its own literals"
+    assert "\u202e" not in printed.out
+
+
+def test_compile_escapes_the_findings_of_an_invalid_workflow(tmp_path: Path) -> None:
+    a, b = f"a{HOSTILE}", f"b{HOSTILE}"
+    cyclic = workflow([node("start"), node(a), node(b)], [*chain("start", a, b), edge("back", b, a)])
+    result = run("compile", write(tmp_path, cyclic, name=f"{HOSTILE}.json"))
+    assert result.status == 1
+    assert result.out == ""
+    assert shown_raw(result.err) == []
+    assert f"{HOSTILE_SHOWN}.json is not valid: 1 error" in result.err
+
+
 # --- The real command line ------------------------------------------------------------------
 
 

@@ -2,6 +2,10 @@
 
 Acts on the platform providers (from the environment, plus the embedded model) unless
 `--tenant SLUG` names a tenant, whose credentials are then included.
+
+Names, model ids, error messages and replies come from tenants and upstream servers: every
+one is passed through `printable` before it reaches the terminal. --json output is not
+(json.dumps escapes control characters itself).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 from redis.exceptions import RedisError
 
+from core.terminal import printable
 from providers import breaker, gateway, metrics, services
 from providers.crypto import KeyringError
 from providers.errors import ProviderError
@@ -40,6 +45,8 @@ from tenants.models import Tenant, User
 
 
 def table(rows: list[list[str]], headers: list[str]) -> str:
+    """Aligned columns; cells are escaped first, so that widths count what is shown."""
+    rows = [[printable(cell) for cell in row] for row in rows]
     widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=False)]
     lines = [
         "  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=False))
@@ -135,13 +142,14 @@ class Command(BaseCommand):
                 try:
                     providers[credential.name] = credential_config(credential)
                 except KeyringError as error:
-                    self.stderr.write(f"credential {credential.name}: {error}")
+                    self.stderr.write(f"credential {printable(credential.name)}: {error}")
         return providers
 
     def _provider(self, tenant: Tenant | None, name: str) -> ProviderConfig:
         providers = self._providers(tenant)
         if name not in providers:
-            raise CommandError(f"unknown provider {name!r}; known: {', '.join(sorted(providers))}")
+            known = ", ".join(printable(known_name) for known_name in sorted(providers))
+            raise CommandError(f"unknown provider {name!r}; known: {known}")
         return providers[name]
 
     def _breaker_state(self, config: ProviderConfig) -> str:
@@ -175,13 +183,14 @@ class Command(BaseCommand):
             if verbose:
                 for r in results:
                     self.stdout.write(
-                        f"\n{r['name']}: base_url={r['base_url'] or 'vendor default'}"
-                        f" default_model={r['default_model']}"
+                        f"\n{printable(r['name'])}: base_url={printable(r['base_url'] or 'vendor default')}"
+                        f" default_model={printable(r['default_model'])}"
                     )
                     if r["error"]:
-                        self.stdout.write(f"  error: {r['error']}")
+                        self.stdout.write(f"  error: {printable(r['error'])}")
                     if r["model_ids"]:
-                        self.stdout.write(f"  models: {', '.join(r['model_ids'][:20])}")
+                        models = ", ".join(printable(model_id) for model_id in r["model_ids"][:20])
+                        self.stdout.write(f"  models: {models}")
         if not all(r["ok"] for r in results):
             sys.exit(1)
 
@@ -293,7 +302,8 @@ class Command(BaseCommand):
         except RedisError as error:
             raise CommandError(f"the breaker store (Redis) is unreachable: {error}") from error
         self.stdout.write(
-            f"Circuit of {name} reset (was {reset.previous_state}), recorded as reset by {label}."
+            f"Circuit of {printable(name)} reset (was {reset.previous_state}),"
+            f" recorded as reset by {printable(label)}."
         )
 
     def test(
@@ -323,11 +333,11 @@ class Command(BaseCommand):
             try:
                 completion = gateway.complete_sync(request)
             except ProviderError as error:
-                raise CommandError(f"{error.code.value}: {error.message}") from error
-            self.stdout.write(completion.text)
+                raise CommandError(f"{error.code.value}: {printable(error.message)}") from error
+            self.stdout.write(printable(completion.text, keep_line_breaks=True))
             usage = completion.usage
             self.stdout.write(
-                f"\n[{completion.provider}/{completion.model}"
+                f"\n[{printable(completion.provider)}/{printable(completion.model)}"
                 f" · {usage.input_tokens}+{usage.output_tokens} tokens"
                 f"{' (estimated)' if usage.estimated else ''} · ${completion.cost_usd:.6f} · "
                 f"{(time.monotonic() - started) * 1000:.0f} ms · {completion.attempts} attempt(s)]"
@@ -340,12 +350,12 @@ class Command(BaseCommand):
         first_token: float | None = None
 
         def start(event: StartEvent) -> None:
-            self.stdout.write(f"[{event.provider}/{event.model} · {event.request_id}]")
+            self.stdout.write(f"[{printable(event.provider)}/{printable(event.model)} · {event.request_id}]")
 
         def token(event: TokenEvent) -> None:
             nonlocal first_token
             first_token = first_token or time.monotonic()
-            self.stdout.write(event.text, ending="")
+            self.stdout.write(printable(event.text, keep_line_breaks=True), ending="")
             self.stdout.flush()
 
         def usage(event: UsageEvent) -> None:
@@ -355,10 +365,10 @@ class Command(BaseCommand):
         def done(event: DoneEvent) -> None:
             ttft = f"{(first_token - started) * 1000:.0f} ms" if first_token else "-"
             total = f"{(time.monotonic() - started) * 1000:.0f} ms"
-            self.stdout.write(f"[done: {event.finish_reason} · first token {ttft} · {total}]")
+            self.stdout.write(f"[done: {printable(event.finish_reason)} · first token {ttft} · {total}]")
 
         def error(event: ErrorEvent) -> None:
-            self.stderr.write(f"\n[error {event.code.value}: {event.message}]")
+            self.stderr.write(f"\n[error {event.code.value}: {printable(event.message)}]")
 
         reply = await read_stream(
             gateway.stream(request),

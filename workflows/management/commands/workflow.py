@@ -2,6 +2,10 @@
 
 Exit status: 0 when the workflow is valid (warnings allowed), 1 when it has errors, 2 when
 the input cannot be read as a JSON object (or the output written, or the tenant found).
+
+Messages quote the document (ids, names, its file name): they pass through `printable`, so
+a control character in it shows as an escape instead of acting on the terminal. The Go file
+and --json output are data for programs and escape their own strings.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from core.terminal import printable
 from tenants.models import Tenant
 from workflows.analysis.validation import validate_workflow
 from workflows.compiler import compile_workflow
@@ -37,8 +42,12 @@ TENANT_HELP = (
 
 
 def describe(finding: Finding) -> str:
-    """One finding on one line: `severity code location: message`."""
-    return f"{finding.severity} {finding.code} {_location(finding)}: {finding.message}"
+    """One finding on one line: `severity code location: message`.
+
+    Locations and messages quote the document (node ids, names, expressions): escaped, so
+    that a control character in it shows instead of acting on the terminal.
+    """
+    return printable(f"{finding.severity} {finding.code} {_location(finding)}: {finding.message}")
 
 
 def _location(finding: Finding) -> str:
@@ -55,6 +64,11 @@ def _location(finding: Finding) -> str:
     if finding.position is not None:
         where += f" (character {finding.position})"
     return where
+
+
+def _names(names: Collection[str]) -> str:
+    """Names for a message line, escaped: activity names come from the document."""
+    return ", ".join(printable(name) for name in names) or "none"
 
 
 def _count(findings: Collection[Finding], severity: str) -> str:
@@ -133,11 +147,11 @@ class Command(BaseCommand):
             Path(output).write_text(result.code, encoding="utf-8")
         except OSError as problem:
             raise CommandError(
-                f"cannot write {output}: {problem.strerror or problem}", returncode=EXIT_UNREADABLE
+                f"cannot write {printable(output)}: {problem.strerror or problem}", returncode=EXIT_UNREADABLE
             ) from None
-        self.stderr.write(f"Wrote {output} ({len(result.code.encode())} bytes).")
-        self.stderr.write(f"Activity stubs to implement: {', '.join(result.activity_stubs) or 'none'}")
-        self.stderr.write(f"Workers required (task queues): {', '.join(result.required_workers) or 'none'}")
+        self.stderr.write(f"Wrote {printable(output)} ({len(result.code.encode())} bytes).")
+        self.stderr.write(f"Activity stubs to implement: {_names(result.activity_stubs)}")
+        self.stderr.write(f"Workers required (task queues): {_names(result.required_workers)}")
 
     # --- input -----------------------------------------------------------------------
 
@@ -150,8 +164,8 @@ class Command(BaseCommand):
         return known_workflow_ids(tenant)
 
     def _read(self, path: str) -> tuple[str, WorkflowDocument]:
-        """The document's label for messages, and its JSON object; exit 2 when there is none."""
-        label = "<stdin>" if path == STDIN else path
+        """The document's label for messages (escaped), and its JSON object; exit 2 when there is none."""
+        label = "<stdin>" if path == STDIN else printable(path)
         try:
             raw = sys.stdin.buffer.read() if path == STDIN else Path(path).read_bytes()
         except OSError as problem:
@@ -163,7 +177,7 @@ class Command(BaseCommand):
             message = document.message
             if document.position is not None:
                 message += f" ({_line_and_column(raw, document.position)})"
-            raise CommandError(f"cannot read {label}: {message}", returncode=EXIT_UNREADABLE)
+            raise CommandError(f"cannot read {label}: {printable(message)}", returncode=EXIT_UNREADABLE)
         return label, document
 
 
