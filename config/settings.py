@@ -220,6 +220,19 @@ if not PROVIDER_KEYRING:
 
     PROVIDER_KEYRING = embedded_keyring_spec(DATA_DIR)
 
+# Tenants' provider base URLs may only reach public addresses: loopback, private, link-local
+# (cloud metadata) and other internal ranges are refused, in the form and at connect time,
+# except these entries (comma-separated): host, host:port, *.domain, IP, IP:port, CIDR,
+# CIDR:port, [IPv6]:port (core/egress). The platform providers above are not checked.
+EGRESS_ALLOWED_HOSTS = env_list("EGRESS_ALLOWED_HOSTS", [])
+try:
+    from core.egress import parse_allowed_host
+
+    for _entry in EGRESS_ALLOWED_HOSTS:
+        parse_allowed_host(_entry)
+except ValueError as _error:
+    raise ImproperlyConfigured(f"EGRESS_ALLOWED_HOSTS: {_error}") from None
+
 GATEWAY_MAX_ATTEMPTS = env_int("GATEWAY_MAX_ATTEMPTS", 3)
 GATEWAY_BACKOFF_BASE_SECONDS = float(env_str("GATEWAY_BACKOFF_BASE_SECONDS", "0.5"))
 GATEWAY_BACKOFF_MAX_SECONDS = float(env_str("GATEWAY_BACKOFF_MAX_SECONDS", "8"))
@@ -316,6 +329,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 PASSWORD_RESET_TIMEOUT = 3 * 60 * 60
+# Password-reset emails: at most this many per account, and per client address, in a
+# window; requests past either limit get the same answer and send nothing.
+PASSWORD_RESET_EMAIL_LIMIT = env_int("PASSWORD_RESET_EMAIL_LIMIT", 3)
+PASSWORD_RESET_ADDRESS_LIMIT = env_int("PASSWORD_RESET_ADDRESS_LIMIT", 10)
+PASSWORD_RESET_WINDOW = timedelta(minutes=env_int("PASSWORD_RESET_WINDOW_MINUTES", 60))
 INVITATION_TTL = timedelta(days=env_int("INVITATION_TTL_DAYS", 7))
 
 # Login throttling: after AXES_FAILURE_LIMIT failures for one email from one address, that
@@ -325,6 +343,7 @@ AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_USERNAME_FORM_FIELD = "username"  # the login form's field, which holds the email
+AXES_USERNAME_CALLABLE = "tenants.throttles.lockout_username"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 # Behind PROXY_COUNT reverse proxies the client address is read from X-Forwarded-For.
@@ -336,11 +355,6 @@ AXES_VERBOSE = False
 
 # --- Email ------------------------------------------------------------------------------
 
-# Password-reset emails: at most this many per account, and per client address, in a
-# window; requests past either limit get the same answer and send nothing.
-PASSWORD_RESET_EMAIL_LIMIT = env_int("PASSWORD_RESET_EMAIL_LIMIT", 3)
-PASSWORD_RESET_ADDRESS_LIMIT = env_int("PASSWORD_RESET_ADDRESS_LIMIT", 10)
-PASSWORD_RESET_WINDOW = timedelta(minutes=env_int("PASSWORD_RESET_WINDOW_MINUTES", 60))
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
 EMAIL_PORT = env_int("EMAIL_PORT", 587)
 EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
@@ -349,7 +363,6 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
 EMAIL_BACKEND = (
     "django.core.mail.backends.smtp.EmailBackend"
     if EMAIL_HOST
-AXES_USERNAME_CALLABLE = "tenants.throttles.lockout_username"
     else "django.core.mail.backends.console.EmailBackend"
 )
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "SCE <noreply@localhost>")

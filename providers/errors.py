@@ -3,6 +3,11 @@
 Every failure, whichever SDK or server it came from, becomes a `ProviderError` with one of
 these codes. The code alone decides what the router does next: retry the same provider,
 fall back to the next one, and whether the failure counts against the circuit breaker.
+
+A `ProviderError`'s `message` is the gateway's own words (code, provider, HTTP status) and
+goes wherever the failure is shown; what the upstream said, which may be anything its
+server chose to put in an error body, is kept apart in `detail`, cut to
+UPSTREAM_DETAIL_CHARS, and recorded only in the log row that admins read.
 """
 
 from __future__ import annotations
@@ -32,6 +37,12 @@ class ErrorCode(StrEnum):
     BUDGET_EXCEEDED = "budget_exceeded"
     CIRCUIT_OPEN = "circuit_open"
     CANCELLED = "cancelled"
+    EGRESS_REFUSED = "egress_refused"
+
+    @property
+    def summary(self) -> str:
+        """What the code means, in words fit for anyone in the tenant."""
+        return SUMMARIES.get(self, self.value.replace("_", " "))
 
     @property
     def policy(self) -> ErrorPolicy:
@@ -70,7 +81,42 @@ POLICIES: dict[ErrorCode, ErrorPolicy] = {
     ErrorCode.BUDGET_EXCEEDED: ErrorPolicy(retryable=False, fallbackable=False, counts_for_breaker=False),
     ErrorCode.CIRCUIT_OPEN: ErrorPolicy(retryable=False, fallbackable=True, counts_for_breaker=False),
     ErrorCode.CANCELLED: ErrorPolicy(retryable=False, fallbackable=False, counts_for_breaker=False),
+    # The egress guard refused the credential's address (core/egress): no byte was sent, so
+    # the provider did not fail and the breaker must not open (its cooldown would only hide
+    # the reason and delay a fixed URL); a retry meets the same refusal; another provider
+    # may serve the request.
+    ErrorCode.EGRESS_REFUSED: ErrorPolicy(retryable=False, fallbackable=True, counts_for_breaker=False),
 }
+
+SUMMARIES: dict[ErrorCode, str] = {
+    ErrorCode.RATE_LIMITED: "the provider is rate limiting requests",
+    ErrorCode.OVERLOADED: "the provider is overloaded",
+    ErrorCode.TIMEOUT: "the provider did not answer in time",
+    ErrorCode.CONNECTION: "the provider could not be reached",
+    ErrorCode.SERVER_ERROR: "the provider failed",
+    ErrorCode.AUTH: "the provider refused the API key",
+    ErrorCode.PERMISSION: "the API key may not do this",
+    ErrorCode.BAD_REQUEST: "the provider refused the request as invalid",
+    ErrorCode.CONTEXT_LENGTH: "the prompt is longer than the model accepts",
+    ErrorCode.CONTENT_FILTER: "the provider's content policy withheld the reply",
+    ErrorCode.BUDGET_EXCEEDED: "the organization's limits refused the request",
+    ErrorCode.CIRCUIT_OPEN: "the provider is failing and is paused",
+    ErrorCode.CANCELLED: "the request was cancelled",
+    ErrorCode.EGRESS_REFUSED: "the provider's address is not allowed",
+}
+
+# How much of what an upstream said is kept: enough to diagnose, too little to carry much
+# of an internal service's page.
+UPSTREAM_DETAIL_CHARS = 300
+
+
+def upstream_detail(text: object) -> str:
+    """What an upstream said, on one line, cut to UPSTREAM_DETAIL_CHARS."""
+    # Cut before flattening: a body may be a whole page.
+    flat = " ".join(str(text or "")[: UPSTREAM_DETAIL_CHARS * 4].split())
+    if len(flat) <= UPSTREAM_DETAIL_CHARS:
+        return flat
+    return flat[: UPSTREAM_DETAIL_CHARS - 1] + "…"
 
 
 class ProviderError(Exception):
@@ -84,6 +130,7 @@ class ProviderError(Exception):
         status: int | None = None,
         retry_after: float | None = None,
         provider: str = "",
+        detail: object = "",
     ) -> None:
         super().__init__(message)
         self.code = code
@@ -91,6 +138,12 @@ class ProviderError(Exception):
         self.status = status
         self.retry_after = retry_after
         self.provider = provider
+        self.detail = upstream_detail(detail)
+
+    @property
+    def recorded_message(self) -> str:
+        """The message with the upstream's detail, for the log row (shown to admins only)."""
+        return f"{self.message} (detail: {self.detail})" if self.detail else self.message
 
     def __repr__(self) -> str:
         return f"ProviderError({self.code.value!r}, {self.message!r}, status={self.status})"

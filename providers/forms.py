@@ -5,6 +5,7 @@ from typing import Any
 from django import forms
 from django.core.validators import URLValidator
 
+from core.egress import validate_outbound_url
 from providers.interface import Task
 from providers.models import CredentialKind, LogState
 
@@ -20,8 +21,10 @@ class CredentialForm(forms.Form):
         label="Base URL",
         required=False,
         max_length=200,
-        validators=[URLValidator(schemes=["http", "https"])],
-        help_text="Only for OpenAI-compatible servers (Azure, Groq, vLLM, Ollama…).",
+        # The form refuses what the URL itself shows to be internal; the connection checks the
+        # addresses its host resolves to (core/egress).
+        validators=[URLValidator(schemes=["http", "https"]), validate_outbound_url],
+        help_text="Only for OpenAI-compatible servers (Azure, Groq, vLLM, Ollama…) on a public address.",
     )
     api_key = forms.CharField(
         label="API key",

@@ -99,7 +99,7 @@ def _closing_values(closing: LogClosing, finished: datetime) -> dict[str, Any]:
         "duration_ms": max(0, int((finished - closing.started_at).total_seconds() * 1000)),
         "gateway_overhead_ms": closing.overhead_ms,
         "error_code": error.code.value if error is not None else "",
-        "error_message": error.message[:2000] if error is not None else "",
+        "error_message": error.recorded_message[:2000] if error is not None else "",
         "response_json": (
             {"text": closing.response_text, "finish_reason": closing.finish_reason}
             if closing.response_text is not None

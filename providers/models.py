@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from providers.errors import ErrorCode
 from providers.interface import Task
 from tenants.models import Tenant
 from tenants.scoping import TenantOwnedModel, TenantScopedManager
@@ -194,6 +195,18 @@ class ProviderLog(models.Model):
     @property
     def tokens(self) -> int:
         return self.input_tokens + self.output_tokens
+
+    @property
+    def error_summary(self) -> str:
+        """What the error code means, in words fit for anyone in the tenant.
+
+        `error_message` may quote what the upstream said (see providers/errors.py): only
+        admins see it.
+        """
+        try:
+            return ErrorCode(self.error_code).summary
+        except ValueError:
+            return self.error_code.replace("_", " ")
 
     @property
     def time_to_first_token_ms(self) -> int | None:

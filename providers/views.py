@@ -210,7 +210,13 @@ def provider_log_detail(request: TenantRequest, log_id: int) -> HttpResponse:
     attempts = (
         ProviderLog.objects.for_tenant(request.tenant).filter(request_id=entry.request_id).order_by("pk")
     )
-    return render(request, "providers/log_detail.html", {"entry": entry, "attempts": attempts})
+    context = {
+        "entry": entry,
+        "attempts": attempts,
+        # The error message may quote an upstream's error body: admins only.
+        "shows_error_detail": request.membership.can(Role.ADMIN),
+    }
+    return render(request, "providers/log_detail.html", context)
 
 
 @tenant_view()

@@ -4,6 +4,10 @@ Reusing the client reuses its HTTP connection pool; SDK retries are off because 
 router owns retries. An async HTTP pool belongs to the event loop that opened it, and the
 gateway runs on several loops (daphne's, one per `async_to_sync` call in Celery tasks), so
 clients are kept per loop.
+
+A tenant's credential talks through the egress guard's HTTP client (core/egress): its base
+URL is the tenant's to choose, so every connection is checked against the policy. Platform
+providers, configured by the operators, use the SDKs' own clients.
 """
 
 from __future__ import annotations
@@ -13,6 +17,9 @@ import hashlib
 import weakref
 from dataclasses import dataclass, field
 
+import httpx2
+
+from core.egress import guarded_async_client
 from providers.errors import ErrorCode, ProviderError
 from providers.interface import ProviderKind
 
@@ -38,6 +45,11 @@ class ProviderConfig:
         return hashlib.sha256(material.encode()).hexdigest()[:32]
 
     @property
+    def tenant_supplied(self) -> bool:
+        """Whether a tenant chose where this provider is (and so the egress guard applies)."""
+        return self.credential_id is not None
+
+    @property
     def breaker_key(self) -> str:
         """The circuit breaker is per credential."""
         if self.credential_id is not None:
@@ -47,6 +59,16 @@ class ProviderConfig:
 
 def credential_breaker_key(credential_id: int) -> str:
     return f"credential:{credential_id}"
+
+
+def http_client_for(
+    config: ProviderConfig, *, timeout: httpx2.Timeout, limits: httpx2.Limits
+) -> httpx2.AsyncClient | None:
+    """The HTTP client an SDK client for `config` uses: guarded for a tenant's credential,
+    None (the SDK's own) for a platform provider. `timeout` and `limits` are the SDK's."""
+    if not config.tenant_supplied:
+        return None
+    return guarded_async_client(timeout=timeout, limits=limits)
 
 
 _clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, ProviderKind]] = (

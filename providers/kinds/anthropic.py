@@ -9,7 +9,7 @@ import anthropic
 
 from providers.errors import ErrorCode, ProviderError
 from providers.interface import Embeddings, KindChunk, KindCompletion, ProviderCall, Usage
-from providers.kinds import ProviderConfig, sse
+from providers.kinds import ProviderConfig, http_client_for, sse
 from providers.kinds.sdk_errors import normalize
 
 # Anthropic's stop reasons in the gateway's (OpenAI-like) vocabulary.
@@ -26,9 +26,15 @@ class AnthropicKind:
 
     def __init__(self, config: ProviderConfig) -> None:
         self.config = config
-        # One client per credential: its connection pool is reused. Retries are the router's.
+        # One client per credential: its connection pool is reused. Retries are the router's;
+        # a tenant's credential connects through the egress guard.
         self.client = anthropic.AsyncAnthropic(
-            api_key=config.api_key, base_url=config.base_url or None, max_retries=0
+            api_key=config.api_key,
+            base_url=config.base_url or None,
+            max_retries=0,
+            http_client=http_client_for(
+                config, timeout=anthropic.DEFAULT_TIMEOUT, limits=anthropic.DEFAULT_CONNECTION_LIMITS
+            ),
         )
 
     def _error(self, error: BaseException) -> ProviderError:

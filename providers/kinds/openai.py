@@ -10,7 +10,7 @@ import openai
 
 from providers.errors import ErrorCode, ProviderError
 from providers.interface import Embeddings, KindChunk, KindCompletion, ProviderCall, Usage
-from providers.kinds import ProviderConfig, sse
+from providers.kinds import ProviderConfig, http_client_for, sse
 from providers.kinds.sdk_errors import normalize
 
 
@@ -19,9 +19,15 @@ class OpenAIKind:
 
     def __init__(self, config: ProviderConfig) -> None:
         self.config = config
-        # One client per credential: its connection pool is reused. Retries are the router's.
+        # One client per credential: its connection pool is reused. Retries are the router's;
+        # a tenant's credential connects through the egress guard.
         self.client = openai.AsyncOpenAI(
-            api_key=config.api_key, base_url=config.base_url or None, max_retries=0
+            api_key=config.api_key,
+            base_url=config.base_url or None,
+            max_retries=0,
+            http_client=http_client_for(
+                config, timeout=openai.DEFAULT_TIMEOUT, limits=openai.DEFAULT_CONNECTION_LIMITS
+            ),
         )
 
     def _error(self, error: BaseException) -> ProviderError:

@@ -3,7 +3,8 @@
 The anthropic and openai SDKs are generated from one template and raise parallel exception
 classes (APITimeoutError, RateLimitError, …), so one mapping serves both; the module is
 passed in. Failures below the SDK (a connection dropped mid-stream surfaces as an httpx
-error) and malformed data are mapped too, so nothing unnormalized escapes a kind.
+error) and malformed data are mapped too, so nothing unnormalized escapes a kind. A connection the
+egress guard refused (core/egress; the SDKs wrap it as a connection error) is egress_refused.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from typing import Any
 # The SDKs' HTTP client (httpx2, the successor of httpx that they are built on).
 import httpx2
 
-from providers.errors import ErrorCode, ProviderError
+from core.egress import refusal_in
+from providers.errors import UPSTREAM_DETAIL_CHARS, ErrorCode, ProviderError
 
 # The error "type" in a provider's error body, when the HTTP status does not tell enough
 # (an error event inside a 200 stream has no status of its own).
@@ -85,6 +87,18 @@ def _body_error(body: object) -> tuple[str, str]:
     return "", ""
 
 
+def _body_text(body: object) -> str:
+    """An error body as text, whatever its shape (the SDKs parse JSON and keep other text)."""
+    if body is None:
+        return ""
+    if isinstance(body, str):
+        return body
+    try:
+        return json.dumps(body)[:UPSTREAM_DETAIL_CHARS]
+    except (TypeError, ValueError):
+        return str(body)[:UPSTREAM_DETAIL_CHARS]
+
+
 def _by_status(status: int) -> ErrorCode:
     if status == 401:
         return ErrorCode.AUTH
@@ -104,33 +118,55 @@ def _by_status(status: int) -> ErrorCode:
 
 
 def normalize(error: BaseException, *, sdk: ModuleType, provider: str) -> ProviderError:
-    """The ProviderError for anything a call through `sdk` (anthropic or openai) raised."""
+    """The ProviderError for anything a call through `sdk` (anthropic or openai) raised.
+
+    The message is the gateway's own words; whatever the upstream said (an error body, an
+    exception's text) goes to `detail`, cut short, for the log row only.
+    """
     if isinstance(error, ProviderError):
         return error
+    refusal = refusal_in(error)
+    if refusal is not None:
+        return ProviderError(ErrorCode.EGRESS_REFUSED, f"{provider}: {refusal.reason}", provider=provider)
     if isinstance(error, sdk.APITimeoutError | httpx2.TimeoutException):
         return ProviderError(ErrorCode.TIMEOUT, f"{provider} did not answer in time", provider=provider)
     if isinstance(error, sdk.APIConnectionError | httpx2.TransportError):
-        return ProviderError(ErrorCode.CONNECTION, f"could not reach {provider}: {error}", provider=provider)
+        return ProviderError(
+            ErrorCode.CONNECTION, f"could not reach {provider}", provider=provider, detail=_cause(error)
+        )
     if isinstance(error, sdk.APIStatusError):
         return _status_error(error, provider)
     if isinstance(error, sdk.APIResponseValidationError | json.JSONDecodeError | ValueError | KeyError):
         return ProviderError(
-            ErrorCode.SERVER_ERROR, f"{provider} sent a malformed response: {error}", provider=provider
+            ErrorCode.SERVER_ERROR, f"{provider} sent a malformed response", provider=provider, detail=error
         )
     if isinstance(error, sdk.APIError):
         # An error reported inside a 200 stream: only its body says what it is.
         kind, message = _body_error(getattr(error, "body", None))
         code = BODY_TYPES.get(kind, ErrorCode.SERVER_ERROR)
-        return ProviderError(code, f"{provider}: {message or error}", provider=provider)
+        return ProviderError(
+            code, f"{provider} reported an error: {code.summary}", provider=provider, detail=message or error
+        )
     return ProviderError(
-        ErrorCode.SERVER_ERROR, f"{provider} failed: {type(error).__name__}: {error}", provider=provider
+        ErrorCode.SERVER_ERROR,
+        f"{provider} failed: {type(error).__name__}",
+        provider=provider,
+        detail=error,
     )
+
+
+def _cause(error: BaseException) -> str:
+    """The text of the exception below an SDK's wrapper ("Connection error." says little)."""
+    cause = error.__cause__ or error.__context__ or error
+    return f"{type(cause).__name__}: {cause}"
 
 
 def _status_error(error: Any, provider: str) -> ProviderError:
     status = int(getattr(error, "status_code", 0) or 0)
-    kind, message = _body_error(getattr(error, "body", None))
-    message = message or str(getattr(error, "message", "")) or f"HTTP {status}"
+    body = getattr(error, "body", None)
+    kind, message = _body_error(body)
+    # No `message` field: the body itself (a proxy's HTML page, a bare JSON object) says it.
+    message = message or _body_text(body) or str(getattr(error, "message", "")) or f"HTTP {status}"
     code = _by_status(status) if status and status != 200 else BODY_TYPES.get(kind, ErrorCode.SERVER_ERROR)
     if status == 200 and kind in BODY_TYPES:
         code = BODY_TYPES[kind]
@@ -143,10 +179,14 @@ def _status_error(error: Any, provider: str) -> ProviderError:
             code = ErrorCode.CONTENT_FILTER
     response = getattr(error, "response", None)
     retry_after = retry_after_seconds(response.headers if response is not None else None)
+    answered = (
+        f"{provider} answered HTTP {status}" if status and status != 200 else f"{provider} reported an error"
+    )
     return ProviderError(
         code,
-        f"{provider}: {message}",
+        f"{answered}: {code.summary}",
         status=status or None,
         retry_after=retry_after if code in (ErrorCode.RATE_LIMITED, ErrorCode.OVERLOADED) else None,
         provider=provider,
+        detail=message,
     )
