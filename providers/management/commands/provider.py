@@ -333,7 +333,7 @@ class Command(BaseCommand):
             try:
                 completion = gateway.complete_sync(request)
             except ProviderError as error:
-                raise CommandError(f"{error.code.value}: {printable(error.message)}") from error
+                raise CommandError(f"{error.code.value}: {printable(error.recorded_message)}") from error
             self.stdout.write(printable(completion.text, keep_line_breaks=True))
             usage = completion.usage
             self.stdout.write(
@@ -416,7 +416,7 @@ async def _probe(config: ProviderConfig) -> dict[str, Any]:
     try:
         model_ids = await asyncio.wait_for(client_for(config).list_models(), timeout=15)
     except ProviderError as error:
-        result["error"] = f"{error.code.value}: {error.message}"
+        result["error"] = f"{error.code.value}: {error.recorded_message}"
     except TimeoutError:
         result["error"] = "timeout: no answer within 15 s"
     else:
