@@ -42,7 +42,9 @@ def start(*, socket_path: Path, data_dir: Path, timeout: float = 10.0) -> subpro
         raise EmbeddedRedisError(f"a Redis server already answers on {socket_path}")
     socket_path.unlink(missing_ok=True)
     data_dir.mkdir(parents=True, exist_ok=True)
-    process = subprocess.Popen(
+    # Its own process group: a Ctrl-C meant for `serve` must not stop Redis before the
+    # processes that use it.
+    process = processes.Leader(
         [
             redis_server_binary(),
             "--port", "0",

@@ -42,3 +42,17 @@ def test_celery_is_configured_not_to_lose_work() -> None:
     assert conf.accept_content == ["json"]
     assert conf.broker_transport_options["visibility_timeout"] > conf.task_time_limit
     assert conf.broker_url == settings.CELERY_BROKER_URL
+
+
+def test_a_job_whose_worker_died_is_resumed_within_a_minute() -> None:
+    """The broker gives a dead worker's message back only after hours; the sweeper runs every
+    JOB_SWEEP_SECONDS and resumes a job once its heartbeat is JOB_HEARTBEAT_STALE_SECONDS old."""
+    sweeper = app.conf.beat_schedule["workflow-proposals-sweeper"]
+    assert sweeper["task"] == "workflows.tasks.resume_stalled_proposals"
+    assert sweeper["task"] in app.tasks
+    period = sweeper["schedule"].total_seconds()
+    assert period == settings.JOB_SWEEP_SECONDS <= 20
+    assert settings.JOB_HEARTBEAT_STALE_SECONDS + period <= 60
+    assert settings.JOB_HEARTBEAT_STALE_SECONDS >= 2 * settings.JOB_HEARTBEAT_SECONDS, (
+        "a late beat is no death"
+    )

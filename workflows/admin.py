@@ -124,6 +124,7 @@ class WorkflowProposalAdmin(ReadOnlyTenantOwnedAdmin):
         "state",
         "tenant",
         "attempts",
+        "resumptions",
         "provider",
         "model",
         "error_code",
@@ -135,8 +136,9 @@ class WorkflowProposalAdmin(ReadOnlyTenantOwnedAdmin):
     date_hierarchy = "created_at"
     fields = readonly_fields = (
         "tenant", "kind", "state", "workflow", "conversation", "instruction", "attempts",
-        "provider", "model", "error_code", "error_message", "created_by", "created_at",
-        "started_at", "finished_at", "decided_by", "decided_at", "findings_shown", "proposed_document",
+        "provider", "model", "error_code", "error_message", "created_by", "created_at", "queued_at",
+        "started_at", "heartbeat_at", "resumptions", "finished_at", "decided_by", "decided_at",
+        "findings_shown", "proposed_document",
     )  # fmt: skip
 
     @admin.display(description="findings")

@@ -122,13 +122,21 @@ class WorkflowProposal(TenantOwnedModel):
     model = models.CharField(max_length=100, blank=True)
     error_code = models.CharField(max_length=40, blank=True)
     error_message = models.CharField(max_length=500, blank=True)
-    # Which run owns the proposal: a re-delivered task starts a new run, and the old one's
-    # late writes are refused.
+    # The lease. Queued: the token the task message carries, which alone may start the run
+    # (a late or repeated delivery of an older message is refused). Running: the run's own
+    # token, named by every write of the run, so a run that lost the proposal (resumed by the
+    # sweeper, failed by the reaper) cannot overwrite what came after it.
     run_token = models.CharField(max_length=32, blank=True)
+    # While running, refreshed every JOB_HEARTBEAT_SECONDS by the run's worker; the sweeper
+    # resumes a run whose heartbeat went stale (its worker died) at most JOB_MAX_RESUMPTIONS
+    # times (`resumptions`).
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    resumptions = models.PositiveSmallIntegerField(default=0)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(default=timezone.now)
+    queued_at = models.DateTimeField(default=timezone.now)  # created, or last resumed
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     decided_by = models.ForeignKey(
@@ -140,7 +148,8 @@ class WorkflowProposal(TenantOwnedModel):
         ordering = ["-created_at", "-pk"]
         indexes = [
             models.Index(fields=["tenant", "-created_at"], name="proposal_recent"),
-            # The reaper looks for queued and running proposals older than a cutoff.
+            # The reaper and the sweeper look for the few queued and running proposals, by
+            # state (no index on the heartbeat: it changes every few seconds).
             models.Index(fields=["state", "created_at"], name="proposal_unfinished"),
         ]
 

@@ -42,17 +42,78 @@ def daphne_children(pid: int) -> list[int]:
     return [int(child) for child in children if b"daphne" in Path(f"/proc/{child}/cmdline").read_bytes()]
 
 
+def children_of(pid: int) -> list[int]:
+    """The processes `pid` started, from any of its threads."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(child) for child in (task / "children").read_text().split()]
+    return found
+
+
+def stat_of(pid: int) -> list[str] | None:
+    """/proc/<pid>/stat's fields after the command name (state first); None once it is gone."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except FileNotFoundError:
+        return None
+
+
+def arguments_of(pid: int) -> list[str]:
+    return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
+
+
+def process_tree(pid: int) -> dict[int, str]:
+    """Every process below `pid`, with its start time (to tell it from a later one with its pid)."""
+    tree: dict[int, str] = {}
+    pending = children_of(pid)
+    while pending:
+        child = pending.pop()
+        stat = stat_of(child)
+        if stat is not None:
+            tree[child] = stat[19]
+            pending += children_of(child)
+    return tree
+
+
+def survivors(tree: dict[int, str], timeout: float = 10) -> list[str]:
+    """The processes of `tree` still running after `timeout` seconds (a SIGKILL is not
+    instantaneous), named by their command lines."""
+    deadline = time.monotonic() + timeout
+    while True:
+        alive = [
+            pid for pid, started in tree.items()
+            if (stat := stat_of(pid)) is not None and stat[19] == started and stat[0] not in {"Z", "X"}
+        ]  # fmt: skip
+        if not alive or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    return [" ".join(arguments_of(pid)) for pid in alive]
+
+
+def serve_env(data: Path) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if key not in {"DATABASE_URL", "REDIS_URL", "CI"}}
+    env.update(SCE_DATA_DIR=str(data), DJANGO_SETTINGS_MODULE="config.settings", PYTHONUNBUFFERED="1")
+    return env
+
+
+def wait_for_log(pattern: str, process: subprocess.Popen[bytes], log: Path, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while not re.search(pattern, log.read_text(errors="replace")):
+        assert process.poll() is None, log.read_text()[-4000:]
+        assert time.monotonic() < deadline, f"no {pattern!r} in the log:\n{log.read_text()[-4000:]}"
+        time.sleep(0.1)
+
+
 def test_serve_brings_up_a_portal_where_sign_up_works(tmp_path: Path) -> None:
     data = tmp_path / "data"
     port = free_port()
-    env = {key: value for key, value in os.environ.items() if key not in {"DATABASE_URL", "REDIS_URL", "CI"}}
-    env.update(SCE_DATA_DIR=str(data), DJANGO_SETTINGS_MODULE="config.settings", PYTHONUNBUFFERED="1")
     log = tmp_path / "serve.log"
+    tree: dict[int, str] = {}
     with log.open("wb") as out:
         process = subprocess.Popen(
             [sys.executable, "manage.py", "serve", "--port", str(port), "--web-processes", "2"],
             cwd=ROOT,
-            env=env,
+            env=serve_env(data),
             stdout=out,
             stderr=subprocess.STDOUT,
         )
@@ -82,9 +143,12 @@ def test_serve_brings_up_a_portal_where_sign_up_works(tmp_path: Path) -> None:
                 assert response.url == base + "/t/compilers-inc/"
                 assert "Compilers Inc" in response.read().decode()
             assert (data / "db.sqlite3").exists()
+            wait_for_log(r"celery@\S+ ready", process, log)
+            wait_for_log(r"beat: Starting", process, log)
+            tree = process_tree(process.pid)
         finally:
             process.send_signal(signal.SIGTERM)
-            process.wait(timeout=30)
+            process.wait(timeout=60)
     output = log.read_text()
     assert f"SCE is up at http://127.0.0.1:{port}/" in output
     assert process.returncode == 0, output[-4000:]
@@ -92,6 +156,38 @@ def test_serve_brings_up_a_portal_where_sign_up_works(tmp_path: Path) -> None:
     with socket.socket() as probe:
         assert probe.connect_ex(("127.0.0.1", port)) != 0, "the web server stops with the portal"
     assert re.search(r"celery@\S+ ready", output), "a worker ran beside the web server"
+    assert len(tree) >= 5, f"redis, a worker, beat and two web processes: {tree}"
+    assert survivors(tree) == [], "every process serve started stops with it"
+
+
+def test_a_killed_worker_stops_serve_and_everything_it_started_beat_included(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    log = tmp_path / "serve.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "manage.py", "serve", "--port", str(free_port()), "--no-migrate"],
+            cwd=ROOT,
+            env=serve_env(data),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            wait_for_log(r"celery@\S+ ready", process, log)
+            wait_for_log(r"beat: Starting", process, log)
+            tree = process_tree(process.pid)
+            [worker] = [pid for pid in children_of(process.pid) if "worker" in arguments_of(pid)]
+
+            os.kill(worker, signal.SIGKILL)
+            process.wait(timeout=60)
+        finally:
+            if process.poll() is None:  # the test failed before the kill: serve cleans up
+                process.send_signal(signal.SIGTERM)
+                process.wait(timeout=60)
+    output = log.read_text()
+    assert process.returncode != 0, output[-4000:]
+    assert "the worker process exited with code -9; stopping the rest" in output
+    assert survivors(tree) == [], "nothing serve started outlives the worker's death"
+    assert not embedded_redis.is_answering(data / "redis.sock")
 
 
 def test_several_web_processes_need_an_ipv4_address() -> None:

@@ -107,8 +107,12 @@ def publish_logged(publish: Callable[[WorkflowProposal], object], proposal: Work
         logger.exception("could not publish a frame of workflow proposal %s", proposal.pk)
 
 
-def publish_queued(proposal: WorkflowProposal) -> None:
-    event = Event("Queued: waiting for a worker.")
+def publish_queued(proposal: WorkflowProposal, *, resumed: bool = False) -> None:
+    event = (
+        Event("The worker running this job stopped: queued again, to resume on another.", tone="warning")
+        if resumed
+        else Event("Queued: waiting for a worker.")
+    )
     STREAM.publish_sync(proposal.pk, _frame(proposal, status=status_of(proposal), event=event))
 
 

@@ -1,26 +1,30 @@
-"""Writes of workflow proposals: creating one, running it, reaping stuck ones, deciding.
+"""Writes of workflow proposals: creating one, running it, deciding.
 
 A proposal is made on request and run by a Celery task (workflows.tasks) enqueued once the
-request's transaction commits. A run claims the proposal with a fresh token; every later
-write of that run names the token, so a run that was superseded (its task re-delivered after
-a crash, or the reaper gave up on it) cannot overwrite what came after it.
+request's transaction commits. The proposal holds a lease (`run_token`): queued, the token
+its task message carries, which alone may start the run, so a message delivered late or
+twice does nothing; running, a fresh token the run names in every later write, so a run
+that lost the proposal (resumed elsewhere, or failed by the reaper: workflows.proposals.
+recovery) cannot overwrite what came after it. While it runs, the run refreshes the
+proposal's heartbeat (core.heartbeats), which tells the sweeper its worker is alive.
 """
 
 from __future__ import annotations
 
 import copy
+import functools
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
 
 from asgiref.sync import async_to_sync, sync_to_async
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from conversations import pages as conversation_pages
 from conversations.models import Conversation
+from core import heartbeats
 from tenants.models import Tenant, User
 from workflows import selectors
 from workflows.dsl.document_types import WorkflowDocument
@@ -47,13 +51,22 @@ class ProposalRefused(Exception):
 # --- Creating ------------------------------------------------------------------------------
 
 
-def _enqueue_on_commit(proposal: WorkflowProposal) -> None:
+def new_lease() -> str:
+    return uuid.uuid4().hex
+
+
+def enqueue_on_commit(proposal: WorkflowProposal, *, resumed: bool = False) -> None:
+    """Once the transaction commits, send the proposal's task with the lease it holds now
+    (a queued proposal's `run_token`); fail the proposal when the broker cannot take it."""
+    lease = proposal.run_token
+
     def enqueue() -> None:
         from workflows import tasks  # the tasks call these services
 
-        proposal_frames.publish_logged(proposal_frames.publish_queued, proposal)
+        publish = functools.partial(proposal_frames.publish_queued, resumed=resumed)
+        proposal_frames.publish_logged(publish, proposal)
         try:
-            tasks.run_workflow_proposal.delay(proposal.pk)
+            tasks.run_workflow_proposal.delay(proposal.pk, lease)
         except Exception as problem:
             # The broker is unreachable: say so on the proposal rather than leave it queued.
             logger.exception("could not enqueue workflow proposal %s", proposal.pk)
@@ -61,6 +74,7 @@ def _enqueue_on_commit(proposal: WorkflowProposal) -> None:
                 proposal=proposal,
                 code="queue_unavailable",
                 message=f"the job could not be queued ({type(problem).__name__}); try again later",
+                lease=lease,
             )
             if failed is not None:
                 proposal_frames.publish_logged(proposal_frames.publish_finished, failed)
@@ -84,8 +98,9 @@ def proposal_create_generate(
         conversation=conversation,
         base_document=base,
         created_by=actor,
+        run_token=new_lease(),
     )
-    _enqueue_on_commit(proposal)
+    enqueue_on_commit(proposal)
     return proposal
 
 
@@ -102,8 +117,9 @@ def proposal_create_enhance(
         instruction=instruction,
         base_document=copy.deepcopy(current.document),
         created_by=actor,
+        run_token=new_lease(),
     )
-    _enqueue_on_commit(proposal)
+    enqueue_on_commit(proposal)
     return proposal
 
 
@@ -118,9 +134,9 @@ class Claim:
 
 
 @transaction.atomic
-def _claim(proposal_id: int) -> Claim | None:
-    # The task carries only the id; the row names its tenant, and every query after this
-    # one is scoped to it.
+def _claim(proposal_id: int, lease: str) -> Claim | None:
+    # The task carries only the id and the lease; the row names its tenant, and every query
+    # after this one is scoped to it.
     row = WorkflowProposal.objects.dangerously_unscoped().filter(pk=proposal_id).first()
     if row is None:
         return None
@@ -128,15 +144,18 @@ def _claim(proposal_id: int) -> Claim | None:
         WorkflowProposal.objects.for_tenant(row.tenant)
         .select_for_update(of=("self",))  # not the tenant's row, which it joins
         .select_related("tenant")
-        .get(pk=proposal_id)
+        .filter(pk=proposal_id, state=State.QUEUED, run_token=lease)
+        .first()
     )
-    if not locked.is_active:
-        return None  # finished, decided or reaped: a re-delivered task has nothing to do
-    restarted = locked.state == State.RUNNING
-    token = uuid.uuid4().hex
+    if locked is None:
+        # Running, finished, decided, reaped, or queued again under a newer lease: this
+        # message (a late or repeated delivery) is not the one that may start the run.
+        return None
+    token = new_lease()
+    now = timezone.now()
     locked.state = State.RUNNING
     locked.run_token = token
-    locked.started_at = timezone.now()
+    locked.started_at = locked.heartbeat_at = now
     locked.attempts = 0
     locked.provider = locked.model = ""
     locked.document = None
@@ -144,11 +163,11 @@ def _claim(proposal_id: int) -> Claim | None:
     locked.error_code = locked.error_message = ""
     locked.save(
         update_fields=[
-            "state", "run_token", "started_at", "attempts", "provider", "model", "document", "findings",
-            "error_code", "error_message",
+            "state", "run_token", "started_at", "heartbeat_at", "attempts", "provider", "model",
+            "document", "findings", "error_code", "error_message",
         ]
     )  # fmt: skip
-    return Claim(locked, token, restarted)
+    return Claim(locked, token, restarted=locked.resumptions > 0)
 
 
 def _job(proposal: WorkflowProposal) -> generation.Job:
@@ -203,9 +222,10 @@ def _owned_by(proposal: WorkflowProposal, token: str) -> QuerySet[WorkflowPropos
 class _Reporter:
     """A run's progress: counters on the row, frames for the page."""
 
-    def __init__(self, proposal: WorkflowProposal, token: str) -> None:
+    def __init__(self, proposal: WorkflowProposal, token: str, heartbeat: heartbeats.Heartbeat) -> None:
         self.proposal = proposal
         self.token = token
+        self.heartbeat = heartbeat
 
     async def attempt_started(self, number: int, provider: str, model: str) -> None:
         await sync_to_async(
@@ -222,6 +242,8 @@ class _Reporter:
         await proposal_frames.publish_retrying(self.proposal, number, errors)
 
     async def still_current(self) -> bool:
+        if self.heartbeat.lost:
+            return False
         return bool(await sync_to_async(_owned_by(self.proposal, self.token).exists)())
 
 
@@ -250,22 +272,32 @@ def _finish(claim: Claim, outcome: generation.Outcome) -> WorkflowProposal | Non
     return locked
 
 
-def proposal_run(*, proposal_id: int) -> WorkflowProposal | None:
+def proposal_run(*, proposal_id: int, lease: str = "") -> WorkflowProposal | None:
     """Run a proposal (the Celery task's body): ask the model, validate, repair, record.
 
-    Idempotent: a finished proposal is left alone, and a running one (its worker died and the
-    task came back) starts again from the first attempt. Returns the proposal as it ended,
-    None when there was nothing (more) for this run to do.
+    Only a queued proposal whose lease is `lease` runs: a message delivered again, or late
+    after the sweeper queued the proposal anew, does nothing. A resumed proposal starts
+    again from the first attempt. The run's heartbeat is refreshed while it runs. Returns
+    the proposal as it ended, None when there was nothing (more) for this run to do.
     """
-    claim = _claim(proposal_id)
+    claim = _claim(proposal_id, lease)
     if claim is None:
-        logger.info("workflow proposal %s: nothing to run", proposal_id)
+        logger.info("workflow proposal %s: nothing to run under lease %r", proposal_id, lease)
         return None
+    proposal = claim.proposal
+    heartbeat = heartbeats.Heartbeat(
+        lambda: heartbeats.refresh(_owned_by(proposal, claim.token)), name=f"workflow proposal {proposal.pk}"
+    )
+    with heartbeat:
+        return _run(claim, heartbeat)
+
+
+def _run(claim: Claim, heartbeat: heartbeats.Heartbeat) -> WorkflowProposal | None:
     proposal = claim.proposal
     proposal_frames.publish_started(proposal, restarted=claim.restarted)
     try:
         job = _job(proposal)
-        outcome = async_to_sync(generation.propose)(job, _Reporter(proposal, claim.token))
+        outcome = async_to_sync(generation.propose)(job, _Reporter(proposal, claim.token, heartbeat))
     except ProposalRefused as refusal:
         outcome = generation.Outcome(error_code="source_deleted", error_message=refusal.message)
     except generation.Superseded:
@@ -294,14 +326,17 @@ def proposal_run(*, proposal_id: int) -> WorkflowProposal | None:
 
 
 @transaction.atomic
-def proposal_fail(*, proposal: WorkflowProposal, code: str, message: str) -> WorkflowProposal | None:
-    """Fail a queued or running proposal (None when it had already finished)."""
-    locked = (
-        WorkflowProposal.objects.for_tenant(proposal.tenant)
-        .select_for_update()
-        .filter(pk=proposal.pk, state__in=[State.QUEUED, State.RUNNING])
-        .first()
+def proposal_fail(
+    *, proposal: WorkflowProposal, code: str, message: str, lease: str | None = None
+) -> WorkflowProposal | None:
+    """Fail a queued or running proposal; with `lease`, only while it still holds that lease
+    (None when it had already finished, or moved on to another lease)."""
+    rows = WorkflowProposal.objects.for_tenant(proposal.tenant).filter(
+        pk=proposal.pk, state__in=[State.QUEUED, State.RUNNING]
     )
+    if lease is not None:
+        rows = rows.filter(run_token=lease)
+    locked = rows.select_for_update().first()
     if locked is None:
         return None
     locked.state = State.FAILED
@@ -311,40 +346,6 @@ def proposal_fail(*, proposal: WorkflowProposal, code: str, message: str) -> Wor
     locked.finished_at = timezone.now()
     locked.save(update_fields=["state", "error_code", "error_message", "run_token", "finished_at"])
     return locked
-
-
-def proposals_reap(*, older_than: timedelta) -> int:
-    """Fail proposals queued or running for longer than `older_than`; how many were failed.
-
-    Across tenants: a proposal whose worker died and whose task was lost would otherwise
-    show "running" forever.
-    """
-    cutoff = timezone.now() - older_than
-    stuck = (
-        WorkflowProposal.objects.dangerously_unscoped()
-        .filter(
-            Q(state=State.QUEUED, created_at__lt=cutoff)
-            | Q(state=State.RUNNING, started_at__lt=cutoff)
-            | Q(state=State.RUNNING, started_at__isnull=True, created_at__lt=cutoff)
-        )
-        .select_related("tenant")
-    )
-    minutes = int(older_than.total_seconds() // 60)
-    reaped = 0
-    for proposal in stuck:
-        failed = proposal_fail(
-            proposal=proposal,
-            code="stuck",
-            message=(
-                f"the job did not finish within {minutes} minutes (its worker may have stopped); try again"
-            ),
-        )
-        if failed is None:
-            continue
-        reaped += 1
-        logger.warning("workflow proposal %s was stuck %s and has been failed", proposal.pk, proposal.state)
-        proposal_frames.publish_logged(proposal_frames.publish_finished, failed)
-    return reaped
 
 
 # --- Deciding ------------------------------------------------------------------------------
