@@ -17,10 +17,10 @@ django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack
 from channels.routing import ProtocolTypeRouter, URLRouter
-from channels.security.websocket import AllowedHostsOriginValidator
 from django.template.loader import get_template
 
 from config.routing import websocket_urlpatterns
+from core.origins import SiteOriginValidator
 
 # What the first conversation turn would otherwise import and compile on the event loop, in
 # front of every socket of the process (1-2 s under load): the provider kinds with their SDKs
@@ -44,6 +44,7 @@ gc.freeze()
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        # Only the site's own pages (scheme, host and port: see core.origins) open sockets.
+        "websocket": SiteOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -15,8 +16,11 @@ from django.views.decorators.http import require_GET, require_http_methods
 from conversations import pages, selectors, services, streams
 from conversations.blueprints.schema import SKIPPED, FieldType, InvalidAnswer
 from conversations.models import Conversation, Message
+from core.redis import UNAVAILABLE
 from tenants.access import TenantRequest, get_tenant_object_or_404, tenant_view
 from tenants.models import Role
+
+logger = logging.getLogger(__name__)
 
 
 @tenant_view()
@@ -65,10 +69,16 @@ def conversation_detail(request: TenantRequest, conversation_id: int) -> HttpRes
     conversation = get_tenant_object_or_404(Conversation, request.tenant, pk=conversation_id)
     # The frame number first, then the database: every frame up to it is reflected in what
     # is read next, and the page's socket asks for what comes after it.
-    since = streams.current_seq(conversation.pk)
+    try:
+        since: int | None = streams.current_seq(conversation.pk)
+    except UNAVAILABLE:
+        # Redis is out of reach: the page shows the conversation as stored, without a socket
+        # (nothing could be sent or received over it) and says so.
+        logger.warning("conversation %s shown without live updates: Redis is unreachable", conversation.pk)
+        since = None
     messages = list(selectors.messages_of(conversation))
     for message in messages:
-        if message.role != Message.Role.ASSISTANT or message.seq_start is None:
+        if since is None or message.role != Message.Role.ASSISTANT or message.seq_start is None:
             continue
         if message.state == Message.State.STREAMING or (message.seq_end or 0) > since:
             # Mid-stream (or finished after `since` was read): shown from its first frame on,
@@ -79,7 +89,8 @@ def conversation_detail(request: TenantRequest, conversation_id: int) -> HttpRes
     context = {
         **state,
         "messages": messages,
-        "since": since,
+        "since": since or 0,
+        "live": since is not None,
         "can_answer": request.membership.can(Role.MEMBER),
     }
     return render(request, "conversations/conversation.html", context)
@@ -129,12 +140,18 @@ def answer_edit(request: TenantRequest, conversation_id: int, key: str) -> HttpR
             request, "conversations/partials/answer_form.html", {**context, "error": str(error)}, status=422
         )
     conversation, notice = services.answer_edit(conversation=conversation, key=key, value=value)
-    # Other open pages of the conversation see the change as it happens.
-    streams.publish_template(conversation.pk, "conversations/frames/message_added.html", {"message": notice})
-    streams.publish_template(
-        conversation.pk, "conversations/frames/state.html", pages.page_state(conversation)
-    )
-    _nudge(conversation)
+    try:
+        # Other open pages of the conversation see the change as it happens.
+        streams.publish_template(
+            conversation.pk, "conversations/frames/message_added.html", {"message": notice}
+        )
+        streams.publish_template(
+            conversation.pk, "conversations/frames/state.html", pages.page_state(conversation)
+        )
+        _nudge(conversation)
+    except UNAVAILABLE:
+        # The change is stored; the page this request reloads says live updates are off.
+        logger.warning("conversation %s: an edit was not published, Redis is unreachable", conversation.pk)
     target = reverse(
         "conversations:conversation_detail",
         kwargs={"tenant_slug": request.tenant.slug, "conversation_id": conversation.pk},

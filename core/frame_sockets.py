@@ -13,10 +13,10 @@ import contextlib
 from typing import Any
 from urllib.parse import parse_qs
 
-from channels.consumer import get_handler_name
-from channels.generic.websocket import AsyncWebsocketConsumer
 from django.template.loader import render_to_string
 
+from core.redis import UNAVAILABLE
+from core.sockets import Socket
 from core.streams import FrameStream
 
 # The pub/sub channel layer sends a socket's SUBSCRIBE without waiting for Redis to confirm
@@ -31,7 +31,7 @@ RECHECK_SECONDS = 1.0
 RECHECK_EVERY_SECONDS = 10.0
 
 
-class FrameSocket(AsyncWebsocketConsumer):
+class FrameSocket(Socket):
     """Subclasses set `stream` and `reload_template` (the frame that makes the page reload),
     call `follow(object_id)` from `connect()` once the caller is admitted, and route the
     stream's events (`<name>_frame`) to `deliver`."""
@@ -39,20 +39,9 @@ class FrameSocket(AsyncWebsocketConsumer):
     stream: FrameStream
     reload_template: str
     object_id: int
-    group: str
+    group: str | None = None
     sent: int = 0  # the number of the last frame this socket sent
     recheck: asyncio.Task[None] | None = None
-
-    async def dispatch(self, message: dict[str, Any]) -> None:
-        """As channels dispatches, without its `close_old_connections` before every message:
-        that is a call into the one database thread per frame per socket, so every frame
-        waited behind the turns' queries (and closed the kept SQLite connection). These
-        sockets touch the database only through `database_sync_to_async`, which tidies the
-        connections around each call itself."""
-        handler = getattr(self, get_handler_name(message), None)
-        if handler is None:
-            raise ValueError(f"No handler for message type {message['type']}")
-        await handler(message)
 
     async def follow(self, object_id: int) -> None:
         """Accept the socket and send it what the page has not seen yet."""
@@ -66,23 +55,40 @@ class FrameSocket(AsyncWebsocketConsumer):
         except ValueError:
             self.sent = 0
         await self.catch_up()
-        self.recheck = asyncio.get_running_loop().create_task(self._recheck_later())
+        if not self.closing:
+            self.recheck = asyncio.get_running_loop().create_task(self._recheck_later())
 
-    async def disconnect(self, code: int) -> None:
-        if self.recheck is not None:
-            self.recheck.cancel()
+    def reload_html(self) -> str:
+        """The frame that makes the page reload (and so show what the server says now)."""
+        return render_to_string(self.reload_template)
+
+    async def reload_page(self) -> None:
+        """Have the page reload, and close this socket (the page opens another)."""
+        await self.send(text_data=self.reload_html())
+        await self.close()
+        await self.release()
+
+    async def release(self) -> None:
+        await super().release()
+        recheck, self.recheck = self.recheck, None
+        if recheck is not None and recheck is not asyncio.current_task():
+            recheck.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self.recheck
-        if hasattr(self, "group"):
-            await self.channel_layer.group_discard(self.group, self.channel_name)
+                await recheck
+        group, self.group = self.group, None
+        if group is not None:
+            await self.leave_group(group)
 
     async def _recheck_later(self) -> None:
         # Through the socket's own channel, so it is handled in turn with the live frames.
         delay = RECHECK_SECONDS
         while True:
             await asyncio.sleep(delay)
-            await self.channel_layer.send(self.channel_name, {"type": "frames.recheck"})
             delay = RECHECK_EVERY_SECONDS
+            try:
+                await self.channel_layer.send(self.channel_name, {"type": "frames.recheck"})
+            except UNAVAILABLE:
+                continue  # no frame can come either; the next look tries again
 
     async def frames_recheck(self, event: dict[str, Any]) -> None:
         await self.catch_up()
@@ -91,8 +97,7 @@ class FrameSocket(AsyncWebsocketConsumer):
         replay = await self.stream.replay(self.object_id, self.sent)
         if replay.incomplete:
             # What this page missed is no longer kept: only a reload makes it consistent.
-            await self.send(text_data=render_to_string(self.reload_template))
-            await self.close()
+            await self.reload_page()
             return
         for frame in replay.frames:
             if frame.seq > self.sent:

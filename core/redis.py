@@ -21,6 +21,14 @@ from redis.exceptions import NoScriptError
 
 SOCKET_TIMEOUT = 2.0
 
+# What an unreachable Redis raises (refused, reset, timed out): callers that can go on
+# without it (live updates, frames) catch these and say so, instead of failing.
+UNAVAILABLE: tuple[type[Exception], ...] = (
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+    OSError,  # with TimeoutError
+)
+
 _async_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aioredis.Redis] = (
     weakref.WeakKeyDictionary()
 )

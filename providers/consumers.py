@@ -1,17 +1,21 @@
-"""The Providers page's "Try it" box: a prompt goes over the socket, the reply streams back."""
+"""The Providers page's "Try it" box: a prompt goes over the socket, the reply streams back.
+
+Access is a tenant socket's (tenants.sockets) needing the admin role: a member who loses it
+(removed, demoted, logged out, the tenant suspended) has the socket closed and any reply
+still streaming to it stopped, so no further model call is made on the tenant's keys.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import json
+import contextlib
 import logging
-from typing import Any
+from typing import Any, ClassVar
 
-from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncWebsocketConsumer
 from django.template.loader import render_to_string
+from pydantic import BaseModel, ConfigDict, StrictStr
 
-from core.close_codes import CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED
+from core.socket_messages import MessageRefused, read_action, read_object
 from providers import gateway
 from providers.forms import TryForm
 from providers.interface import (
@@ -20,42 +24,47 @@ from providers.interface import (
     Task,
 )
 from providers.stream_reply import read_stream
-from tenants import selectors as tenant_selectors
-from tenants.models import Membership, Role, User
+from tenants.models import Role
+from tenants.sockets import TenantSocket
 
 logger = logging.getLogger(__name__)
 
 
-class TryConsumer(AsyncWebsocketConsumer):
+class TryMessage(BaseModel):
+    """What the box sends, as types; TryForm then checks lengths and the provider."""
+
+    model_config = ConfigDict(extra="ignore")  # htmx adds the form's HEADERS
+
+    provider: StrictStr = ""
+    model: StrictStr = ""
+    prompt: StrictStr = ""
+
+
+class TryConsumer(TenantSocket):
     """Admins of an active tenant send prompts to one of its providers and watch the reply."""
 
-    membership: Membership
+    open_role: ClassVar[Role] = Role.ADMIN
     running: asyncio.Task[None] | None = None
 
     async def connect(self) -> None:
-        user: object = self.scope.get("user")  # a lazy proxy: isinstance sees the real class
-        if not isinstance(user, User):
-            await self.close(code=CLOSE_UNAUTHENTICATED)
-            return
-        slug = self.scope["url_route"]["kwargs"]["tenant_slug"]
-        membership = await database_sync_to_async(tenant_selectors.membership_for_slug)(user=user, slug=slug)
-        if membership is None or membership.tenant.is_suspended or not membership.can(Role.ADMIN):
-            await self.close(code=CLOSE_FORBIDDEN)
-            return
-        self.membership = membership
-        await self.accept()
+        if await self.admit() is not None:
+            await self.accept()
 
-    async def disconnect(self, code: int) -> None:
-        if self.running is not None:
-            self.running.cancel()
+    async def release(self) -> None:
+        running, self.running = self.running, None
+        if running is not None and not running.done():
+            running.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await running
+        await super().release()
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         try:
-            payload = json.loads(text_data or "")
-        except json.JSONDecodeError:
-            await self._send("error", message="The message could not be read.")
+            message = read_action(read_object(text_data), TryMessage)
+        except MessageRefused as refused:
+            await self._send("error", message=str(refused))
             return
-        form = TryForm(payload if isinstance(payload, dict) else {})
+        form = TryForm(message.model_dump())
         if not form.is_valid():
             errors = "; ".join(
                 f"{field}: {' '.join(str(e) for e in errs)}" for field, errs in form.errors.items()

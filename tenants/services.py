@@ -76,6 +76,7 @@ def tenant_suspend(*, tenant: Tenant, reason: str = "") -> Tenant:
     tenant.suspended_at = timezone.now()
     tenant.suspended_reason = reason
     tenant.save(update_fields=["status", "suspended_at", "suspended_reason"])
+    events.tenant_access_changed_on_commit(tenant.pk)
     return tenant
 
 
@@ -184,6 +185,7 @@ def membership_change_role(*, actor: Membership, membership: Membership, role: R
     membership.role = role
     membership.save(update_fields=["role"])
     events.members_changed_on_commit(membership.tenant)
+    events.user_access_changed_on_commit(membership.user_id)
     return membership
 
 
@@ -196,9 +198,10 @@ def membership_remove(*, actor: Membership, membership: Membership) -> None:
     list(Membership.objects.for_tenant(membership.tenant).filter(role=Role.OWNER).select_for_update())
     if membership.role == Role.OWNER and _owner_count(membership.tenant) <= 1:
         raise TenantError("the last owner cannot be removed: make someone else owner first")
-    tenant = membership.tenant
+    tenant, user_id = membership.tenant, membership.user_id
     membership.delete()
     events.members_changed_on_commit(tenant)
+    events.user_access_changed_on_commit(user_id)
 
 
 @transaction.atomic

@@ -26,6 +26,7 @@ from conversations.interview.lock import turn_lock, turn_running
 from conversations.interview.understanding import Understood, understand, understand_chip
 from conversations.models import Conversation, Message
 from core.db import database_sync_to_async
+from core.redis import UNAVAILABLE
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +36,24 @@ ANSWER_WAIT_SECONDS = 3.0
 MAX_MESSAGE = 4000
 
 _running: set[asyncio.Task[None]] = set()
+
+
+class AnswerUnavailable(Exception):
+    """Redis (the turn lock, the frames) went out of reach while an answer was being taken:
+    `stored` says whether the answer was saved first. The sender is told either way."""
+
+    def __init__(self, *, stored: bool) -> None:
+        self.stored = stored
+        super().__init__(self.notice)
+
+    @property
+    def notice(self) -> str:
+        if self.stored:
+            return (
+                "Your answer was saved, but live updates are unavailable right now: "
+                "reload the page in a moment."
+            )
+        return "Live updates are unavailable right now, so your answer was not sent. Try again in a moment."
 
 
 def start(coroutine: Coroutine[Any, Any, None]) -> None:
@@ -59,52 +78,61 @@ async def answer(
     value: Any = None,
     field: str | None = None,
 ) -> None:
-    """A user's answer to the current question: a chip's value (for `field`), or free text."""
-    async with turn_lock(conversation_id, wait=ANSWER_WAIT_SECONDS) as held:
-        if not held:
-            await frames.publish_flash(
-                conversation_id, "The assistant is still answering; send your answer when it is done."
-            )
-            return
-        if text is None:
-            # A chip: read, checked, stored and the next question added in one database call.
-            chip = await database_sync_to_async(_chip_add)(tenant_id, conversation_id, field, value)
-            if chip is None:
+    """A user's answer to the current question: a chip's value (for `field`), or free text.
+    AnswerUnavailable when Redis is out of reach, saying whether the answer was stored."""
+    stored = False
+    try:
+        async with turn_lock(conversation_id, wait=ANSWER_WAIT_SECONDS) as held:
+            if not held:
+                await frames.publish_flash(
+                    conversation_id, "The assistant is still answering; send your answer when it is done."
+                )
                 return
-            conversation, user_message, understood, asked, upcoming = chip
+            if text is None:
+                # A chip: read, checked, stored and the next question added in one database call.
+                chip = await database_sync_to_async(_chip_add)(tenant_id, conversation_id, field, value)
+                if chip is None:
+                    return
+                stored = True
+                conversation, user_message, understood, asked, upcoming = chip
+                await frames.publish(
+                    conversation,
+                    "conversations/frames/message_added.html",
+                    {"message": user_message, "busy": True},
+                )
+                await _unusable(conversation, asked, understood)
+                await asking.ask(conversation, user_id=user_id, upcoming=upcoming)
+                return
+            found, question = await database_sync_to_async(_conversation_and_question)(
+                tenant_id, conversation_id
+            )
+            if found is None or found.is_complete:
+                return
+            conversation = found
+            blueprint = conversation.schema()
+            asked = blueprint.field(question.field_key) if question else None
+            offered = list(question.options) if question else []
+            user_message = await database_sync_to_async(services.message_add)(
+                conversation=conversation,
+                role=Message.Role.USER,
+                text=text,
+                field_key=asked.key if asked else "",
+            )
+            stored = True
             await frames.publish(
                 conversation,
                 "conversations/frames/message_added.html",
                 {"message": user_message, "busy": True},
             )
+            understood = await understand(conversation, asked, offered, text, user_id)
+            if understood.values:
+                conversation = await database_sync_to_async(_answers_store)(
+                    conversation, user_message, understood.values
+                )
             await _unusable(conversation, asked, understood)
-            await asking.ask(conversation, user_id=user_id, upcoming=upcoming)
-            return
-        found, question = await database_sync_to_async(_conversation_and_question)(tenant_id, conversation_id)
-        if found is None or found.is_complete:
-            return
-        conversation = found
-        blueprint = conversation.schema()
-        asked = blueprint.field(question.field_key) if question else None
-        offered = list(question.options) if question else []
-        user_message = await database_sync_to_async(services.message_add)(
-            conversation=conversation,
-            role=Message.Role.USER,
-            text=text,
-            field_key=asked.key if asked else "",
-        )
-        await frames.publish(
-            conversation,
-            "conversations/frames/message_added.html",
-            {"message": user_message, "busy": True},
-        )
-        understood = await understand(conversation, asked, offered, text, user_id)
-        if understood.values:
-            conversation = await database_sync_to_async(_answers_store)(
-                conversation, user_message, understood.values
-            )
-        await _unusable(conversation, asked, understood)
-        await asking.ask(conversation, user_id=user_id)
+            await asking.ask(conversation, user_id=user_id)
+    except UNAVAILABLE as error:
+        raise AnswerUnavailable(stored=stored) from error
 
 
 async def _unusable(conversation: Conversation, asked: BlueprintField | None, understood: Understood) -> None:
@@ -183,17 +211,8 @@ async def ensure_progress(tenant_id: int, conversation_id: int, *, user_id: int 
         )
         if conversation is None:
             return
-        interrupted = question if question is not None and question.state == Message.State.STREAMING else None
-        if interrupted is not None:
-            # Its turn is gone (no lock): the process that ran it stopped mid-stream.
-            interrupted.state, interrupted.error = Message.State.FAILED, "interrupted"
-            seq = await frames.publish(
-                conversation, "conversations/frames/message_replaced.html", {"message": interrupted}
-            )
-            await database_sync_to_async(services.question_failed)(
-                message=interrupted, text=interrupted.text, error="interrupted", seq=seq
-            )
-            await frames.publish_state(conversation)
+        if question is not None and question.state == Message.State.STREAMING:
+            await _fail_interrupted(conversation, question)
             return
         if conversation.is_complete:
             return
@@ -202,6 +221,42 @@ async def ensure_progress(tenant_id: int, conversation_id: int, *, user_id: int 
         upcoming = conversation.schema().next_field(conversation.answers)
         if question is None or upcoming is None or question.field_key != upcoming.key:
             await asking.ask(conversation, user_id=user_id)
+
+
+async def recover_interrupted(tenant_id: int, conversation_id: int) -> None:
+    """Show a question whose turn died mid-stream as failed, with its retry button: what any
+    page following the conversation does once the turn's lock has expired (the process that
+    ran the turn stopped renewing it). Calls no model, so a viewer's page does it too."""
+    if await turn_running(conversation_id):
+        return
+    # Read first, without the lock: a page looks after every turn, and the lock taken for
+    # nothing would make a concurrent ensure_progress give up.
+    _conversation, question = await database_sync_to_async(_conversation_and_question)(
+        tenant_id, conversation_id
+    )
+    if question is None or question.state != Message.State.STREAMING:
+        return
+    async with turn_lock(conversation_id) as held:
+        if not held:
+            return
+        conversation, question = await database_sync_to_async(_conversation_and_question)(
+            tenant_id, conversation_id
+        )
+        if conversation is not None and question is not None and question.state == Message.State.STREAMING:
+            await _fail_interrupted(conversation, question)
+
+
+async def _fail_interrupted(conversation: Conversation, question: Message) -> None:
+    """A question left streaming with no turn running (the lock is held by the caller): the
+    process that ran its turn stopped mid-stream."""
+    question.state, question.error = Message.State.FAILED, "interrupted"
+    seq = await frames.publish(
+        conversation, "conversations/frames/message_replaced.html", {"message": question}
+    )
+    await database_sync_to_async(services.question_failed)(
+        message=question, text=question.text, error="interrupted", seq=seq
+    )
+    await frames.publish_state(conversation)
 
 
 async def retry(tenant_id: int, conversation_id: int, *, user_id: int | None) -> None:

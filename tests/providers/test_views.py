@@ -24,10 +24,12 @@ from providers.models import (
 )
 from providers.routing import credential_secret
 from providers.tasks import rollup_metrics
+from tenants import services as tenant_services
+from tenants.models import Membership, Role
 from tests.conftest import TenantUsers
 from tests.emulators.script import Reply
 from tests.emulators.server import EmulatorServer
-from tests.tenants.test_consumers import ORIGIN, connect, session_cookie
+from tests.tenants.test_consumers import ORIGIN, connect, session_cookie, silence_access_events, until_closed
 
 pytestmark = pytest.mark.django_db
 
@@ -276,3 +278,55 @@ async def test_try_it_is_for_admins_only(tenant_users: TenantUsers) -> None:
         assert not connected
         assert code == CLOSE_FORBIDDEN
         await socket.disconnect()
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_try_it_reads_bad_messages_safely_and_stays_usable(
+    tenant_users: TenantUsers, platform: tuple[EmulatorServer, EmulatorServer]
+) -> None:
+    anthropic, _openai = platform
+    cookie = await database_sync_to_async(session_cookie)(tenant_users.admin)
+    socket, connected, _ = await connect("/ws/t/acme/providers/try/", ORIGIN, cookie)
+    assert connected
+    for message, error in [
+        ('{"prompt": ' + "[" * 20_000 + "]" * 20_000 + "}", "could not be read"),
+        ('{"provider": "anthropic", "prompt": "' + "x" * 70_000 + '"}', "too long"),
+        ('{"provider": "anthropic", "prompt": "\\udc00"}', "could not be read"),
+        ('{"provider": "anthropic", "prompt": ["Say", "hello"]}', "could not be read (prompt:"),
+    ]:
+        await socket.send_to(text_data=message)
+        assert error in str(await socket.receive_from(timeout=5))
+    assert anthropic.requests == []
+    anthropic.push(Reply("Hello", tokens=1))
+    await socket.send_json_to({"provider": "anthropic", "prompt": "Say hello"})
+    assert "streaming" in str(await socket.receive_from(timeout=5))
+    await socket.disconnect()
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_try_it_sends_nothing_to_a_model_once_the_admin_lost_the_role(
+    tenant_users: TenantUsers,
+    platform: tuple[EmulatorServer, EmulatorServer],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Even when the access event was lost: access is read again before each prompt."""
+    anthropic, _openai = platform
+    cookie = await database_sync_to_async(session_cookie)(tenant_users.admin)
+    socket, connected, _ = await connect("/ws/t/acme/providers/try/", ORIGIN, cookie)
+    assert connected
+    silence_access_events(monkeypatch)
+
+    def demote() -> None:
+        members = Membership.objects.for_tenant(tenant_users.tenant)
+        tenant_services.membership_change_role(
+            actor=members.get(user=tenant_users.owner),
+            membership=members.get(user=tenant_users.admin),
+            role=Role.MEMBER,
+        )
+
+    await database_sync_to_async(demote)()
+    await socket.send_json_to({"provider": "anthropic", "prompt": "Say hello"})
+    assert await until_closed(socket) == ([], CLOSE_FORBIDDEN)
+    assert anthropic.requests == []
+    assert not await database_sync_to_async(ProviderLog.objects.for_tenant(tenant_users.tenant).exists)()
+    await socket.disconnect()

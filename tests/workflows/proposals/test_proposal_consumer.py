@@ -16,11 +16,13 @@ from core.close_codes import CLOSE_FORBIDDEN, CLOSE_NOT_FOUND, CLOSE_UNAUTHENTIC
 from core.redis import sync_redis
 from providers import services as provider_services
 from providers.interface import Task
+from tenants import services as tenant_services
+from tenants.models import Membership
 from tests.conftest import TenantUsers
 from tests.emulators.script import Reply
 from tests.emulators.server import EmulatorServer
 from tests.frames import frames_until, keep_without_sending, open_socket
-from tests.tenants.test_consumers import ORIGIN, connect
+from tests.tenants.test_consumers import ORIGIN, connect, signed_in, until_closed
 from tests.workflows.proposal_fixtures import (
     anthropic,
     anthropic_emulator,
@@ -174,6 +176,35 @@ async def test_a_missing_proposal_closes_the_socket(tenant_users: TenantUsers) -
     socket, connected, code = await open_socket(tenant_users.member, path_of(987654321))
     assert not connected
     assert code == CLOSE_NOT_FOUND
+    await socket.disconnect()
+
+
+@pytest.mark.parametrize("ending", ["removed", "logged-out", "tenant-suspended"])
+async def test_an_open_proposal_page_reloads_when_access_ends(
+    ending: str, tenant_users: TenantUsers, finished: WorkflowProposal
+) -> None:
+    """The reload shows what the server now says (a 404, the log-in page, the suspended page)."""
+    client, cookie = await database_sync_to_async(signed_in)(tenant_users.member)
+    socket, connected, _ = await connect(path_of(finished.pk, since=0), ORIGIN, cookie)
+    assert connected
+    await frames_until(socket, READY)
+
+    def end_access() -> None:
+        members = Membership.objects.for_tenant(tenant_users.tenant)
+        if ending == "removed":
+            tenant_services.membership_remove(
+                actor=members.get(user=tenant_users.owner), membership=members.get(user=tenant_users.member)
+            )
+        elif ending == "logged-out":
+            client.post("/accounts/logout/")
+        else:
+            tenant_services.tenant_suspend(tenant=tenant_users.tenant)
+
+    await database_sync_to_async(end_access)()
+    texts, code = await until_closed(socket)
+    assert code == (CLOSE_UNAUTHENTICATED if ending == "logged-out" else CLOSE_FORBIDDEN)
+    assert texts
+    assert "data-reload" in texts[-1]
     await socket.disconnect()
 
 
