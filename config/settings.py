@@ -145,6 +145,12 @@ CHANNEL_LAYERS = {
         "CONFIG": {"hosts": [REDIS_URL], "prefix": "sce:channels"},
     }
 }
+# Open sockets read their access again on every message and access event, and this often
+# while idle (a backstop for an event lost while a subscription was reconnecting).
+SOCKET_ACCESS_RECHECK_SECONDS = float(env_str("SOCKET_ACCESS_RECHECK_SECONDS", "60"))
+# A conversation's turn lock lives this long after its last heartbeat (sent every third of
+# it): open pages show a turn whose process died as failed, with its retry button, after it.
+TURN_LOCK_SECONDS = float(env_str("TURN_LOCK_SECONDS", "6"))
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
@@ -172,6 +178,20 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 2 * CELERY_TASK_TIME_LI
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_RESULT_EXPIRES = timedelta(days=1)
 CELERY_TASK_TRACK_STARTED = True
+# A worker killed mid-job holds its message until the visibility timeout (hours): long-running
+# jobs refresh a heartbeat on their row instead (core/heartbeats.py), and a sweeper resumes a
+# job whose heartbeat is older than JOB_HEARTBEAT_STALE_SECONDS on another worker, failing it
+# once it has been resumed JOB_MAX_RESUMPTIONS times.
+JOB_HEARTBEAT_SECONDS = float(env_str("JOB_HEARTBEAT_SECONDS", "5"))
+JOB_HEARTBEAT_STALE_SECONDS = float(env_str("JOB_HEARTBEAT_STALE_SECONDS", "30"))
+JOB_SWEEP_SECONDS = float(env_str("JOB_SWEEP_SECONDS", "15"))
+JOB_MAX_RESUMPTIONS = env_int("JOB_MAX_RESUMPTIONS", 3)
+if not 0 < 2 * JOB_HEARTBEAT_SECONDS <= JOB_HEARTBEAT_STALE_SECONDS:
+    raise ImproperlyConfigured(
+        "JOB_HEARTBEAT_SECONDS must be positive and JOB_HEARTBEAT_STALE_SECONDS at least twice as long"
+    )
+if JOB_SWEEP_SECONDS <= 0 or JOB_MAX_RESUMPTIONS < 0:
+    raise ImproperlyConfigured("JOB_SWEEP_SECONDS must be positive and JOB_MAX_RESUMPTIONS not negative")
 CELERY_BEAT_SCHEDULE = {
     "purge-closed-invitations": {
         "task": "tenants.tasks.purge_closed_invitations",
@@ -186,6 +206,12 @@ CELERY_BEAT_SCHEDULE = {
     "workflow-proposals-reaper": {
         "task": "workflows.tasks.reap_stuck_proposals",
         "schedule": timedelta(minutes=5),
+    },
+    # A sweep that waited longer than its period is superseded by the next one.
+    "workflow-proposals-sweeper": {
+        "task": "workflows.tasks.resume_stalled_proposals",
+        "schedule": timedelta(seconds=JOB_SWEEP_SECONDS),
+        "options": {"expires": JOB_SWEEP_SECONDS},
     },
 }
 if CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] <= CELERY_TASK_TIME_LIMIT:
@@ -243,9 +269,17 @@ BREAKER_COOLDOWN_SECONDS = float(env_str("BREAKER_COOLDOWN_SECONDS", "60"))
 BREAKER_PROBE_TIMEOUT_SECONDS = float(env_str("BREAKER_PROBE_TIMEOUT_SECONDS", "120"))
 # Log rows still pending after this long belong to a process that died: the reaper fails them.
 PROVIDER_LOG_STUCK_MINUTES = env_int("PROVIDER_LOG_STUCK_MINUTES", 15)
-# AI workflow proposals queued or running longer than this lost their worker: the reaper
-# fails them. Three attempts of at most GATEWAY's 120 s deadline each fit well inside.
+# AI workflow proposals queued (since their last queuing) or running longer than this are
+# failed by the reaper, the last resort behind the sweeper (JOB_*). Three attempts of at most
+# the gateway's 120 s deadline each fit well inside.
 WORKFLOW_PROPOSAL_STUCK_MINUTES = env_int("WORKFLOW_PROPOSAL_STUCK_MINUTES", 15)
+# The largest workflow that is analysed, compiled and drawn; a larger one gets a too_large
+# finding before any expensive pass (workflows/analysis/limits.py; docs/benchmarks.md has
+# the timings and page sizes at these limits).
+WORKFLOW_MAX_NODES = env_int("WORKFLOW_MAX_NODES", 2_000)
+WORKFLOW_MAX_EDGES = env_int("WORKFLOW_MAX_EDGES", 4_000)
+WORKFLOW_MAX_BRANCHES = env_int("WORKFLOW_MAX_BRANCHES", 200)  # per node
+WORKFLOW_MAX_DEPTH = env_int("WORKFLOW_MAX_DEPTH", 50)  # nested decision and parallel blocks
 
 # Gateway limits per plan, unless a tenant's gateway settings say otherwise. None: no limit.
 PLAN_LIMITS: dict[str, dict[str, float | int | None]] = {

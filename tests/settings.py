@@ -32,3 +32,8 @@ if os.environ.get("SCE_TEST_SERVER") == "1":
 # The wire emulators listen on loopback and tests point tenants' credentials at them; tests
 # of the egress guard itself set this back to [] (strict).
 EGRESS_ALLOWED_HOSTS = ["127.0.0.1"]
+
+# Workers a test starts and kills run on a queue of their own, where the suite's shared
+# worker (tests.servers.celery_worker) cannot take their jobs.
+if os.environ.get("SCE_TEST_CELERY_QUEUE"):
+    CELERY_TASK_DEFAULT_QUEUE = os.environ["SCE_TEST_CELERY_QUEUE"]

@@ -1,6 +1,19 @@
 from __future__ import annotations
 
 from django.apps import AppConfig
+from django.conf import settings
+
+from workflows.analysis.limits import WorkflowLimits, use_limits
+
+
+def limits_from_settings() -> WorkflowLimits:
+    """The WORKFLOW_MAX_* settings, read on every use (so overriding them in tests counts)."""
+    return WorkflowLimits(
+        max_nodes=settings.WORKFLOW_MAX_NODES,
+        max_edges=settings.WORKFLOW_MAX_EDGES,
+        max_branches=settings.WORKFLOW_MAX_BRANCHES,
+        max_depth=settings.WORKFLOW_MAX_DEPTH,
+    )
 
 
 class WorkflowsConfig(AppConfig):
@@ -12,6 +25,9 @@ class WorkflowsConfig(AppConfig):
 
         from core import navigation
 
+        # Every validation and compilation in the process (pages, API, CLI, AI proposals)
+        # applies the configured size limits.
+        use_limits(limits_from_settings)
         navigation.register_section(label="Workflows", url_name="workflows:workflow_list", order=30)
         navigation.register_next_step(
             "conversation",

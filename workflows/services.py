@@ -13,10 +13,11 @@ from django.utils import timezone
 from conversations.models import Conversation
 from tenants.models import Tenant, User
 from workflows import selectors
+from workflows.analysis.limits import current_limits, size_findings
 from workflows.dsl.document_types import WorkflowDocument
-from workflows.dsl.documents import parse_workflow
+from workflows.dsl.documents import parse_object, parse_workflow, read_document, too_deep
 from workflows.dsl.files import canonical_document
-from workflows.dsl.findings import Finding, error
+from workflows.dsl.findings import DSLValidationError, Finding, error
 from workflows.models import Workflow, WorkflowChange, WorkflowVersion
 
 # Undo goes back this many changes; older ones are dropped.
@@ -43,6 +44,15 @@ def blank_document(*, workflow_uuid: uuid.UUID, tenant: Tenant, name: str) -> Wo
     }
 
 
+def _refuse_too_deep(document: WorkflowDocument) -> None:
+    """Drafts are stored as they are, valid or not, but never nested deeper than a document
+    can be read back (the editor, export and diff recurse into them): the same finding as
+    when such a document is imported or sent to the API."""
+    problem = too_deep(document)
+    if problem is not None:
+        raise DSLValidationError([problem])
+
+
 def _owned(document: WorkflowDocument, workflow: Workflow) -> WorkflowDocument:
     """The document with the identity the workflow gives it: its id, tenant, version."""
     owned = dict(document)
@@ -62,6 +72,9 @@ def workflow_create(
     source_conversation: Conversation | None = None,
     workflow_uuid: uuid.UUID | None = None,
 ) -> Workflow:
+    """A new draft; raises DSLValidationError for a document nested too deeply to store."""
+    if document is not None:
+        _refuse_too_deep(document)
     workflow = Workflow(
         tenant=tenant,
         uuid=workflow_uuid or uuid.uuid4(),
@@ -83,7 +96,11 @@ def workflow_create(
 def workflow_edit(
     *, workflow: Workflow, actor: User | None, document: WorkflowDocument, summary: str
 ) -> Workflow:
-    """Replace the draft, remembering the one before so the change can be undone."""
+    """Replace the draft, remembering the one before so the change can be undone.
+
+    Raises DSLValidationError for a document nested too deeply to store.
+    """
+    _refuse_too_deep(document)
     locked = Workflow.objects.for_tenant(workflow.tenant).select_for_update().get(pk=workflow.pk)
     WorkflowChange.objects.create(
         tenant=locked.tenant, workflow=locked, summary=summary[:200], before=locked.document, created_by=actor
@@ -222,7 +239,14 @@ def workflow_import(*, tenant: Tenant, actor: User | None, data: bytes) -> Impor
         return Imported(
             None, [error("invalid_document", f"the file is {size}; at most 2 MB can be imported")]
         )
-    parsed = parse_workflow(data)
+    read = read_document(data)  # not JSON, not an object, nested too deeply: a finding
+    if isinstance(read, Finding):
+        return Imported(None, [read])
+    # A document over the size limits is not stored: it could not be analysed or drawn.
+    too_large = size_findings(read, current_limits())
+    if too_large:
+        return Imported(None, too_large)
+    parsed = parse_object(read)
     if parsed.workflow is None:
         return Imported(None, parsed.findings)
     document = canonical_document(parsed.workflow)

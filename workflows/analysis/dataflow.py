@@ -41,7 +41,7 @@ def undefined_variable_findings(
     for name in declared:
         declared_mask |= 1 << index_of[name]
 
-    joins = _waiting_blocks_by_join(graph, layout)
+    joins = _blocks_by_join(layout)
     predecessor_ids, successor_ids = graph.predecessor_ids, graph.successor_ids
     node_uses, edge_uses, outgoing = parsed.node_uses, parsed.edge_uses, graph.outgoing
     # A node's mask is kept only until its last successor has read it: the live masks are
@@ -58,9 +58,8 @@ def undefined_variable_findings(
             mask = after[predecessors[0]]
         else:
             flow = {source: after[source] for source in predecessors if source in after}
-            for block, branch_sets in joins.get(node_id, ()):
-                _add_other_branches(flow, block.node_id, branch_sets)
-            mask = _all_of(flow.values())
+            blocks = joins.get(node_id)
+            mask = _all_of(flow.values()) if blocks is None else _at_join(flow, blocks, layout)
         for source in predecessors:
             left = unread.get(source, 0) - 1
             if left == 0:
@@ -95,34 +94,74 @@ def _all_of(masks: Iterable[int]) -> int:
     return result if result != -1 else 0
 
 
-def _waiting_blocks_by_join(
-    graph: WorkflowGraph, layout: ParallelLayout
-) -> dict[str, list[tuple[ParallelBlock, list[frozenset[str]]]]]:
-    """Wait-for-all blocks by their join node, innermost first, with their branches' nodes."""
-    joins: dict[str, list[tuple[ParallelBlock, list[frozenset[str]]]]] = defaultdict(list)
+def _blocks_by_join(layout: ParallelLayout) -> dict[str, list[ParallelBlock]]:
+    """The parallel blocks by the node that joins them, innermost first."""
+    joins: dict[str, list[ParallelBlock]] = defaultdict(list)
     for block in reversed(list(layout.blocks.values())):  # topological order reversed: inner first
-        if block.wait_for_all and block.join is not None:
-            joins[block.join].append((block, [frozenset(branch) for branch in block.branches]))
+        if block.join is not None:
+            joins[block.join].append(block)
     return joins
 
 
-def _add_other_branches(flow: dict[str, int], parallel: str, branch_sets: list[frozenset[str]]) -> None:
-    """Arriving at the join from one branch of a wait-for-all block, the other branches have
-    finished too: what each of them sets on all its paths to the join is available as well."""
-    branch_of: dict[str, int] = {}
-    for source in flow:
-        for index, members in enumerate(branch_sets):
-            if source in members or (source == parallel and not members):
-                branch_of[source] = index
-                break
-    must = [
-        _all_of(flow[source] for source, index in branch_of.items() if index == branch)
-        for branch in range(len(branch_sets))
-    ]
-    for source, index in branch_of.items():
-        for other, mask in enumerate(must):
-            if other != index:
-                flow[source] |= mask
+def _at_join(flow: dict[str, int], blocks: list[ParallelBlock], layout: ParallelLayout) -> int:
+    """What is set on every path into a node that joins `blocks` (innermost first); `flow`
+    holds what each incoming edge's source leaves set.
+
+    Arriving at the join from one branch of a wait-for-all block, the other branches have
+    finished too: what each of them sets on all its paths is available as well. The blocks
+    are taken innermost first, and each becomes one value for the block around it (the AND
+    over its edges of what they carry, which is all the outer block and the join need), so
+    every edge and every branch is handled once, however many nested blocks end here: O(E).
+    """
+    ending = {block.node_id for block in blocks}
+    # Per parallel node ending here: (branch, mask) of what arrives from inside its block.
+    arriving: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    outside: list[int] = []
+
+    def arrive(node_id: str, mask: int, empty_branch: int | None = None) -> None:
+        # An edge into the join comes from inside the innermost block that holds its source
+        # (a block's nodes lead only to its own nodes or its join): that block ends here too.
+        place = (node_id, empty_branch) if empty_branch is not None else layout.owner.get(node_id)
+        if place is not None and place[0] in ending:
+            arriving[place[0]].append((place[1], mask))
+        else:
+            outside.append(mask)
+
+    blocks_by_node = {block.node_id: block for block in blocks}
+    for source, mask in flow.items():
+        block = blocks_by_node.get(source)
+        empty = (
+            None
+            if block is None
+            else next((i for i, branch in enumerate(block.branches) if not branch), None)
+        )
+        arrive(source, mask, empty)  # a parallel node leads to its join only by an empty branch
+    for block in blocks:
+        parts = arriving.pop(block.node_id, None)
+        if parts is not None:
+            arrive(block.node_id, _block_value(block, parts))
+    return _all_of(outside)
+
+
+def _block_value(block: ParallelBlock, parts: list[tuple[int, int]]) -> int:
+    """What every edge from inside a block carries into its join, as one mask: each edge's
+    own, and (waiting for all) what every other branch sets on all its paths, which is the
+    union of the branches before and after it (running unions from both ends)."""
+    if not block.wait_for_all:
+        return _all_of(mask for _, mask in parts)
+    count = len(block.branches)
+    must = [-1] * count  # all bits: nothing arrived from the branch yet
+    for branch, mask in parts:
+        must[branch] &= mask
+    sets = [mask if mask != -1 else 0 for mask in must]
+    before = [0] * (count + 1)  # before[i]: what branches 0 … i-1 set
+    after = [0] * (count + 1)  # after[i]: what branches i … count-1 set
+    for index in range(count):
+        before[index + 1] = before[index] | sets[index]
+        after[count - 1 - index] = after[count - index] | sets[count - 1 - index]
+    return _all_of(
+        must[branch] | before[branch] | after[branch + 1] for branch in range(count) if must[branch] != -1
+    )
 
 
 def _finding(

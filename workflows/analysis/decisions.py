@@ -53,6 +53,15 @@ def decision_routes(
     branches: list[Route] = []
     complete = True
     seen_branch_ids: set[str] = set()
+    # The edges by handle and by condition, looked up per branch: a decision with many
+    # branches would otherwise scan all its edges once per branch.
+    by_handle: dict[str, list[WorkflowEdge]] = {}
+    by_condition: dict[str, list[WorkflowEdge]] = {}
+    for edge in outgoing:
+        if edge.source_handle is not None:
+            by_handle.setdefault(edge.source_handle, []).append(edge)
+        elif edge.condition is not None:
+            by_condition.setdefault(edge.condition.expression.strip(), []).append(edge)
     for index, branch in enumerate(config.branches):
         branch_path = (*node_path, "config", "branches", index)
         if branch.id in seen_branch_ids:
@@ -65,13 +74,7 @@ def decision_routes(
                 )
             )
         seen_branch_ids.add(branch.id)
-        edges = [edge for edge in outgoing if edge.source_handle == branch.id] or [
-            edge
-            for edge in outgoing
-            if edge.source_handle is None
-            and edge.condition is not None
-            and edge.condition.expression.strip() == branch.condition.strip()
-        ]
+        edges = by_handle.get(branch.id) or by_condition.get(branch.condition.strip(), [])
         if not edges:
             findings.append(
                 error(
@@ -106,7 +109,7 @@ def decision_routes(
                 continue
             branches.append(Route(edge.id, edge.condition.label or "", condition, (edge.target,)))
 
-    default_edges = _default_edges(config, outgoing, claimed)
+    default_edges = _default_edges(config, outgoing, claimed, by_handle)
     if config.default_branch is not None and not default_edges:
         findings.append(
             error(
@@ -155,13 +158,16 @@ def decision_routes(
 
 
 def _default_edges(
-    config: DecisionConfig, outgoing: list[WorkflowEdge], claimed: set[str]
+    config: DecisionConfig,
+    outgoing: list[WorkflowEdge],
+    claimed: set[str],
+    by_handle: dict[str, list[WorkflowEdge]],
 ) -> list[WorkflowEdge]:
     chosen = config.default_branch
     if chosen is None:
         return [edge for edge in outgoing if edge.condition is None and edge.id not in claimed]
     return (
-        [edge for edge in outgoing if edge.source_handle == chosen]
+        by_handle.get(chosen, [])
         or [edge for edge in outgoing if edge.id == chosen]
         or [edge for edge in outgoing if edge.target == chosen]
     )

@@ -2,8 +2,8 @@
 
 Each check here is linear in the size of the graph: a heap-based topological sort that also
 detects cycles, a traversal for reachability, and networkx's strongly and weakly connected
-components and cycle search for the reports. The networkx graph is built on first use (a
-valid workflow needs none of those reports); the editor's layout will use it too.
+components and cycle search for the reports; the post-dominators take O(E log V). The
+networkx graph is built on first use (a valid workflow needs none of those reports).
 """
 
 from __future__ import annotations
@@ -56,6 +56,12 @@ class WorkflowGraph:
         digraph.add_nodes_from(self.nodes)
         digraph.add_edges_from((edge.source, edge.target) for edge in self.edges)
         return digraph
+
+    @functools.cached_property
+    def post_dominators(self) -> dict[str | None, str | None]:
+        """Each reachable node's immediate post-dominator (the first node every path from it
+        reaches); None stands for the end of the workflow. Needs an analysable graph."""
+        return _immediate_post_dominators(self)
 
     @property
     def analysable(self) -> bool:
@@ -282,3 +288,44 @@ def _reachable_from(graph: WorkflowGraph, entry: str) -> set[str]:
                 reached.add(successor)
                 pending.append(successor)
     return reached
+
+
+def _immediate_post_dominators(graph: WorkflowGraph) -> dict[str | None, str | None]:
+    """Each node's immediate post-dominator; None stands for the end of the workflow.
+
+    On a DAG one pass in reverse topological order is enough: a node's post-dominator is the
+    nearest common ancestor, in the post-dominator tree, of its successors. Walking up one
+    level at a time would make that O(V) per merge (a long chain with many shortcuts to its
+    end: O(V * E)); each node instead keeps one jump pointer further up (skew-binary jumps,
+    Myers 1983), which finds the ancestor in O(log V) steps and costs O(1) per node to set.
+    """
+    parent: dict[str | None, str | None] = {None: None}
+    depth: dict[str | None, int] = {None: 0}
+    jump: dict[str | None, str | None] = {None: None}
+
+    def common_ancestor(first: str | None, second: str | None) -> str | None:
+        if depth[first] < depth[second]:
+            first, second = second, first
+        target = depth[second]
+        while depth[first] > target:
+            first = jump[first] if depth[jump[first]] >= target else parent[first]
+        while first != second:
+            if jump[first] != jump[second]:
+                first, second = jump[first], jump[second]
+            else:
+                first, second = parent[first], parent[second]
+        return first
+
+    for node in reversed(graph.order):
+        successors = graph.successors(node)
+        ancestor: str | None = successors[0] if successors else None
+        for successor in successors[1:]:
+            ancestor = common_ancestor(ancestor, successor)
+        parent[node] = ancestor
+        depth[node] = depth[ancestor] + 1
+        above = jump[ancestor]
+        if ancestor is not None and depth[ancestor] - depth[above] == depth[above] - depth[jump[above]]:
+            jump[node] = jump[above]
+        else:
+            jump[node] = ancestor
+    return parent

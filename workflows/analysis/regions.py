@@ -4,6 +4,12 @@ A parallel node's branches run from its successors up to its immediate post-domi
 first node every path from it reaches: the join), or to the end of the workflow. For the
 branches to run as separate goroutines, the block must be entered only through the parallel
 node and its branches must not share nodes before the join.
+
+Whatever the shape, this is O(V + E) after the post-dominators (`WorkflowGraph`, O(E log V)):
+blocks are laid out innermost first, so the walk of an outer block steps over a nested block
+(from its parallel node straight to its join) instead of walking through it again at each
+level of nesting. (A block that is not well-formed is walked through by the block around it:
+the work is then O(V + E) per level of such blocks, which WORKFLOW_MAX_DEPTH bounds.)
 """
 
 from __future__ import annotations
@@ -18,18 +24,20 @@ from workflows.dsl.models import ParallelConfig
 
 @dataclass(frozen=True)
 class ParallelBlock:
-    """A parallel node's branches (node ids in topological order, per configured branch)."""
+    """A parallel node's branches: for each configured branch, the nodes it runs itself, in
+    topological order. A block nested in a branch is there by its parallel node (and its
+    join); the nodes inside it are in the nested block's branches."""
 
     node_id: str
     join: str | None  # None: the branches run to the end of the workflow
     branches: tuple[tuple[str, ...], ...]
     wait_for_all: bool
-    nodes: frozenset[str]  # every node of every branch
 
 
 @dataclass
 class ParallelLayout:
-    """Every well-formed parallel block, and the innermost branch each node belongs to."""
+    """Every well-formed parallel block, in topological order of their parallel nodes, and
+    the innermost branch each node belongs to."""
 
     blocks: dict[str, ParallelBlock] = field(default_factory=dict)
     owner: dict[str, tuple[str, int]] = field(default_factory=dict)
@@ -44,103 +52,127 @@ def parallel_layout(graph: WorkflowGraph, configured: set[str]) -> tuple[Paralle
     parallels = [node for node in graph.order if node in configured]
     if not parallels:
         return layout, []
-    post_dominator = _immediate_post_dominators(graph)
+    post_dominator = graph.post_dominators
     topological_index = {node: index for index, node in enumerate(graph.order)}
-    findings: list[Finding] = []
-    for node_id in parallels:
-        join = post_dominator[node_id]
+    laid_out: dict[str, ParallelBlock] = {}
+    refused: dict[str, Finding] = {}
+    stepped_over_by: dict[str, str] = {}  # a laid-out block -> the block whose walk stepped over it
+    for node_id in reversed(parallels):  # innermost first
         config = graph.nodes[node_id].config
         if not isinstance(config, ParallelConfig):
             continue
-        block = _block(graph, node_id, config, join, topological_index)
+        walk = _BlockWalk(graph, layout, laid_out, stepped_over_by)
+        block = walk.run(node_id, config, post_dominator[node_id], topological_index)
         if isinstance(block, Finding):
-            findings.append(block)
+            refused[node_id] = block
             continue
-        layout.blocks[node_id] = block
-        # Parallels come in topological order, so an inner block overwrites its outer one.
+        laid_out[node_id] = block
+        for inner in walk.stepped_over:
+            stepped_over_by[inner] = node_id
         for index, branch in enumerate(block.branches):
             for member in branch:
                 layout.owner[member] = (node_id, index)
-    return layout, findings
+    layout.blocks = {node_id: laid_out[node_id] for node_id in parallels if node_id in laid_out}
+    return layout, [refused[node_id] for node_id in parallels if node_id in refused]
 
 
-def _immediate_post_dominators(graph: WorkflowGraph) -> dict[str | None, str | None]:
-    """Each node's immediate post-dominator; None stands for the end of the workflow.
+class _BlockWalk:
+    """One parallel node's branches, walked from their starts to the join.
 
-    networkx's `immediate_dominators` (on the reversed graph) iterates to a fixed point and
-    suits any graph; on a DAG, one pass in reverse topological order is enough: a node's
-    post-dominator is the nearest common ancestor, in the post-dominator tree, of its
-    successors. Several times faster on large workflows.
+    A well-formed block nested in a branch is entered only through its parallel node and
+    left only through its join, so the walk goes from that parallel node straight to its
+    join, and a node inside it (or inside a block it stepped over in turn) counts as inside
+    the walked block: `stepped_over_by` leads from a nested block to the outermost one
+    laid out around it, shortened as it is followed (so each lookup costs O(1), amortized).
     """
-    parent: dict[str | None, str | None] = {None: None}
-    depth: dict[str | None, int] = {None: 0}
 
-    def common_ancestor(first: str | None, second: str | None) -> str | None:
-        while first != second:
-            if depth[first] >= depth[second]:
-                first = parent[first]
-            else:
-                second = parent[second]
-        return first
+    def __init__(
+        self,
+        graph: WorkflowGraph,
+        layout: ParallelLayout,
+        nested: dict[str, ParallelBlock],
+        stepped_over_by: dict[str, str],
+    ) -> None:
+        self.graph = graph
+        self.layout = layout
+        self.nested = nested
+        self.stepped_over_by = stepped_over_by
+        self.branch_of: dict[str, int] = {}
+        self.stepped_over: set[str] = set()
 
-    for node in reversed(graph.order):
-        successors = graph.successors(node)
-        ancestor: str | None = successors[0] if successors else None
-        for successor in successors[1:]:
-            ancestor = common_ancestor(ancestor, successor)
-        parent[node] = ancestor
-        depth[node] = depth[ancestor] + 1
-    return parent
-
-
-def _block(
-    graph: WorkflowGraph,
-    node_id: str,
-    config: ParallelConfig,
-    join: str | None,
-    topological_index: dict[str, int],
-) -> ParallelBlock | Finding:
-    where = {"node_id": node_id, "path": ("nodes", graph.position[node_id])}
-    branch_of: dict[str, int] = {}
-    branches: list[tuple[str, ...]] = []
-    meeting = "at the join node " + repr(join) if join else "at the end of the workflow"
-    for index, start in enumerate(config.branches):
-        members: list[str] = []
-        if start in branch_of:
-            return error(
-                INVALID_NODE,
-                f"branch {config.branches[branch_of[start]]!r} of parallel node {node_id!r} leads to "
-                f"{start!r}, the start of another branch; branches may only meet {meeting}",
-                **where,
-            )
-        if start != join:
-            queue = deque([start])
-            branch_of[start] = index
-            while queue:
-                current = queue.popleft()
-                members.append(current)
-                for successor in graph.successors(current):
-                    if successor == join:
-                        continue
-                    owner = branch_of.get(successor)
-                    if owner is None:
-                        branch_of[successor] = index
-                        queue.append(successor)
-                    elif owner != index:
-                        return error(
-                            INVALID_NODE,
-                            f"branches {config.branches[owner]!r} and {start!r} of parallel node "
-                            f"{node_id!r} both lead to node {successor!r}; branches may only meet {meeting}",
-                            **where,
-                        )
-        branches.append(tuple(sorted(members, key=topological_index.__getitem__)))
-    for member in branch_of:
-        for predecessor in graph.predecessors(member):
-            if predecessor != node_id and predecessor not in branch_of:
+    def run(
+        self, node_id: str, config: ParallelConfig, join: str | None, topological_index: dict[str, int]
+    ) -> ParallelBlock | Finding:
+        graph, branch_of = self.graph, self.branch_of
+        where = {"node_id": node_id, "path": ("nodes", graph.position[node_id])}
+        branches: list[tuple[str, ...]] = []
+        meeting = "at the join node " + repr(join) if join else "at the end of the workflow"
+        for index, start in enumerate(config.branches):
+            members: list[str] = []
+            if start in branch_of:
                 return error(
                     INVALID_NODE,
-                    f"node {member!r} in a branch of parallel node {node_id!r} is also entered from "
-                    f"node {predecessor!r} outside the parallel block",
+                    f"branch {config.branches[branch_of[start]]!r} of parallel node {node_id!r} leads to "
+                    f"{start!r}, the start of another branch; branches may only meet {meeting}",
                     **where,
                 )
-    return ParallelBlock(node_id, join, tuple(branches), config.wait_for_all, frozenset(branch_of))
+            if start != join:
+                queue = deque([start])
+                branch_of[start] = index
+                while queue:
+                    current = queue.popleft()
+                    members.append(current)
+                    for successor in self._onward(current):
+                        if successor == join:
+                            continue
+                        owner = branch_of.get(successor)
+                        if owner is None:
+                            branch_of[successor] = index
+                            queue.append(successor)
+                        elif owner != index:
+                            return error(
+                                INVALID_NODE,
+                                f"branches {config.branches[owner]!r} and {start!r} of parallel node "
+                                f"{node_id!r} both lead to node {successor!r}; branches may only meet "
+                                f"{meeting}",
+                                **where,
+                            )
+            branches.append(tuple(sorted(members, key=topological_index.__getitem__)))
+        for member in branch_of:
+            for predecessor in graph.predecessors(member):
+                if predecessor != node_id and not self._inside(predecessor):
+                    return error(
+                        INVALID_NODE,
+                        f"node {member!r} in a branch of parallel node {node_id!r} is also entered from "
+                        f"node {predecessor!r} outside the parallel block",
+                        **where,
+                    )
+        return ParallelBlock(node_id, join, tuple(branches), config.wait_for_all)
+
+    def _onward(self, node_id: str) -> list[str] | tuple[str, ...]:
+        """Where a branch goes on from the node: past a nested block, straight to its join."""
+        inner = self.nested.get(node_id)
+        if inner is None:
+            return self.graph.successors(node_id)
+        self.stepped_over.add(node_id)
+        return () if inner.join is None else (inner.join,)
+
+    def _inside(self, node_id: str) -> bool:
+        """Whether the node is in the walked block: one of its own nodes, or inside a block
+        it stepped over."""
+        if node_id in self.branch_of:
+            return True
+        place = self.layout.owner.get(node_id)
+        return place is not None and self._outermost(place[0]) in self.stepped_over
+
+    def _outermost(self, parallel: str) -> str:
+        """The outermost block laid out so far around a laid-out block."""
+        stepped_over_by = self.stepped_over_by
+        outermost = parallel
+        while outermost in stepped_over_by:
+            outermost = stepped_over_by[outermost]
+        while parallel != outermost:  # shorten the way for the next lookup
+            further = stepped_over_by[parallel]
+            stepped_over_by[parallel] = outermost
+            parallel = further
+        return outermost

@@ -13,12 +13,13 @@ from dataclasses import dataclass, field
 from workflows.analysis.dataflow import undefined_variable_findings
 from workflows.analysis.decisions import DecisionRoutes, decision_routes
 from workflows.analysis.graph import WorkflowGraph, build_graph
+from workflows.analysis.limits import WorkflowLimits, current_limits, nesting_findings, size_findings
 from workflows.analysis.node_inputs import ParsedInputs, parse_inputs
 from workflows.analysis.node_rules import node_findings
 from workflows.analysis.regions import ParallelLayout, parallel_layout
 from workflows.analysis.variable_rules import variable_findings
 from workflows.dsl.document_types import RawDocument
-from workflows.dsl.documents import parse_workflow
+from workflows.dsl.documents import parse_object, parse_workflow, read_document
 from workflows.dsl.findings import (
     INVALID_DOCUMENT,
     INVALID_NODE,
@@ -82,19 +83,32 @@ class WorkflowAnalysis:
 
 
 def validate_workflow(
-    document: RawDocument | WorkflowDSL, *, known_workflow_ids: KnownWorkflows
+    document: RawDocument | WorkflowDSL,
+    *,
+    known_workflow_ids: KnownWorkflows,
+    limits: WorkflowLimits | None = None,
 ) -> WorkflowAnalysis:
     """Validate a workflow document (JSON text or bytes, decoded JSON, or a WorkflowDSL).
 
     `known_workflow_ids` are the ids of the tenant's workflows, which subflows and the
-    compensation workflow may name. Never raises for bad input.
+    compensation workflow may name. A document over one of the `limits` (by default the
+    ones in force: `current_limits`) gets only its `too_large` findings. Never raises for
+    bad input.
     """
     with cyclic_gc_paused():
-        return _validate(document, known_workflow_ids)
+        return _validate(document, known_workflow_ids, limits or current_limits())
 
 
-def _validate(document: RawDocument | WorkflowDSL, known_workflow_ids: KnownWorkflows) -> WorkflowAnalysis:
-    parsed = parse_workflow(document)
+def _validate(
+    document: RawDocument | WorkflowDSL, known_workflow_ids: KnownWorkflows, limits: WorkflowLimits
+) -> WorkflowAnalysis:
+    data = document if isinstance(document, WorkflowDSL) else read_document(document)
+    if isinstance(data, Finding):
+        return WorkflowAnalysis(None, [data])
+    too_large = size_findings(data, limits)  # before parsing: the counts of the raw document
+    if too_large:
+        return WorkflowAnalysis(None, too_large)
+    parsed = parse_workflow(data) if isinstance(data, WorkflowDSL) else parse_object(data)
     if parsed.workflow is None:
         return WorkflowAnalysis(None, parsed.findings)
     workflow = parsed.workflow
@@ -102,6 +116,9 @@ def _validate(document: RawDocument | WorkflowDSL, known_workflow_ids: KnownWork
     graph, graph_findings = build_graph(workflow)
     findings += graph_findings
     analysis = WorkflowAnalysis(workflow, findings, graph)
+    if graph.analysable and (too_deep := nesting_findings(graph, limits)):
+        findings += too_deep
+        return analysis
 
     inputs, input_findings = parse_inputs(graph)
     analysis.inputs = inputs

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from workflows.analysis.limits import WorkflowLimits
 from workflows.analysis.validation import KnownWorkflows, validate_workflow
 from workflows.compiler.plan import plan_workflow
 from workflows.compiler.render import render_go
@@ -29,20 +30,26 @@ class CompiledWorkflow:
 
 
 def compile_workflow(
-    document: RawDocument | WorkflowDSL, *, known_workflow_ids: KnownWorkflows
+    document: RawDocument | WorkflowDSL,
+    *,
+    known_workflow_ids: KnownWorkflows,
+    limits: WorkflowLimits | None = None,
 ) -> CompiledWorkflow:
     """Validate and compile a workflow document (JSON text or bytes, decoded JSON, WorkflowDSL).
 
-    Raises DSLValidationError, carrying every finding, when the workflow has errors.
+    Raises DSLValidationError, carrying every finding, when the workflow has errors (or is
+    over one of the `limits`, by default the ones in force).
     """
     with cyclic_gc_paused():
         # The analysis and plan are freed (by reference counting) when _compile returns,
         # before the collector resumes, so it has no large heap of garbage-to-be to scan.
-        return _compile(document, known_workflow_ids)
+        return _compile(document, known_workflow_ids, limits)
 
 
-def _compile(document: RawDocument | WorkflowDSL, known_workflow_ids: KnownWorkflows) -> CompiledWorkflow:
-    analysis = validate_workflow(document, known_workflow_ids=known_workflow_ids)
+def _compile(
+    document: RawDocument | WorkflowDSL, known_workflow_ids: KnownWorkflows, limits: WorkflowLimits | None
+) -> CompiledWorkflow:
+    analysis = validate_workflow(document, known_workflow_ids=known_workflow_ids, limits=limits)
     if not analysis.is_valid:
         raise DSLValidationError(analysis.findings)
     plan = plan_workflow(analysis)

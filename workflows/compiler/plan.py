@@ -212,26 +212,24 @@ class _Planner:
             or self.sequence_of[block.node_id] != self.sequence_of[block.join]
         ):
             return False
-        results = []
-        for index, branch in enumerate(block.branches):
-            if not branch:
-                results.append(True)
-                continue
-            # Within the branch: a certain node passing on to the join (the join's own
-            # sequence is not the branch's, so `_passes_on` cannot be asked directly).
-            results.append(
-                any(
-                    self.sequence_of.get(edge.source) == (block.node_id, index)
-                    and edge.condition is None
-                    and edge.source in self.certain
-                    and not isinstance(self.graph.nodes[edge.source].config, DecisionConfig | ParallelConfig)
-                    for edge in self.graph.incoming.get(block.join, ())
-                )
-            )
+        # The branches with a certain node passing on to the join (the join's own sequence is
+        # not the branch's, so `_passes_on` cannot be asked directly); one pass over the
+        # join's edges, not one per branch.
+        passing: set[tuple[str, int] | None] = set()
+        for edge in self.graph.incoming.get(block.join, ()):
+            if (
+                edge.condition is None
+                and edge.source in self.certain
+                and not isinstance(self.graph.nodes[edge.source].config, DecisionConfig | ParallelConfig)
+            ):
+                passing.add(self.sequence_of.get(edge.source))
+        results = [
+            not branch or (block.node_id, index) in passing for index, branch in enumerate(block.branches)
+        ]
         return any(results) if block.wait_for_all else all(results)
 
     def _activations(self, node_id: str) -> list[Activation]:
-        activations: list[Activation] = []
+        activations: dict[Activation, None] = {}  # in edge order, each once
         for edge in self.graph.outgoing.get(node_id, ()):
             if edge.target in self.certain:  # runs whenever its sequence gets there: no flag
                 continue
@@ -239,10 +237,8 @@ class _Planner:
             if edge.condition is not None:
                 path = ("edges", self.graph.edge_position[edge.id], "condition", "expression")
                 condition = go_condition(self.analysis.inputs.expressions[path])
-            activation = Activation(go_string(edge.target), condition)
-            if activation not in activations:
-                activations.append(activation)
-        return activations
+            activations[Activation(go_string(edge.target), condition)] = None
+        return list(activations)
 
     def _sequence_item(self, node_id: str, branch_names: dict[str, list[str]]) -> SequenceItem:
         node = self.graph.nodes[node_id]

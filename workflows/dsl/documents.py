@@ -28,9 +28,22 @@ from workflows.dsl.findings import (
     warning,
 )
 from workflows.dsl.gc_pause import cyclic_gc_paused
+from workflows.dsl.json_values import nested_deeper_than
 from workflows.dsl.models import WorkflowDSL
 
 _CODE_OF_SECTION = {"nodes": INVALID_NODE, "edges": INVALID_EDGE, "variables": INVALID_VARIABLE}
+
+# How deeply objects and lists may nest in a document, counted from the document itself. A
+# valid workflow needs at most 68 levels (a node's output_schema, itself at most 64 deep);
+# a deeper document is refused as it comes in, with the same finding whichever way it came
+# (API, CLI, import, AI replies, drafts saved through the services; the editor's JSON fields
+# say the same), before anything that recurses reads it: pydantic stops serializing at 255
+# levels, copy.deepcopy and the JSON encoders at Python's recursion limit.
+MAX_DOCUMENT_DEPTH = 128
+NESTED_TOO_DEEPLY = (
+    f"nested too deeply: a workflow document may have at most {MAX_DOCUMENT_DEPTH} levels of objects "
+    "and lists"
+)
 
 
 @dataclass(frozen=True)
@@ -53,9 +66,29 @@ def parse_workflow(document: RawDocument | WorkflowDSL) -> ParsedDocument:
         return _parse(document)
 
 
+def too_deep(value: object, *, levels_above: int = 0) -> Finding | None:
+    """The finding for a document nested more than MAX_DOCUMENT_DEPTH levels (or for a value
+    that would make one so, `levels_above` levels down in a document); None when it is not."""
+    if nested_deeper_than(value, MAX_DOCUMENT_DEPTH - levels_above):
+        return nested_too_deeply()
+    return None
+
+
+def nested_too_deeply() -> Finding:
+    """The finding for a document nested more than MAX_DOCUMENT_DEPTH levels."""
+    return error(INVALID_DOCUMENT, f"the document is {NESTED_TOO_DEEPLY}")
+
+
+def parse_object(data: WorkflowDocument) -> ParsedDocument:
+    """Parse a document already read by `read_document` (so known to be a JSON object of a
+    depth that can be read)."""
+    with cyclic_gc_paused():
+        return _parse_object(data)
+
+
 def read_document(document: RawDocument) -> WorkflowDocument | Finding:
     """The JSON object in JSON text or bytes (or decoded data), or the finding that says why
-    there is none: not UTF-8, not JSON, or not an object.
+    there is none: not UTF-8, not JSON, not an object, or nested too deeply.
 
     This is what tells an unreadable document (the API's 400, the CLI's exit 2) from a
     readable one with problems; pass the object on to parse or validate it.
@@ -68,6 +101,8 @@ def _read(document: RawDocument) -> WorkflowDocument | Finding:
     data, problem = _decode(document)
     if problem is not None:
         return problem
+    if (deep := too_deep(data)) is not None:
+        return deep
     if isinstance(data, dict):
         return data
     if isinstance(data, Mapping):  # decoded data handed over by Python code need not be a dict
@@ -79,6 +114,10 @@ def _parse(document: RawDocument) -> ParsedDocument:
     data = _read(document)
     if isinstance(data, Finding):
         return ParsedDocument(None, [data])
+    return _parse_object(data)
+
+
+def _parse_object(data: WorkflowDocument) -> ParsedDocument:
     try:
         return ParsedDocument(WorkflowDSL.model_validate(data))
     except ValidationError as first_attempt:
@@ -122,7 +161,7 @@ def _decode(document: RawDocument) -> tuple[object, Finding | None]:
     except ValueError as problem:
         return None, error(INVALID_DOCUMENT, f"the document is not JSON: {problem}")
     except RecursionError:
-        return None, error(INVALID_DOCUMENT, "the document is nested too deeply")
+        return None, nested_too_deeply()
 
 
 def _document_path(data: WorkflowDocument, location: tuple[int | str, ...]) -> tuple[PathPart, ...]:

@@ -20,6 +20,7 @@ NO_ENTRY_NODE = "no_entry_node"
 UNREACHABLE_NODE = "unreachable_node"
 UNDEFINED_VARIABLE = "undefined_variable"
 UNKNOWN_SUBFLOW = "unknown_subflow"
+TOO_LARGE = "too_large"  # over a size limit (nodes, edges, branches, nesting): not analysed
 
 # Warnings: the workflow compiles but probably does not do what was meant.
 UNKNOWN_FIELD = "unknown_field"

@@ -35,3 +35,25 @@ def json_value_problem(value: object, max_depth: int) -> str | None:
         else:
             return f"holds a {type(current).__name__}, which is not JSON"
     return None
+
+
+def nested_deeper_than(value: object, limit: int) -> bool:
+    """Whether objects and lists are nested in `value` more than `limit` levels deep (a
+    scalar is 0 levels, `{}` one, `{"a": []}` two). Level by level, without recursion, so any
+    depth is measured safely; stops as soon as the answer is known."""
+    level: list[dict[object, object] | list[object]] = [value] if isinstance(value, dict | list) else []
+    depth = 0
+    while level:
+        depth += 1
+        if depth > limit:
+            return True
+        inner: list[dict[object, object] | list[object]] = []
+        for item in level:
+            for child in item.values() if isinstance(item, dict) else item:
+                if isinstance(child, _CONTAINERS):  # a tuple: faster than `dict | list` here
+                    inner.append(child)
+        level = inner
+    return False
+
+
+_CONTAINERS = (dict, list)

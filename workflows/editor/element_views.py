@@ -15,6 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from tenants.access import TenantRequest, get_tenant_object_or_404, tenant_view
 from workflows import selectors, services
+from workflows.analysis.limits import current_limits, no_room_for
 from workflows.editor.editing import (
     find,
     ids_of,
@@ -131,6 +132,10 @@ def workflow_node_new(request: TenantRequest, workflow_id: int) -> HttpResponse:
     form = _node_form(request, workflow, node_type, data=request.POST)
     if not form.is_valid():
         return editor_response(request, workflow, _node_panel(request, workflow, form), status=422)
+    if (full := no_room_for(workflow.document, "nodes", current_limits())) is not None:
+        return editor_response(
+            request, workflow, _node_panel(request, workflow, form), notice=full, status=422
+        )
     node = form.node(position=dict(NEW_NODE_POSITION))
     workflow = services.workflow_change(
         workflow=workflow,
@@ -260,6 +265,10 @@ def workflow_edge_new(request: TenantRequest, workflow_id: int) -> HttpResponse:
     form = _edge_form(workflow, data=request.POST)
     if not form.is_valid():
         return editor_response(request, workflow, _edge_panel(request, workflow, form), status=422)
+    if (full := no_room_for(workflow.document, "edges", current_limits())) is not None:
+        return editor_response(
+            request, workflow, _edge_panel(request, workflow, form), notice=full, status=422
+        )
     edge = form.value()
     workflow = services.workflow_change(
         workflow=workflow,

@@ -9,6 +9,7 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 
+from workflows.dsl.documents import NESTED_TOO_DEEPLY, too_deep
 from workflows.dsl.models import U64_MAX
 
 
@@ -23,14 +24,23 @@ def _finite(text: str) -> float:
     return number
 
 
+# The JSON fields' values sit at most this many levels down in a document (a node's
+# output_schema: the document, its nodes, the node, its config).
+DEEPEST_FIELD_PLACE = 4
+TOO_DEEP = f"The JSON is {NESTED_TOO_DEEPLY}."
+
+
 class StrictJSONField(forms.JSONField):
     """JSON text; NaN, Infinity and numbers too large for a float are refused (the DSL keeps
-    finite numbers only). Blank is None; the text is shown indented."""
+    finite numbers only), and so is a value that would nest the document deeper than
+    MAX_DOCUMENT_DEPTH (`levels_above`: how deep in the document the value goes). Blank is
+    None; the text is shown indented."""
 
     widget = forms.Textarea
 
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(self, *, levels_above: int = DEEPEST_FIELD_PLACE, **kwargs: Any) -> None:
         kwargs.setdefault("required", False)
+        self.levels_above = levels_above
         super().__init__(**kwargs)
         self.widget.attrs.setdefault("rows", 4)
         self.widget.attrs.setdefault("spellcheck", "false")
@@ -54,7 +64,9 @@ class StrictJSONField(forms.JSONField):
                 "Not valid JSON: %(reason)s.", code="invalid", params={"reason": problem}
             ) from None
         except RecursionError:
-            raise ValidationError("The JSON is nested too deeply.", code="invalid") from None
+            raise ValidationError(TOO_DEEP, code="too_deep") from None
+        if too_deep(converted, levels_above=self.levels_above) is not None:
+            raise ValidationError(TOO_DEEP, code="too_deep")
         return converted
 
     def prepare_value(self, value: Any) -> Any:

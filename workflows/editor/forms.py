@@ -137,7 +137,7 @@ class VariableForm(ModelCheckedForm):
         choices=[(name, name) for name in ("string", "number", "boolean", "object", "array")],
     )
     default_value = StrictJSONField(
-        label="Default (JSON, optional)", help_text='e.g. "EUR", 10, true, ["a"].'
+        label="Default (JSON, optional)", help_text='e.g. "EUR", 10, true, ["a"].', levels_above=3
     )
     required = forms.BooleanField(label="Required", required=False)
     description = optional_text("Description")
@@ -163,7 +163,9 @@ class TriggerForm(ModelCheckedForm):
         label="Type", choices=[(name, name) for name in ("manual", "schedule", "webhook", "event")]
     )
     config = StrictJSONField(
-        label="Configuration (JSON)", help_text='e.g. {"cron": "0 6 * * *"}; read by the scheduler.'
+        label="Configuration (JSON)",
+        help_text='e.g. {"cron": "0 6 * * *"}; read by the scheduler.',
+        levels_above=3,
     )
 
     def value(self) -> dict[str, Any]:

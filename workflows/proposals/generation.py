@@ -10,9 +10,12 @@ itself) reaches the model only inside a user-role message, between data markers.
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import json
 import time
 from collections.abc import Collection, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -29,8 +32,9 @@ from providers.interface import (
 from providers.stream_reply import StreamReply, read_stream
 from workflows.analysis.validation import validate_workflow
 from workflows.dsl.document_types import WorkflowDocument
+from workflows.dsl.documents import nested_too_deeply
 from workflows.dsl.files import canonical_document
-from workflows.dsl.findings import INVALID_DOCUMENT, Finding, error, errors_in, format_path
+from workflows.dsl.findings import INVALID_DOCUMENT, TOO_LARGE, Finding, error, errors_in, format_path
 from workflows.dsl.models import workflow_json_schema
 
 MAX_ATTEMPTS = 3
@@ -41,6 +45,9 @@ TOKEN_REPORT_INTERVAL = 0.25
 IDENTITY_FIELDS = ("id", "name", "tenant_id", "version")
 # A failure that is not the provider's: every attempt came back unreadable.
 INVALID_OUTPUT = "invalid_output"
+# The longest a reply's parsing and validation may take, in one of the readers' threads.
+READ_BUDGET_SECONDS = 10.0
+_READERS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="workflow-reply")
 
 DSL_GUIDE = """\
 A workflow document is one JSON object that follows the JSON Schema you are given:
@@ -160,28 +167,34 @@ class Reading:
         return errors_in(self.findings)
 
 
-def _json_object(text: str) -> WorkflowDocument | None:
+def _json_object(text: str) -> WorkflowDocument | Finding:
+    """The JSON object in the reply, or why there is none. Its depth is checked with the
+    document (`validate_workflow`), as for any document that comes in."""
+    not_an_object = error(INVALID_DOCUMENT, "the reply is not a JSON object")
     try:
-        value = json.loads(text)
-    except ValueError:
-        # Some models wrap the object in prose or a code fence despite the schema.
-        start, end = text.find("{"), text.rfind("}")
-        if start < 0 or end <= start:
-            return None
         try:
-            value = json.loads(text[start : end + 1])
+            value = json.loads(text)
         except ValueError:
-            return None
+            # Some models wrap the object in prose or a code fence despite the schema.
+            start, end = text.find("{"), text.rfind("}")
+            if start < 0 or end <= start:
+                return not_an_object
+            value = json.loads(text[start : end + 1])
+    except ValueError:
+        return not_an_object
     except RecursionError:
-        return None
-    return value if isinstance(value, dict) else None
+        return nested_too_deeply()
+    return value if isinstance(value, dict) else not_an_object
 
 
 def read_reply(text: str, *, identity: Mapping[str, Any], known_workflow_ids: Collection[str]) -> Reading:
-    """The reply as a validated document with the workflow's identity; unknown fields dropped."""
+    """The reply as a validated document with the workflow's identity; unknown fields dropped.
+
+    CPU-bound (parsing, validation): `propose` runs it in a worker thread, not on the loop.
+    """
     data = _json_object(text)
-    if data is None:
-        return Reading(None, [error(INVALID_DOCUMENT, "the reply is not a JSON object")])
+    if isinstance(data, Finding):
+        return Reading(None, [data])
     data.update(identity)
     analysis = validate_workflow(data, known_workflow_ids=known_workflow_ids)
     if analysis.workflow is None:
@@ -269,6 +282,26 @@ async def _ask(request: GatewayRequest, number: int, progress: Progress) -> Stre
     )
 
 
+async def _read_in_thread(text: str, job: Job) -> Reading:
+    """`read_reply` in a worker thread, so the event loop (the gateway's stream, the
+    progress reports) never waits on validation; given at most READ_BUDGET_SECONDS.
+
+    The size limits keep validation well under a second (docs/benchmarks.md); the budget
+    bounds what a reply may still cost the run. A reading over it counts as an unreadable
+    reply and the run goes on; its thread (which cannot be stopped) finishes on its own in
+    the readers' pool, which the run does not wait for.
+    """
+    reading = asyncio.get_running_loop().run_in_executor(
+        _READERS,
+        functools.partial(read_reply, text, identity=job.identity, known_workflow_ids=job.known_workflow_ids),
+    )
+    try:
+        return await asyncio.wait_for(reading, READ_BUDGET_SECONDS)
+    except TimeoutError:
+        late = f"checking the reply took longer than {READ_BUDGET_SECONDS:g} s"
+        return Reading(None, [error(TOO_LARGE, late)])
+
+
 def _cut_off(reply: StreamReply) -> bool:
     return reply.finish_reason in {"max_tokens", "length"}
 
@@ -310,7 +343,7 @@ async def propose(job: Job, progress: Progress) -> Outcome:
                 error_code=reply.error.code.value,
                 error_message=reply.error.message,
             )
-        reading = read_reply(reply.text, identity=job.identity, known_workflow_ids=job.known_workflow_ids)
+        reading = await _read_in_thread(reply.text, job)
         if reading.document is None and _cut_off(reply):
             cut = error(INVALID_DOCUMENT, f"the reply was cut off at the {MAX_TOKENS}-token limit")
             reading = Reading(None, [cut, *reading.findings])

@@ -10,7 +10,7 @@ from tenants.access import TenantRequest, get_tenant_object_or_404, tenant_view
 from workflows import selectors
 from workflows.compiler import CompiledWorkflow
 from workflows.dsl.findings import DSLValidationError
-from workflows.editor.highlighting import highlighted_go
+from workflows.editor.highlighting import MAX_HIGHLIGHTED_LINES, highlighted_go, worth_highlighting
 from workflows.models import Workflow
 from workflows.versions.choice import BadVersionChoice, ChosenDocument, choose_document
 from workflows.versions.views import bad_version_choice
@@ -37,11 +37,16 @@ def workflow_code(request: TenantRequest, workflow_id: int) -> HttpResponse:
         "workflow": workflow,
         "chosen": chosen,
         "versions": selectors.versions_of(workflow),
+        "max_highlighted_lines": MAX_HIGHLIGHTED_LINES,
     }
     if isinstance(compiled, DSLValidationError):
         context["findings"] = compiled.findings
     else:
-        context.update(compiled=compiled, highlighted=highlighted_go(compiled.code))
+        context["compiled"] = compiled
+        if worth_highlighting(compiled.code):
+            context["highlighted"] = highlighted_go(compiled.code)
+        else:
+            context["line_count"] = compiled.code.count("\n")
     return render(request, "workflows/code.html", context)
 
 

@@ -7,10 +7,11 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from django.test import Client
+from django.test import Client, override_settings
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bench.workflow_shapes import decision_ladder, fan_out
 from tenants.access import LAST_TENANT_SESSION_KEY
 from tenants.models import Role, Tenant, User
 from tests.conftest import TenantUsers
@@ -262,6 +263,58 @@ def test_a_body_over_2_mb_gets_413(tenant_users: TenantUsers, url: str) -> None:
     assert post(client, url, at_the_limit).status_code == 200
     body = error_body(post(client, url, at_the_limit + b" "), 413, "payload_too_large")
     assert body["details"] == {"limit_bytes": 2 * 1024 * 1024}
+
+
+def wide_parallel(branches: int) -> bytes:
+    """One parallel node with `branches` one-step branches, as compact JSON."""
+    timer = {"type": "wait", "wait_type": "timer", "duration_seconds": 1}
+    at = {"x": 0, "y": 0}
+    steps = [
+        {"id": f"b{index}", "node_type": "wait", "label": f"Branch {index}", "position": at, "config": timer}
+        for index in range(branches)
+    ]
+    split = node("p", "parallel", branches=[step["id"] for step in steps])
+    edges = [{"id": f"e{step['id']}", "source": "p", "target": step["id"]} for step in steps]
+    return json.dumps(workflow([split, *steps], edges), separators=(",", ":")).encode()
+
+
+def test_the_8000_branch_document_is_refused_as_too_large_at_once(tenant_users: TenantUsers) -> None:
+    """The probe's 1.9 MB document (one parallel node of 8,000 branches): compiling it took
+    112 s; now its counts refuse it before it is parsed."""
+    client = tenant_users.client_for(tenant_users.member)
+    body = wide_parallel(8000)
+    assert 1.5 * 1024 * 1024 < len(body) <= MAX_DOCUMENT_BYTES
+
+    refused = error_body(post(client, COMPILE, body), 400, "too_large")
+
+    assert [finding["message"] for finding in refused["details"]] == [
+        "the workflow has 8,001 nodes; at most 2,000 are allowed (the WORKFLOW_MAX_NODES setting): "
+        "not analysed further",
+        "the workflow has 8,000 edges; at most 4,000 are allowed (the WORKFLOW_MAX_EDGES setting): "
+        "not analysed further",
+    ]
+    validated = post(client, VALIDATE, body).json()
+    assert validated["valid"] is False
+    assert codes(validated) == ["too_large", "too_large"]
+    with override_settings(WORKFLOW_MAX_NODES=9000, WORKFLOW_MAX_EDGES=9000):
+        [branches] = post(client, VALIDATE, body).json()["findings"]
+    assert branches["message"].startswith("node 'p' has 8,000 branches; at most 200 are allowed")
+
+
+@override_settings(WORKFLOW_MAX_BRANCHES=3, WORKFLOW_MAX_DEPTH=1)
+@pytest.mark.parametrize(
+    ("document", "setting"),
+    [(fan_out(4), "WORKFLOW_MAX_BRANCHES"), (decision_ladder(2), "WORKFLOW_MAX_DEPTH")],
+    ids=["branches", "nesting"],
+)
+def test_the_limits_are_the_settings(
+    tenant_users: TenantUsers, document: dict[str, Any], setting: str
+) -> None:
+    client = tenant_users.client_for(tenant_users.member)
+    refused = error_body(post(client, COMPILE, document), 400, "too_large")
+    assert f"(the {setting} setting)" in refused["message"]
+    with override_settings(**{setting: 4}):
+        assert post(client, COMPILE, document).status_code == 200
 
 
 def test_a_content_length_that_is_not_a_number_gets_400(tenant_users: TenantUsers) -> None:

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
-import time
 import uuid
-from datetime import timedelta
-from typing import Any, cast
+from typing import Any
 
 import pytest
 from asgiref.sync import async_to_sync
-from django.utils import timezone
 
 from conversations.models import Conversation
-from core.redis import sync_redis
 from providers.models import ProviderLog
 from tests.conftest import TenantUsers
 from tests.emulators.script import HttpError, Reply
@@ -45,7 +42,6 @@ from workflows.proposals import generation
 from workflows.proposals import services as proposal_services
 from workflows.proposals.frames import STREAM
 from workflows.services import tenant_uuid
-from workflows.tasks import reap_stuck_proposals
 
 __all__ = [
     "anthropic", "anthropic_emulator", "anthropic_emulator_server", "conversation", "draft", "fast_gateway",
@@ -175,6 +171,59 @@ def test_a_reply_cut_off_at_the_token_limit_is_retried_with_the_reason(
     assert "cut off at the 8192-token limit" in message_texts(anthropic.requests[1].body)[-1]
 
 
+def test_a_reply_is_read_and_validated_off_the_event_loop(
+    tenant_users: TenantUsers,
+    conversation: Conversation,
+    anthropic: EmulatorServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    read_reply = generation.read_reply
+    loops: list[bool] = []
+
+    def reading(*arguments: Any, **keywords: Any) -> generation.Reading:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            loops.append(False)
+        else:
+            loops.append(True)
+        return read_reply(*arguments, **keywords)
+
+    monkeypatch.setattr(generation, "read_reply", reading)
+    anthropic.push(reply_of(order_flow()))
+
+    proposal = generate(tenant_users, conversation)
+
+    assert proposal.state == State.READY
+    assert loops == [False], "validation ran in a worker thread, with no event loop to block"
+
+
+def test_a_reply_that_takes_longer_than_the_budget_to_read_counts_as_unreadable(
+    tenant_users: TenantUsers,
+    conversation: Conversation,
+    anthropic: EmulatorServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    released = threading.Event()
+
+    def never_done(*arguments: Any, **keywords: Any) -> generation.Reading:
+        released.wait()
+        return generation.Reading(None, [])
+
+    monkeypatch.setattr(generation, "read_reply", never_done)
+    monkeypatch.setattr(generation, "READ_BUDGET_SECONDS", 0.05)
+    anthropic.push(reply_of(order_flow()), reply_of(order_flow()), reply_of(order_flow()))
+    try:
+        proposal = generate(tenant_users, conversation)
+    finally:
+        released.set()
+
+    assert (proposal.state, proposal.attempts) == (State.FAILED, 3)
+    assert proposal.error_code == generation.INVALID_OUTPUT
+    assert "too_large" in message_texts(anthropic.requests[1].body)[-1]
+    assert "checking the reply took longer than 0.05 s" in message_texts(anthropic.requests[1].body)[-1]
+
+
 def test_a_failing_provider_fails_the_proposal_with_its_code_and_writes_nothing(
     tenant_users: TenantUsers, conversation: Conversation, anthropic: EmulatorServer
 ) -> None:
@@ -280,111 +329,3 @@ def test_an_incomplete_conversation_cannot_be_generated_from(
             tenant=tenant_users.tenant, actor=tenant_users.member, conversation=conversation
         )
     assert not WorkflowProposal.objects.for_tenant(tenant_users.tenant).exists()
-
-
-# --- Crashes and the reaper --------------------------------------------------------------------
-
-
-def queued_proposal(tenant_users: TenantUsers, conversation: Conversation, **fields: Any) -> WorkflowProposal:
-    """A proposal row as its creation leaves it, without enqueueing anything."""
-    base = {**order_flow(), "id": str(uuid.uuid4()), "tenant_id": tenant_uuid(tenant_users.tenant)}
-    return WorkflowProposal.objects.create(
-        tenant=tenant_users.tenant,
-        kind=WorkflowProposal.Kind.GENERATE,
-        conversation=conversation,
-        base_document={**base, "nodes": [], "edges": [], "variables": []},
-        created_by=tenant_users.member,
-        **fields,
-    )
-
-
-def test_a_redelivered_running_proposal_starts_over_cleanly(
-    tenant_users: TenantUsers, conversation: Conversation, anthropic: EmulatorServer
-) -> None:
-    # The worker died mid-run: the row says running, with the dead run's token and counters.
-    proposal = queued_proposal(
-        tenant_users, conversation, state=State.RUNNING, run_token="dead", attempts=2,
-        started_at=timezone.now() - timedelta(minutes=1), findings=[{"severity": "error", "code": "x"}],
-    )  # fmt: skip
-    anthropic.push(reply_of(order_flow()))
-
-    finished = proposal_services.proposal_run(proposal_id=proposal.pk)
-
-    assert finished is not None
-    assert (finished.state, finished.attempts) == (State.READY, 1)
-    assert finished.run_token not in ("", "dead")
-    assert "Started again" in "".join(frames_of(proposal))
-
-
-def test_a_finished_proposal_is_not_run_again(
-    tenant_users: TenantUsers, conversation: Conversation, anthropic: EmulatorServer
-) -> None:
-    proposal = queued_proposal(tenant_users, conversation, state=State.READY, document=order_flow())
-    assert proposal_services.proposal_run(proposal_id=proposal.pk) is None
-    assert anthropic.requests == []
-
-
-def test_the_reaper_fails_stuck_proposals_and_leaves_recent_ones(
-    tenant_users: TenantUsers, conversation: Conversation, settings: Any
-) -> None:
-    long_ago = timezone.now() - timedelta(minutes=settings.WORKFLOW_PROPOSAL_STUCK_MINUTES + 1)
-    stuck_running = queued_proposal(
-        tenant_users, conversation, state=State.RUNNING, run_token="abc", started_at=long_ago
-    )
-    stuck_queued = queued_proposal(tenant_users, conversation, created_at=long_ago)
-    recent = queued_proposal(tenant_users, conversation)
-    recently_started = queued_proposal(
-        tenant_users, conversation, state=State.RUNNING, created_at=long_ago, started_at=timezone.now()
-    )
-
-    assert reap_stuck_proposals() == 2
-
-    rows = WorkflowProposal.objects.for_tenant(tenant_users.tenant)
-    for proposal in (stuck_running, stuck_queued):
-        reaped = rows.get(pk=proposal.pk)
-        assert (reaped.state, reaped.error_code) == (State.FAILED, "stuck")
-        assert reaped.finished_at is not None
-        assert "did not finish within" in frames_of(proposal)[-1]
-    assert rows.get(pk=recent.pk).state == State.QUEUED
-    assert rows.get(pk=recently_started.pk).state == State.RUNNING
-
-
-def wait_for_frame(proposal: WorkflowProposal, text: str, timeout: float = 10) -> None:
-    """Block until a frame of the proposal containing `text` is kept (no polling)."""
-    _seq_key, frames_key = STREAM.keys(proposal.pk)
-    client = sync_redis()
-    last = "0-0"
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        # Blocks for at most a second at a time: the client's socket timeout is two.
-        entries = cast("list[Any]", client.xread({frames_key: last}, block=1000, count=50))
-        for _stream, items in entries or []:
-            for entry_id, data in items:
-                last = entry_id
-                if text in data["html"]:
-                    return
-    raise AssertionError(f"no frame with {text!r}")
-
-
-def test_a_run_the_reaper_gave_up_on_cannot_write_its_late_result(
-    tenant_users: TenantUsers, conversation: Conversation, anthropic: EmulatorServer
-) -> None:
-    proposal = queued_proposal(tenant_users, conversation)
-    anthropic.push(Reply(json.dumps(order_flow()), tokens=40, first_token_latency=0.2, token_latency=0.05))
-    results: list[WorkflowProposal | None] = []
-    runner = threading.Thread(
-        target=lambda: results.append(proposal_services.proposal_run(proposal_id=proposal.pk))
-    )
-    runner.start()
-    try:
-        wait_for_frame(proposal, "Attempt 1 of 3 started")
-        # The worker looks dead to the reaper (its run started long ago).
-        WorkflowProposal.objects.for_tenant(tenant_users.tenant).filter(pk=proposal.pk).update(
-            started_at=timezone.now() - timedelta(hours=1)
-        )
-        assert reap_stuck_proposals() == 1
-    finally:
-        runner.join(timeout=30)
-    assert results == [None], "the superseded run reports that it wrote nothing"
-    reaped = WorkflowProposal.objects.for_tenant(tenant_users.tenant).get(pk=proposal.pk)
-    assert (reaped.state, reaped.error_code, reaped.document) == (State.FAILED, "stuck", None)

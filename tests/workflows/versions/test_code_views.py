@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import html
 import re
 from pathlib import Path
 
 import pytest
 
+from bench.workflow_shapes import dense_joins
 from tests.conftest import TenantUsers
 from tests.workflows.version_records import cyclic_document, edited, make_workflow, url, valid_document
 from workflows import selectors, services
-from workflows.editor.highlighting import stylesheet
+from workflows.editor.highlighting import MAX_HIGHLIGHTED_LINES, stylesheet
 
 pytestmark = pytest.mark.django_db
 
@@ -47,6 +49,28 @@ def test_the_code_page_shows_the_highlighted_go_with_stubs_workers_and_warnings(
     assert re.findall(r"<code>([^<]+)</code>", workers.group(1)) == compiled.required_workers
     assert 'data-code="missing_timeout"' in page
     assert url("workflow_code_download", workflow) in page
+
+
+def test_code_too_long_to_highlight_is_shown_as_escaped_plain_text(tenant_users: TenantUsers) -> None:
+    """A workflow at the size limits compiles to 2 MB of Go: highlighted, that was a 20 MB
+    page; plain, the page is about the size of the code."""
+    document = dense_joins(8, 40)
+    document["nodes"][1]["label"] = "</pre><script>alert(1)</script>"
+    workflow = make_workflow(tenant_users.tenant, document=document)
+    code = selectors.compiled(tenant_users.tenant, workflow.document).code
+    assert code.count("\n") > MAX_HIGHLIGHTED_LINES
+
+    response = tenant_users.client_for(tenant_users.viewer).get(url("workflow_code", workflow))
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert f"{code.count(chr(10))} lines: longer than {MAX_HIGHLIGHTED_LINES} lines" in page
+    plain = re.search(r'<pre data-testid="code-plain"><code>(.*?)</code></pre>', page, re.S)
+    assert plain is not None
+    assert html.unescape(plain.group(1)) == code
+    assert "<script>alert(1)" not in page
+    assert 'class="highlight"' not in page
+    assert len(page) < 1.5 * len(code), "escaped quotes and the page around it, no markup per token"
 
 
 def test_the_download_is_the_compiled_file(tenant_users: TenantUsers) -> None:

@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import Client
+from django.test import Client, override_settings
 
+from bench.workflow_shapes import fan_out
 from tests.conftest import TenantUsers
 from tests.workflows import samples
 from tests.workflows.version_records import edited, make_workflow, url, valid_document
@@ -168,6 +169,23 @@ def test_a_file_over_2_mb_is_refused(tenant_users: TenantUsers) -> None:
 
     assert response.status_code == 422
     assert "big.json is 2.0 MB; at most 2 MB can be imported." in response.content.decode()
+    assert workflows_of(tenant_users) == []
+
+
+@override_settings(WORKFLOW_MAX_BRANCHES=3)
+def test_a_workflow_over_the_size_limits_is_refused_with_the_finding(tenant_users: TenantUsers) -> None:
+    data = json.dumps(fan_out(4)).encode()
+
+    response = upload(tenant_users.client_for(tenant_users.member), data, "wide.json")
+
+    assert response.status_code == 422
+    page = response.content.decode()
+    assert "wide.json was not imported." in page
+    assert "too_large" in page
+    assert (
+        "node &#x27;n2&#x27; has 4 branches; at most 3 are allowed (the WORKFLOW_MAX_BRANCHES setting)"
+        in page
+    )
     assert workflows_of(tenant_users) == []
 
 
