@@ -12,6 +12,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from core import processes
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -26,16 +28,6 @@ def server_env(**extra: str) -> dict[str, str]:
     env.update(DJANGO_SETTINGS_MODULE="tests.settings", SCE_TEST_SERVER="1", PYTHONUNBUFFERED="1")
     env.update(extra)
     return env
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def _wait_http(url: str, process: subprocess.Popen[bytes], log: Path, timeout: float = 30) -> None:
@@ -69,7 +61,7 @@ def daphne_server(log_dir: Path) -> Iterator[str]:
             _wait_http(base + "/accounts/login/", process, log)
             yield base
         finally:
-            _stop(process)
+            processes.stop(process, timeout=15)
 
 
 @contextmanager
@@ -97,4 +89,4 @@ def celery_worker(log_dir: Path) -> Iterator[subprocess.Popen[bytes]]:
                     raise RuntimeError(f"the Celery worker did not start:\n{log.read_text()[-4000:]}")
             yield process
         finally:
-            _stop(process)
+            processes.stop(process, timeout=15)

@@ -49,6 +49,7 @@ def test_a_job_whose_worker_died_is_resumed_within_a_minute() -> None:
     JOB_SWEEP_SECONDS and resumes a job once its heartbeat is JOB_HEARTBEAT_STALE_SECONDS old."""
     sweeper = app.conf.beat_schedule["workflow-proposals-sweeper"]
     assert sweeper["task"] == "workflows.tasks.resume_stalled_proposals"
+    app.loader.import_default_modules()  # the apps' tasks modules, as a worker loads them
     assert sweeper["task"] in app.tasks
     period = sweeper["schedule"].total_seconds()
     assert period == settings.JOB_SWEEP_SECONDS <= 20

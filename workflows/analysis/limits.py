@@ -173,20 +173,18 @@ def nesting_findings(graph: WorkflowGraph, limits: WorkflowLimits) -> list[Findi
     return []
 
 
-_NOT_YET = object()
-
-
 class _OpenBlock:
     """A block open on the way to a node, and the blocks around it."""
 
-    __slots__ = ("_left_open", "closed_by", "depth", "opened_by", "outer")
+    __slots__ = ("_left_open", "_left_open_known", "closed_by", "depth", "opened_by", "outer")
 
     def __init__(self, opened_by: str, closed_by: str | None, outer: _OpenBlock | None) -> None:
         self.opened_by = opened_by
         self.closed_by = closed_by
         self.outer = outer
         self.depth: int = 1 if outer is None else outer.depth + 1
-        self._left_open: object = _NOT_YET
+        self._left_open: _OpenBlock | None = None
+        self._left_open_known = False
 
     def left_open(self) -> _OpenBlock | None:
         """The blocks still open after this block's closing node: the first block under it
@@ -195,13 +193,13 @@ class _OpenBlock:
         walked: list[_OpenBlock] = []
         current: _OpenBlock | None = self
         while current is not None and current.closed_by == self.closed_by:
-            if current._left_open is not _NOT_YET:
-                current = current._left_open  # type: ignore[assignment]
+            if current._left_open_known:
+                current = current._left_open
                 break
             walked.append(current)
             current = current.outer
         for block in walked:
-            block._left_open = current
+            block._left_open, block._left_open_known = current, True
         return current
 
 
