@@ -43,6 +43,22 @@ def answer_rows(blueprint: Blueprint, answers: dict[str, Any]) -> list[AnswerRow
     return rows
 
 
+def requirements_payload(conversation: Conversation) -> dict[str, Any]:
+    """The requirements gathered, in the JSON download format (what service generation and
+    `manage.py codegen generate --requirements` read)."""
+    blueprint = conversation.schema()
+    return {
+        "conversation": conversation.pk,
+        "title": conversation.title,
+        "blueprint": blueprint.name,
+        "status": conversation.status,
+        "requirements": {
+            row.field.key: {"label": row.field.label, "value": None if row.skipped else row.value}
+            for row in answer_rows(blueprint, conversation.answers)
+        },
+    }
+
+
 def page_state(conversation: Conversation) -> dict[str, Any]:
     """What the answers panel, the progress line and the composer show."""
     conversation = selectors.conversation_reread(conversation)

@@ -169,17 +169,7 @@ def answer_edit(request: TenantRequest, conversation_id: int, key: str) -> HttpR
 def conversation_requirements(request: TenantRequest, conversation_id: int) -> JsonResponse:
     """The requirements gathered, as a JSON download."""
     conversation = get_tenant_object_or_404(Conversation, request.tenant, pk=conversation_id)
-    blueprint = conversation.schema()
-    payload = {
-        "conversation": conversation.pk,
-        "title": conversation.title,
-        "blueprint": blueprint.name,
-        "status": conversation.status,
-        "requirements": {
-            row.field.key: {"label": row.field.label, "value": None if row.skipped else row.value}
-            for row in pages.answer_rows(blueprint, conversation.answers)
-        },
-    }
+    payload = pages.requirements_payload(conversation)
     response = JsonResponse(payload, json_dumps_params={"indent": 2, "ensure_ascii": False})
     response["Content-Disposition"] = f'attachment; filename="requirements-{conversation.pk}.json"'
     return response
