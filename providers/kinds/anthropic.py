@@ -49,8 +49,8 @@ class AnthropicKind:
         }
         if call.system:
             arguments["system"] = call.system
-        if call.temperature is not None:
-            arguments["temperature"] = call.temperature
+        # The Messages API of this SDK (anthropic 2.x) takes no sampling parameters: a
+        # request's temperature is a hint other kinds follow, not an error here.
         if call.json_schema is not None:
             # Structured outputs: Anthropic constrains the reply text to the schema.
             arguments["output_config"] = {"format": {"type": "json_schema", "schema": dict(call.json_schema)}}

@@ -117,6 +117,22 @@ async def test_complete_returns_text_usage_and_stop(kind: Kind, emulator: Emulat
     assert sent["max_tokens"] == 200
 
 
+@pytest.mark.parametrize("streamed", [False, True], ids=["complete", "stream"])
+async def test_a_temperature_is_sent_where_the_api_takes_one(
+    kind: Kind, emulator: EmulatorServer, streamed: bool
+) -> None:
+    """OpenAI takes a temperature; Anthropic's current Messages API takes no sampling
+    parameters, so a request with one is answered rather than failed."""
+    emulator.push(Reply("Sure."))
+    if streamed:
+        text = "".join(chunk.text for chunk in await collect(kind, emulator, temperature=0.2))
+    else:
+        text = (await client(kind, emulator.base_url).complete(call(kind, temperature=0.2))).text
+    assert text == "Sure."
+    sent = emulator.last_request.body
+    assert sent.get("temperature") == (0.2 if kind.name == "openai" else None)
+
+
 async def test_a_reply_cut_by_max_tokens_says_length(kind: Kind, emulator: EmulatorServer) -> None:
     emulator.push(Reply("one two three four five six", tokens=6))
     reply = await client(kind, emulator.base_url).complete(call(kind, max_tokens=3))
