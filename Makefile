@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test
+.PHONY: run test sandbox-python
 
 # llama.cpp (the embedded model) is built from source. Its default build targets the build
 # machine's own CPU (-march=native): on a Xeon with AMX it crashed in decode inside a VM, and
@@ -26,6 +26,20 @@ $(LLAMA_WHEEL): | $(BIN)/python
 		--no-binary llama-cpp-python -w $(LLAMA_WHEELS) llama-cpp-python==$(LLAMA_VERSION)
 	@touch $@
 
+# The sandbox's own Python for the generated services' tests (codegen/sandbox/python_env.py):
+# a venv of the system's python3.11 with the pinned allowlist, installed once (pip needs the
+# network here only). It lives where settings.CODEGEN_SANDBOX_DIR points (the same default,
+# or the same environment variable); a change of the pins prepares a fresh one. It imports
+# codegen, so it runs after the venv's install (called from run and test, in that order).
+CODEGEN_SANDBOX_DIR ?= $(HOME)/.cache/sce/sandbox
+SANDBOX_PYTHON := $(CODEGEN_SANDBOX_DIR)/.prepared
+
+$(SANDBOX_PYTHON): codegen/targets/python_sandbox.py codegen/sandbox/python_env.py | $(BIN)/python
+	$(BIN)/python -m codegen.sandbox.python_env --root $(CODEGEN_SANDBOX_DIR)
+	@touch $@
+
+sandbox-python: $(SANDBOX_PYTHON)
+
 $(VENV)/.installed-run: pyproject.toml $(LLAMA_WHEEL) | $(BIN)/python
 	$(BIN)/pip install --quiet --find-links $(LLAMA_WHEELS) -e .
 	@touch $@
@@ -35,9 +49,11 @@ $(VENV)/.installed-dev: pyproject.toml $(LLAMA_WHEEL) | $(BIN)/python
 	@touch $@
 
 run: $(VENV)/.installed-run
+	@$(MAKE) --no-print-directory sandbox-python
 	$(BIN)/python manage.py serve
 
 test: $(VENV)/.installed-dev
+	@$(MAKE) --no-print-directory sandbox-python
 	scripts/ensure-test-tools
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
