@@ -49,12 +49,13 @@ $(VENV)/.installed-dev: pyproject.toml $(LLAMA_WHEEL) | $(BIN)/python
 	@touch $@
 
 run: $(VENV)/.installed-run
+	scripts/ensure-system-tools run
 	@$(MAKE) --no-print-directory sandbox-python
 	$(BIN)/python manage.py serve
 
 test: $(VENV)/.installed-dev
 	@$(MAKE) --no-print-directory sandbox-python
-	scripts/ensure-test-tools
+	scripts/ensure-system-tools test
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 	$(BIN)/mypy .

@@ -10,6 +10,7 @@ HTTPS hardening (secure cookies, HSTS) follows SITE_ROOT: it is on when SITE_ROO
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from datetime import timedelta
@@ -213,6 +214,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": timedelta(seconds=JOB_SWEEP_SECONDS),
         "options": {"expires": JOB_SWEEP_SECONDS},
     },
+    "codegen-reaper": {"task": "codegen.tasks.reap_stuck_generations", "schedule": timedelta(minutes=5)},
+    "codegen-sweeper": {
+        "task": "codegen.tasks.resume_stalled_generations",
+        "schedule": timedelta(seconds=JOB_SWEEP_SECONDS),
+        "options": {"expires": JOB_SWEEP_SECONDS},
+    },
 }
 if CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] <= CELERY_TASK_TIME_LIMIT:
     raise ImproperlyConfigured("the broker visibility timeout must exceed CELERY_TASK_TIME_LIMIT")
@@ -273,6 +280,27 @@ PROVIDER_LOG_STUCK_MINUTES = env_int("PROVIDER_LOG_STUCK_MINUTES", 15)
 # failed by the reaper, the last resort behind the sweeper (JOB_*). Three attempts of at most
 # the gateway's 120 s deadline each fit well inside.
 WORKFLOW_PROPOSAL_STUCK_MINUTES = env_int("WORKFLOW_PROPOSAL_STUCK_MINUTES", 15)
+
+# --- Service generation (codegen) --------------------------------------------------------
+# A plan is refused over these (files, bytes per file, bytes in all); a file over the limit
+# is kept truncated and marked failing.
+CODEGEN_MAX_FILES = env_int("CODEGEN_MAX_FILES", 40)
+CODEGEN_MAX_FILE_BYTES = env_int("CODEGEN_MAX_FILE_BYTES", 200_000)
+CODEGEN_MAX_PROJECT_BYTES = env_int("CODEGEN_MAX_PROJECT_BYTES", 2_000_000)
+# Files of one layer of the plan written at once (model calls in flight per generation).
+CODEGEN_CONCURRENCY = env_int("CODEGEN_CONCURRENCY", 4)
+# Generations queued or running longer than this are failed by the reaper.
+CODEGEN_STUCK_MINUTES = env_int("CODEGEN_STUCK_MINUTES", 45)
+# The sandbox the generated tests run in: wall clock, CPU seconds, memory, file size,
+# processes (codegen/sandbox). SCE_SANDBOX_PYTHON is the prepared interpreter's folder.
+CODEGEN_SANDBOX_TIMEOUT_SECONDS = float(env_str("CODEGEN_SANDBOX_TIMEOUT_SECONDS", "120"))
+CODEGEN_SANDBOX_CPU_SECONDS = env_int("CODEGEN_SANDBOX_CPU_SECONDS", 60)
+CODEGEN_SANDBOX_MEMORY_MB = env_int("CODEGEN_SANDBOX_MEMORY_MB", 1024)
+CODEGEN_SANDBOX_FILE_MB = env_int("CODEGEN_SANDBOX_FILE_MB", 64)
+CODEGEN_SANDBOX_PROCESSES = env_int("CODEGEN_SANDBOX_PROCESSES", 64)
+CODEGEN_SANDBOX_DIR = Path(env_str("CODEGEN_SANDBOX_DIR", str(Path.home() / ".cache" / "sce" / "sandbox")))
+# Where generated files are stored: Django's storage API (STORAGES["codegen"]).
+CODEGEN_STORAGE_DIR = DATA_DIR / "codegen"
 # The largest workflow that is analysed, compiled and drawn; a larger one gets a too_large
 # finding before any expensive pass (workflows/analysis/limits.py; docs/benchmarks.md has
 # the timings and page sizes at these limits).
@@ -309,6 +337,7 @@ INSTALLED_APPS = [
     "providers",
     "conversations",
     "workflows",
+    "codegen",
 ]
 
 MIDDLEWARE = [
@@ -448,6 +477,13 @@ STATIC_COLLECTED = env_bool("STATIC_COLLECTED", False)
 WHITENOISE_USE_FINDERS = not STATIC_COLLECTED
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Generated services' files. Any django-storages backend serves in production
+    # (CODEGEN_STORAGE_BACKEND, its options as JSON in CODEGEN_STORAGE_OPTIONS).
+    "codegen": {
+        "BACKEND": env_str("CODEGEN_STORAGE_BACKEND", "django.core.files.storage.FileSystemStorage"),
+        "OPTIONS": json.loads(os.environ.get("CODEGEN_STORAGE_OPTIONS", "") or "null")
+        or {"location": str(CODEGEN_STORAGE_DIR)},
+    },
     "staticfiles": {
         "BACKEND": (
             "whitenoise.storage.CompressedManifestStaticFilesStorage"

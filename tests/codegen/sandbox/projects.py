@@ -18,7 +18,7 @@ WORKSPACE_MB = 32
 
 needs_bubblewrap = pytest.mark.skipif(
     shutil.which("bwrap") is None,
-    reason="bubblewrap (bwrap) is not installed; scripts/ensure-test-tools installs Debian's bubblewrap",
+    reason="bubblewrap (bwrap) is not installed; scripts/ensure-system-tools installs Debian's bubblewrap",
 )
 
 
