@@ -8,6 +8,7 @@ import logging
 from codegen import pipeline, records
 from codegen.events import Listener
 from codegen.models import Generation
+from codegen.run_setup import Setup, plan_limits_from_settings
 from codegen.sandbox import SandboxRunner, default_runner, limits_from_settings
 from codegen.spec import Options, build_spec
 from codegen.targets import target_for
@@ -23,7 +24,7 @@ def setup_for(
     *,
     listener: Listener | None = None,
     runner: SandboxRunner | None = None,
-) -> pipeline.Setup:
+) -> Setup:
     options = Options(
         target=generation.target,
         include_tests=generation.include_tests,
@@ -38,14 +39,14 @@ def setup_for(
             return ModelWriter(context)
         return TemplateWriter(context)
 
-    return pipeline.Setup(
+    return Setup(
         make_writer=writer,
         spec=build_spec(requirements=generation.requirements, workflow=generation.workflow_document),
         options=options,
         target=target_for(generation.target),
         runner=runner or default_runner(),
         sandbox_limits=limits_from_settings(),
-        plan_limits=pipeline.plan_limits_from_settings(),
+        plan_limits=plan_limits_from_settings(),
         user_id=generation.created_by_id,
         listener=listener,
     )

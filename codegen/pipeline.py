@@ -8,10 +8,9 @@ One run owns the generation under its lease (codegen.records). The stages:
   file checked as it arrives and stored with its findings;
 - validating: each file whose checks found errors goes back to the writer with them, at
   most MAX_FIXES times; what still fails is kept and marked failing;
-- checking: the deterministic cross-file checks, then the writer's review, each issue fixed
-  file by file;
-- documenting: README.md and API.md from the final files;
-- testing: the project's own tests in the sandbox (codegen.sandbox), JUnit read per test.
+- checking: the cross-file checks, then the writer's review, each issue fixed file by file;
+- documenting: README.md and API.md from the final files; testing: the project's own tests
+  in the sandbox (codegen.test_runs).
 
 Every finished file is stored as it completes, so a run that resumes a generation (its
 worker died) skips what is stored and each file is generated once. A watcher checks the
@@ -23,31 +22,27 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import tempfile
 import threading
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, TypeVar
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
 
-from codegen import artifacts, events, records
+from codegen import events, records, test_runs
 from codegen.checks.consistency import check_project
 from codegen.checks.files import CheckedFile, ProjectContext, check_file, project_modules_of
 from codegen.checks.interfaces import interface_of
-from codegen.checks.plan import PlanLimits, plan_layers, read_plan
+from codegen.checks.plan import plan_layers, read_plan
 from codegen.findings import FileFinding, errors_in
-from codegen.models import FileVersion, GeneratedFile, Generation, GenerationEvent, TestRun
+from codegen.models import FileVersion, GeneratedFile, Generation, GenerationEvent
 from codegen.plans import Plan, PlannedFile
+from codegen.progress import DONE, progress_data
 from codegen.records import Lease, Superseded
-from codegen.sandbox import SandboxLimits, SandboxResult, SandboxRunner
-from codegen.sandbox.junit import CaseResult, parse_junit
-from codegen.spec import Options, ServiceSpec
-from codegen.targets import Target
-from codegen.writers import Usage, Writer, WriterContext, WriterError
+from codegen.run_setup import Setup
+from codegen.sandbox.junit import parse_junit
+from codegen.writers import Usage, WriterContext, WriterError
 
 logger = logging.getLogger(__name__)
 
@@ -56,44 +51,11 @@ Status = GeneratedFile.Status
 MAX_FIXES = 2
 WATCH_SECONDS = 0.5
 PROGRESS_SECONDS = 1.0
-MAX_TEST_EVENTS = 500
-# Where each stage starts on the progress bar (percent), and the order of the steps.
-STAGES: dict[str, int] = {
-    State.PLANNING: 2,
-    State.GENERATING: 10,
-    State.VALIDATING: 60,
-    State.CHECKING: 70,
-    State.DOCUMENTING: 80,
-    State.TESTING: 85,
-}
 T = TypeVar("T")
 
 
 class Cancelled(Exception):
-    """The user cancelled the generation."""
-
-
-@dataclass(frozen=True)
-class Setup:
-    """What a run needs besides the generation: made by the task or the command line."""
-
-    make_writer: Callable[[WriterContext], Writer]
-    spec: ServiceSpec
-    options: Options
-    target: Target
-    runner: SandboxRunner
-    sandbox_limits: SandboxLimits
-    plan_limits: PlanLimits
-    user_id: int | None = None
-    listener: events.Listener | None = None
-
-
-def plan_limits_from_settings() -> PlanLimits:
-    return PlanLimits(
-        max_files=settings.CODEGEN_MAX_FILES,
-        max_file_bytes=settings.CODEGEN_MAX_FILE_BYTES,
-        max_project_bytes=settings.CODEGEN_MAX_PROJECT_BYTES,
-    )
+    pass
 
 
 def _db(function: Callable[..., T]) -> Callable[..., Awaitable[T]]:
@@ -113,11 +75,7 @@ class Run:
         self.state = generation.state
         self.progress_at = 0.0
         self.plan: Plan | None = None
-        self.project = ProjectContext(
-            project_modules=frozenset(),
-            sandbox_modules=setup.target.sandbox_modules,
-            max_file_bytes=setup.plan_limits.max_file_bytes,
-        )
+        self.project = self.context_for(None)
         self.semaphore = asyncio.Semaphore(max(1, settings.CODEGEN_CONCURRENCY))
         self.writer = setup.make_writer(
             WriterContext(
@@ -129,6 +87,15 @@ class Run:
                 links={"generation": str(lease.generation_id)},
                 usage=self.usage,
             )
+        )
+
+    def context_for(self, plan: Plan | None) -> ProjectContext:
+        """What a file is checked against: the plan's modules, the sandbox's packages."""
+        paths = [planned.path for planned in (*plan.files, *plan.docs)] if plan else []
+        return ProjectContext(
+            project_modules=project_modules_of(paths),
+            sandbox_modules=self.setup.target.sandbox_modules,
+            max_file_bytes=self.setup.plan_limits.max_file_bytes,
         )
 
     # --- Reporting ---------------------------------------------------------------------
@@ -143,40 +110,15 @@ class Run:
     async def emit(self, kind: str, data: dict[str, Any]) -> None:
         await _db(self._record)(kind, data)
 
-    def _percent(self) -> int:
-        start = STAGES.get(self.state, 0)
-        if self.state != State.GENERATING or self.plan is None:
-            return start
-        total = len(self.plan.files) or 1
-        done = sum(1 for planned in self.plan.files if self.status.get(planned.path) in _DONE)
-        return start + (STAGES[State.VALIDATING] - start) * done // total
-
     async def progress(self, message: str = "", *, force: bool = True) -> None:
         now = time.monotonic()
         if not force and now - self.progress_at < PROGRESS_SECONDS:
             return
         self.progress_at = now
-        generation = self.generation
-        plan = self.plan
-        total = len(plan.files) + len(plan.docs) if plan else 0
-        steps = list(STAGES)
-        await self.emit(
-            "progress",
-            {
-                "state": self.state,
-                "label": State(self.state).label,
-                "step": steps.index(self.state) + 1 if self.state in steps else 0,
-                "steps": len(steps),
-                "percent": self._percent(),
-                "message": message,
-                "files_done": sum(1 for status in self.status.values() if status in _DONE),
-                "files_total": total,
-                "input_tokens": generation.input_tokens,
-                "output_tokens": generation.output_tokens,
-                "cost_usd": float(generation.cost_usd),
-                "model_calls": generation.model_calls,
-            },
+        data = progress_data(
+            self.generation, state=self.state, plan=self.plan, status=self.status, message=message
         )
+        await self.emit("progress", data)
 
     async def enter(self, state: str, message: str) -> None:
         self.raise_if_stopped()
@@ -273,20 +215,7 @@ class Run:
     async def load_stored(self) -> None:
         """What a resumed or follow-up run finds stored: each file's latest content."""
 
-        def stored() -> tuple[dict[str, str], dict[str, tuple[str, list[dict[str, Any]]]], dict[str, int]]:
-            latest = {
-                version.file.path: version
-                for version in FileVersion.objects.for_tenant(self.lease.tenant)
-                .filter(file__generation_id=self.lease.generation_id)
-                .select_related("file")
-                .order_by("file_id", "number")
-            }
-            contents = {path: artifacts.read_version(version) for path, version in latest.items()}
-            rows = {file.path: (file.status, file.findings) for file in records.files(self.lease)}
-            fixes = {path: version.number - 1 for path, version in latest.items()}
-            return contents, rows, fixes
-
-        contents, rows, fixes = await _db(stored)()
+        contents, rows, fixes = await _db(records.stored_files)(self.lease)
         self.contents = contents
         self.fixes = fixes
         for path, (status, found) in rows.items():
@@ -316,11 +245,7 @@ class Run:
         self.plan = plan
         layers = plan_layers(plan)
         self.generation = await _db(records.save_plan)(self.lease, plan, layers)
-        self.project = ProjectContext(
-            project_modules=project_modules_of(planned.path for planned in (*plan.files, *plan.docs)),
-            sandbox_modules=self.setup.target.sandbox_modules,
-            max_file_bytes=self.setup.plan_limits.max_file_bytes,
-        )
+        self.project = self.context_for(plan)
         await self.load_stored()
         await self.emit(
             "plan",
@@ -338,7 +263,7 @@ class Run:
             if only is not None:
                 todo = [planned for planned in layer if planned.path == only]
             else:
-                todo = [planned for planned in layer if self.status.get(planned.path) not in _DONE]
+                todo = [planned for planned in layer if self.status.get(planned.path) not in DONE]
             await self.gather([self.write_file(planned, plan) for planned in todo])
 
     async def validating(self, plan: Plan, *, only: str | None = None) -> None:
@@ -400,7 +325,7 @@ class Run:
         if not plan.docs:
             return
         await self.enter(State.DOCUMENTING, "Writing README.md and API.md.")
-        todo = [planned for planned in plan.docs if self.status.get(planned.path) not in _DONE]
+        todo = [planned for planned in plan.docs if self.status.get(planned.path) not in DONE]
         if not todo:
             return
         docs = await self.writer.document(plan, dict(self.contents))
@@ -414,67 +339,29 @@ class Run:
     async def testing(self) -> None:
         await self.enter(State.TESTING, "Running the generated tests in the sandbox.")
         run = await _db(records.start_test_run)(self.lease)
-        with tempfile.TemporaryDirectory(prefix="sce-codegen-") as folder:
-            project = Path(folder) / "project"
-            project.mkdir()
-            artifacts.write_tree(self.contents, project)
-            result = await self.sandboxed(project)
+        result = await test_runs.run_in_sandbox(
+            self.setup.runner,
+            self.contents,
+            self.setup.target.test_command,
+            limits=self.setup.sandbox_limits,
+            cancel=self.cancel,
+        )
         cases = parse_junit(result.junit_xml) if result.junit_xml else []
-        outcome = _outcome(result, cases)
         generation, run = await _db(records.finish_test_run)(
             self.lease,
             run,
-            outcome=outcome,
+            outcome=test_runs.outcome_of(result, cases),
             cases=cases,
             exit_code=result.exit_code,
             timed_out=result.timed_out,
-            output=result.output[-20_000:],
-            reason=result.reason or _reason(result, cases),
+            output=result.output[-test_runs.OUTPUT_KEPT :],
+            reason=test_runs.reason_of(result, cases),
         )
         self.generation = generation
-        for case in cases[:MAX_TEST_EVENTS]:
-            await self.emit(
-                "test_result",
-                {
-                    "run": run.number,
-                    "name": case.name,
-                    "classname": case.classname,
-                    "outcome": case.outcome,
-                    "duration_ms": case.duration_ms,
-                    "message": case.message[:2000],
-                },
-            )
-        await self.emit(
-            "tests_finished",
-            {
-                "run": run.number,
-                "outcome": outcome,
-                "passed": sum(case.outcome == "passed" for case in cases),
-                "failed": sum(case.outcome == "failed" for case in cases),
-                "errors": sum(case.outcome == "error" for case in cases),
-                "skipped": sum(case.outcome == "skipped" for case in cases),
-                "exit_code": result.exit_code,
-                "timed_out": result.timed_out,
-                "reason": run.reason,
-            },
-        )
+        for case in cases[: test_runs.MAX_TEST_EVENTS]:
+            await self.emit("test_result", test_runs.result_event(run, case))
+        await self.emit("tests_finished", test_runs.finished_event(run, result, cases))
         self.raise_if_stopped()
-
-    async def sandboxed(self, project: Path) -> SandboxResult:
-        """The sandbox in a thread; a cancel sets the event it polls, and the run waits for
-        it to kill what it started before going on."""
-        command = self.setup.target.test_command
-        work = asyncio.ensure_future(
-            asyncio.to_thread(
-                self.setup.runner.run, project, command, limits=self.setup.sandbox_limits, cancel=self.cancel
-            )
-        )
-        try:
-            return await asyncio.shield(work)
-        except asyncio.CancelledError:
-            self.cancel.set()
-            await asyncio.wait([work])
-            raise
 
     # --- The whole run -----------------------------------------------------------------
 
@@ -483,11 +370,7 @@ class Run:
         action = generation.action
         if action == Generation.Action.TESTS:
             self.plan = Plan.from_dict(generation.plan or {})
-            self.project = ProjectContext(
-                project_modules=project_modules_of(p.path for p in (*self.plan.files, *self.plan.docs)),
-                sandbox_modules=self.setup.target.sandbox_modules,
-                max_file_bytes=self.setup.plan_limits.max_file_bytes,
-            )
+            self.project = self.context_for(self.plan)
             await self.load_stored()
         else:
             plan = await self.planning()
@@ -553,7 +436,7 @@ class Run:
                 "tests_passed": finished.tests_passed,
                 "tests_failed": finished.tests_failed,
                 "files": len(self.contents),
-                "message": _completed_message(finished),
+                "message": test_runs.completed_message(finished),
             }
             kind = "completed"
         elif state == State.CANCELLED:
@@ -562,33 +445,6 @@ class Run:
             data, kind = {"code": code, "message": message}, "failed"
         await _db(events.record)(finished, kind, data, listener=self.setup.listener)
         return finished
-
-
-_DONE = frozenset({Status.VALID, Status.FIXED, Status.FAILING})
-
-
-def _outcome(result: SandboxResult, cases: list[CaseResult]) -> str:
-    if result.exit_code == 0 and cases:
-        return TestRun.Outcome.PASSED
-    if result.exit_code == 1 and cases:
-        return TestRun.Outcome.FAILED
-    return TestRun.Outcome.ERROR
-
-
-def _reason(result: SandboxResult, cases: list[CaseResult]) -> str:
-    if result.exit_code == 5 or (result.exit_code == 0 and not cases):
-        return "no tests were collected"
-    if result.exit_code not in (0, 1):
-        return f"the test run ended with exit code {result.exit_code}"
-    return ""
-
-
-def _completed_message(generation: Generation) -> str:
-    if not generation.include_tests:
-        return "Generated (tests not included)."
-    if generation.tests_failed:
-        return f"Generated; {generation.tests_failed} test(s) failed, {generation.tests_passed} passed."
-    return f"Generated; all {generation.tests_passed} tests passed."
 
 
 def run(generation: Generation, lease: Lease, setup: Setup) -> Generation | None:

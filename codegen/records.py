@@ -125,6 +125,24 @@ def files(lease: Lease) -> QuerySet[GeneratedFile]:
     return GeneratedFile.objects.for_tenant(lease.tenant).filter(generation_id=lease.generation_id)
 
 
+def stored_files(
+    lease: Lease,
+) -> tuple[dict[str, str], dict[str, tuple[str, list[dict[str, Any]]]], dict[str, int]]:
+    """What a resumed or follow-up run finds stored: each file's latest content, each file's
+    status and findings, and how many times each was fixed."""
+    latest = {
+        version.file.path: version
+        for version in FileVersion.objects.for_tenant(lease.tenant)
+        .filter(file__generation_id=lease.generation_id)
+        .select_related("file")
+        .order_by("file_id", "number")
+    }
+    contents = {path: artifacts.read_version(version) for path, version in latest.items()}
+    rows = {file.path: (file.status, file.findings) for file in files(lease)}
+    fixes = {path: version.number - 1 for path, version in latest.items()}
+    return contents, rows, fixes
+
+
 @transaction.atomic
 def mark_file(lease: Lease, path: str, status: str) -> Generation:
     locked = _lock(lease)

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from codegen import events
 from codegen.models import Generation
+from codegen.progress import progress_data
 from codegen.services import enqueue_on_commit, generation_fail, new_lease, transition
 
 logger = logging.getLogger(__name__)
@@ -63,26 +64,15 @@ def _resume(seen: Generation, *, stale_before: datetime, max_resumptions: int) -
     locked.save()
     logger.warning("generation %s: its worker stopped; resumption %s queued", locked.pk, locked.resumptions)
     message = "The worker running this job stopped: queued again, to resume from the files already stored."
-    transaction.on_commit(lambda: events.record(locked, "progress", _queued_progress(locked, message)))
+    transaction.on_commit(
+        lambda: events.record(
+            locked,
+            "progress",
+            progress_data(locked, state=State.QUEUED, plan=None, status={}, message=message),
+        )
+    )
     enqueue_on_commit(locked)
     return True
-
-
-def _queued_progress(generation: Generation, message: str) -> dict[str, object]:
-    return {
-        "state": generation.state,
-        "label": generation.get_state_display(),
-        "step": 0,
-        "steps": 6,
-        "percent": 0,
-        "message": message,
-        "files_done": 0,
-        "files_total": 0,
-        "input_tokens": generation.input_tokens,
-        "output_tokens": generation.output_tokens,
-        "cost_usd": float(generation.cost_usd),
-        "model_calls": generation.model_calls,
-    }
 
 
 def generations_resume_stalled(*, stale_before: datetime, max_resumptions: int) -> int:
