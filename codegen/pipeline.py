@@ -154,6 +154,10 @@ class Run:
 
     async def store(self, path: str, content: str, kind: str, findings: list[FileFinding]) -> None:
         self.raise_if_stopped()
+        others = sum(len(text.encode()) for other, text in self.contents.items() if other != path)
+        if others + len(content.encode()) > self.setup.plan_limits.max_project_bytes:
+            limit = self.setup.plan_limits.max_project_bytes
+            raise WriterError("too_large", f"the project grew over {limit} bytes (at {path})")
         generation, file, version = await _db(records.save_version)(
             self.lease, path, content, kind=kind, findings=findings
         )

@@ -232,3 +232,16 @@ def test_the_zip_holds_the_latest_version_of_every_file_and_nothing_unsafe(
         {"/etc/passwd": "x", "../up": "x", "ok.txt": "fine", "a/../../b": "x"}, root="../x"
     )
     assert zipfile.ZipFile(io.BytesIO(hostile)).namelist() == ["service/ok.txt"]
+
+
+def test_a_project_over_the_size_limit_fails_with_a_clear_reason(
+    tenant_users: TenantUsers, sent: list[Message], settings: Any
+) -> None:
+    settings.CODEGEN_MAX_PROJECT_BYTES = 6000
+    generation = create(tenant_users)
+    ended = jobs.generation_run(generation_id=generation.pk, lease=sent[0][1], runner=ScriptedRunner())
+    assert ended is not None
+    assert ended.state == State.FAILED
+    assert ended.error_code == "too_large"
+    assert "6000 bytes" in ended.error_message
+    assert kinds(ended)[-1] == "failed"
