@@ -21,6 +21,7 @@ from codegen import events
 from codegen.models import Generation
 from codegen.progress import progress_data
 from codegen.services import enqueue_on_commit, generation_fail, new_lease, transition
+from core import heartbeats
 
 logger = logging.getLogger(__name__)
 
@@ -29,9 +30,7 @@ RUNNING = [state for state in Generation.ACTIVE_STATES if state != State.QUEUED]
 
 
 def _stalled(stale_before: datetime) -> Q:
-    return Q(state__in=RUNNING) & (
-        Q(heartbeat_at__lt=stale_before) | Q(heartbeat_at__isnull=True, started_at__lt=stale_before)
-    )
+    return Q(state__in=RUNNING) & heartbeats.beat_older_than(stale_before)
 
 
 @transaction.atomic

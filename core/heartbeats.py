@@ -23,7 +23,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connections
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 logger = logging.getLogger(__name__)
@@ -33,6 +33,12 @@ def refresh(rows: QuerySet[Any], *, field: str = "heartbeat_at") -> bool:
     """Stamp `field` of `rows` (the job's row, filtered by the lease its run holds) with now;
     False when no row matched: the run no longer holds its job."""
     return rows.update(**{field: timezone.now()}) > 0
+
+
+def beat_older_than(moment: datetime) -> Q:
+    """Rows whose heartbeat is older than `moment`: a run claimed before it first beat has
+    none, and its start stands for it."""
+    return Q(heartbeat_at__lt=moment) | Q(heartbeat_at__isnull=True, started_at__lt=moment)
 
 
 def stale_before() -> datetime:

@@ -22,6 +22,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from core import heartbeats
 from workflows.models import WorkflowProposal
 from workflows.proposals import frames as proposal_frames
 from workflows.proposals.services import enqueue_on_commit, new_lease, proposal_fail
@@ -33,10 +34,7 @@ WORKER_LOST = "worker_lost"
 
 
 def _stalled(stale_before: datetime) -> Q:
-    # A run claimed before heartbeats existed has none: its start stands for it.
-    return Q(state=State.RUNNING) & (
-        Q(heartbeat_at__lt=stale_before) | Q(heartbeat_at__isnull=True, started_at__lt=stale_before)
-    )
+    return Q(state=State.RUNNING) & heartbeats.beat_older_than(stale_before)
 
 
 @transaction.atomic
