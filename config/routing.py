@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from codegen import websockets as codegen_websockets
 from conversations import websockets as conversation_websockets
 from providers import websockets as provider_websockets
 from tenants import websockets as tenant_websockets
@@ -12,4 +13,5 @@ websocket_urlpatterns = [
     *provider_websockets.websocket_urlpatterns,
     *conversation_websockets.websocket_urlpatterns,
     *workflow_websockets.websocket_urlpatterns,
+    *codegen_websockets.websocket_urlpatterns,
 ]

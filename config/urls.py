@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.urls import include, path
 
+from codegen import urls as codegen_urls
 from config import health
 from conversations import urls as conversation_urls
 from providers import urls as provider_urls
@@ -24,4 +25,5 @@ urlpatterns = [
     path("", include(provider_urls)),
     path("", include(conversation_urls)),
     path("", include(workflow_urls)),
+    path("", include(codegen_urls)),
 ]

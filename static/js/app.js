@@ -18,11 +18,11 @@
     }
   });
 
-  // Conversation and proposal frames are numbered (see conversations/streams.py). A frame
+  // Conversation, proposal and generation frames are numbered (see conversations/streams.py). A frame
   // the page has already applied is dropped, and a socket that reconnects asks only for what
   // the page has not seen yet. The page's marker is #<stream>-seq.
   function lastSeq() {
-    var marker = document.querySelector("#conversation-seq, #proposal-seq");
+    var marker = document.querySelector("#conversation-seq, #proposal-seq, #generation-seq");
     return marker ? parseInt(marker.getAttribute("data-seq") || "0", 10) : 0;
   }
 

@@ -31,7 +31,9 @@ def test_the_portal_menu_lists_every_registered_section_in_order(tenant_users: T
         reverse("workflows:workflow_list", kwargs={"tenant_slug": "acme"})
     )
     links = [link.label for link in page.context["portal_nav"]]
-    assert links == ["Dashboard", "Services", "Workflows", "Providers", "Usage", "Members", "Settings"]
+    assert links == [
+        "Dashboard", "Services", "Workflows", "Generated services", "Providers", "Usage", "Members", "Settings",
+    ]  # fmt: skip
     active = [link.label for link in page.context["portal_nav"] if link.active]
     assert active == ["Workflows"]
 
@@ -41,7 +43,9 @@ def test_a_section_registered_later_takes_its_place_by_order() -> None:
     navigation.register_section(label="Runs", url_name="workflows:workflow_list", order=35)
     labels = [link.label for link in navigation.tenant_sections(tenant_slug="acme", current=None)]
     # Registering the same URL name again replaces the entry instead of adding a second one.
-    assert labels == ["Dashboard", "Services", "Runs", "Providers", "Usage", "Members", "Settings"]
+    assert labels == [
+        "Dashboard", "Services", "Runs", "Generated services", "Providers", "Usage", "Members", "Settings",
+    ]  # fmt: skip
 
 
 @pytest.mark.django_db

@@ -1,0 +1,403 @@
+"""What the generation pages show, assembled from the database (and, for a live page's
+frames, from an event's data): the progress line, the usage so far, the file tree, a file's
+highlighted view, the test table, and the diff between two generations.
+
+Both the page (codegen/generation.html, rendered for a request) and the frames
+(codegen.frames, rendered in the worker) take their regions' context from here, so a region
+reads the same whichever drew it.
+"""
+
+from __future__ import annotations
+
+import difflib
+import posixpath
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, cast
+
+from django.utils.safestring import SafeString, mark_safe
+from pygments import highlight
+from pygments.formatters import HtmlFormatter
+from pygments.lexer import Lexer
+from pygments.lexers import TextLexer, get_lexer_by_name, get_lexer_for_filename
+from pygments.util import ClassNotFound
+
+from codegen import artifacts, quotas, selectors
+from codegen.models import FileVersion, GeneratedFile, Generation, TestResult, TestRun
+from codegen.targets import target_choices
+from tenants.models import Tenant
+from workflows.editor.highlighting import CSS_CLASS, STYLE, worth_highlighting
+from workflows.models import WorkflowVersion
+
+State = Generation.State
+ENDED_STATES = frozenset({State.COMPLETED, State.FAILED, State.CANCELLED})
+# A changed file's diff is cut after this many lines (the page stays readable; the zip has all).
+MAX_DIFF_LINES = 2_000
+# Files named without an extension that Pygments does not know by name.
+LEXER_NAMES = {"Dockerfile": "docker", "Makefile": "make"}
+
+
+# --- Progress and usage ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Progress:
+    """The progress line: the state, the step the job is at, and how far along it is."""
+
+    state: str
+    label: str
+    percent: int
+    step: int = 0
+    steps: int = 0
+    message: str = ""
+    files_done: int = 0
+    files_total: int = 0
+
+    @property
+    def ended(self) -> bool:
+        return self.state in ENDED_STATES
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Tokens and cost so far (all model calls of the generation)."""
+
+    input_tokens: int
+    output_tokens: int
+    cost_usd: Decimal
+    model_calls: int
+
+    @property
+    def tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+
+def _int(value: Any, default: int = 0) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
+
+
+def last_progress(generation: Generation) -> dict[str, Any]:
+    """The data of the generation's latest `progress` event ({} before the first)."""
+    event = selectors.events_of(generation).filter(kind="progress").order_by("-pk").first()
+    return dict(event.data) if event is not None else {}
+
+
+def progress_of(generation: Generation, data: dict[str, Any]) -> Progress:
+    """The progress line from a `progress` event's data; an ended generation's row wins over
+    it (the last progress event may predate the end)."""
+    state = str(data.get("state") or generation.state)
+    if generation.state in ENDED_STATES or state not in State.values:
+        state = generation.state
+    label = State(state).label if state != data.get("state") else str(data.get("label") or State(state).label)
+    percent = max(0, min(100, _int(data.get("percent"))))
+    if state == State.COMPLETED:
+        percent = 100
+    return Progress(
+        state=state,
+        label=label,
+        percent=percent,
+        step=_int(data.get("step")),
+        steps=_int(data.get("steps")),
+        message=str(data.get("message") or ""),
+        files_done=_int(data.get("files_done")),
+        files_total=_int(data.get("files_total")),
+    )
+
+
+def usage_of(generation: Generation, data: dict[str, Any]) -> Usage:
+    """Tokens and cost from a `progress` event's data, or the row's when the event has none
+    (the row holds the settled totals once the generation has ended)."""
+    if generation.state in ENDED_STATES or "input_tokens" not in data:
+        return Usage(
+            generation.input_tokens,
+            generation.output_tokens,
+            Decimal(generation.cost_usd),
+            generation.model_calls,
+        )
+    try:
+        cost = Decimal(str(data.get("cost_usd") or 0))
+    except ArithmeticError:
+        cost = Decimal(0)
+    return Usage(
+        _int(data.get("input_tokens")), _int(data.get("output_tokens")), cost, _int(data.get("model_calls"))
+    )
+
+
+def has_files(generation: Generation) -> bool:
+    """Whether any file of the generation has been written (there is something to download)."""
+    return selectors.files_of(generation).filter(versions__isnull=False).exists()
+
+
+def mode_label(mode: str, model: str = "") -> str:
+    """Which writer produced the files, as the page says it."""
+    if mode == Generation.Mode.TEMPLATE:
+        return "Generated from templates (offline)"
+    return f"Generated by {model}" if model else "Generated by an AI model"
+
+
+# --- The file tree --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TreeEntry:
+    """A line of the file tree: a folder, or a file with its latest version's number."""
+
+    name: str
+    depth: int
+    file: GeneratedFile | None = None
+    version: int = 0
+
+    @property
+    def is_folder(self) -> bool:
+        return self.file is None
+
+
+def file_entry(file: GeneratedFile, version: int) -> TreeEntry:
+    return TreeEntry(
+        name=posixpath.basename(file.path), depth=file.path.count("/"), file=file, version=version
+    )
+
+
+def file_tree(generation: Generation) -> list[TreeEntry]:
+    """The generation's files by folder (folders first, then files, by name), each folder
+    shown once before what it holds."""
+    latest = selectors.latest_versions(generation)
+    files = sorted(selectors.files_of(generation), key=lambda file: _tree_key(file.path))
+    entries: list[TreeEntry] = []
+    shown: set[str] = set()
+    for file in files:
+        parts = file.path.split("/")
+        for depth in range(len(parts) - 1):
+            folder = "/".join(parts[: depth + 1])
+            if folder not in shown:
+                shown.add(folder)
+                entries.append(TreeEntry(name=f"{parts[depth]}/", depth=depth))
+        version = latest[file.path].number if file.path in latest else 0
+        entries.append(file_entry(file, version))
+    return entries
+
+
+def _tree_key(path: str) -> tuple[tuple[int, str], ...]:
+    # Within a folder, sub-folders before files: ("app", "main.py") sorts as (0, "app"), (1, "main.py").
+    parts = path.split("/")
+    return tuple((0 if index < len(parts) - 1 else 1, part) for index, part in enumerate(parts))
+
+
+def file_row(generation: Generation, path: str) -> TreeEntry | None:
+    """One file's line of the tree, from the database."""
+    file = selectors.file_of(generation, path)
+    if file is None:
+        return None
+    latest = selectors.versions_of(file).order_by("-number").first()
+    return file_entry(file, latest.number if latest is not None else 0)
+
+
+# --- Tests ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunTable:
+    """A run of the generated tests and its results so far."""
+
+    run: TestRun | None
+    results: list[TestResult] = field(default_factory=list)
+
+    def _count(self, *outcomes: str) -> int:
+        return sum(1 for result in self.results if result.outcome in outcomes)
+
+    @property
+    def passed(self) -> int:
+        return self._count(TestResult.Outcome.PASSED)
+
+    @property
+    def failed(self) -> int:
+        return self._count(TestResult.Outcome.FAILED, TestResult.Outcome.ERROR)
+
+    @property
+    def skipped(self) -> int:
+        return self._count(TestResult.Outcome.SKIPPED)
+
+
+def run_table(generation: Generation, run_number: int | None = None) -> RunTable:
+    """The run numbered `run_number` (the latest when None) with its results."""
+    if run_number is None:
+        run = selectors.last_test_run(generation)
+    else:
+        run = (
+            TestRun.objects.for_tenant(generation.tenant)
+            .filter(generation=generation, number=run_number)
+            .first()
+        )
+    if run is None:
+        return RunTable(None)
+    return RunTable(run, list(selectors.results_of(run)))
+
+
+# --- A file's view --------------------------------------------------------------------------
+
+
+def _lexer_for(path: str) -> Lexer:
+    name = posixpath.basename(path)
+    if name in LEXER_NAMES:
+        return get_lexer_by_name(LEXER_NAMES[name], stripnl=False)
+    try:
+        return get_lexer_for_filename(name, stripnl=False)
+    except ClassNotFound:
+        return cast(Lexer, TextLexer(stripnl=False))
+
+
+def highlighted_code(content: str, path: str) -> SafeString:
+    """A file's content as highlighted HTML, in the workflow code page's style (its classes'
+    colours are static/css/code.css); the lexer is chosen by the file's name."""
+    formatter: HtmlFormatter[str] = HtmlFormatter(
+        style=STYLE, cssclass=CSS_CLASS, linenos="table", lineanchors="L", anchorlinenos=True, wrapcode=True
+    )
+    return mark_safe(highlight(content, _lexer_for(path), formatter))  # noqa: S308 - Pygments escapes the code
+
+
+@dataclass(frozen=True)
+class FileView:
+    file: GeneratedFile
+    versions: list[FileVersion]
+    version: FileVersion | None
+    content: str = ""
+    highlighted: SafeString | None = None
+
+    @property
+    def line_count(self) -> int:
+        return self.content.count("\n") + (1 if self.content and not self.content.endswith("\n") else 0)
+
+    @property
+    def findings(self) -> list[dict[str, Any]]:
+        return list(self.version.findings) if self.version is not None else list(self.file.findings)
+
+
+def file_view(file: GeneratedFile, version_number: int | None = None) -> FileView:
+    """A file's version (the latest unless `version_number` names another), highlighted."""
+    versions = list(selectors.versions_of(file).order_by("number"))
+    chosen = next((version for version in versions if version.number == version_number), None)
+    if chosen is None and versions:
+        chosen = versions[-1]
+    if chosen is None:
+        return FileView(file, versions, None)
+    content = artifacts.read_version(chosen)
+    highlighted = highlighted_code(content, file.path) if worth_highlighting(content) else None
+    return FileView(file, versions, chosen, content, highlighted)
+
+
+# --- Diff of two generations ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DiffLine:
+    kind: str  # "added" | "removed" | "hunk" | "context" | "header"
+    text: str
+
+
+@dataclass(frozen=True)
+class FileDiff:
+    path: str
+    kind: str  # "added" | "removed" | "changed"
+    lines: list[DiffLine] = field(default_factory=list)
+    cut: bool = False  # longer than MAX_DIFF_LINES
+
+    @property
+    def added(self) -> int:
+        return sum(1 for line in self.lines if line.kind == "added")
+
+    @property
+    def removed(self) -> int:
+        return sum(1 for line in self.lines if line.kind == "removed")
+
+
+@dataclass(frozen=True)
+class GenerationDiff:
+    files: list[FileDiff]
+    unchanged: int
+
+    def _count(self, kind: str) -> int:
+        return sum(1 for file in self.files if file.kind == kind)
+
+    @property
+    def count_added(self) -> int:
+        return self._count("added")
+
+    @property
+    def count_removed(self) -> int:
+        return self._count("removed")
+
+    @property
+    def count_changed(self) -> int:
+        return self._count("changed")
+
+
+def _line_kind(line: str) -> str:
+    if line.startswith(("+++", "---")):
+        return "header"
+    if line.startswith("@@"):
+        return "hunk"
+    if line.startswith("+"):
+        return "added"
+    if line.startswith("-"):
+        return "removed"
+    return "context"
+
+
+def diff_generations(before: Generation, after: Generation) -> GenerationDiff:
+    """Files added, removed and changed from `before` to `after` (their latest versions),
+    with a unified diff per changed file."""
+    old_versions = selectors.latest_versions(before)
+    new_versions = selectors.latest_versions(after)
+    files: list[FileDiff] = []
+    unchanged = 0
+    for path in sorted(set(old_versions) | set(new_versions), key=_tree_key):
+        old, new = old_versions.get(path), new_versions.get(path)
+        if old is not None and new is not None and old.sha256 == new.sha256:
+            unchanged += 1
+            continue
+        old_text = artifacts.read_version(old) if old is not None else ""
+        new_text = artifacts.read_version(new) if new is not None else ""
+        kind = "added" if old is None else "removed" if new is None else "changed"
+        raw = list(
+            difflib.unified_diff(
+                old_text.splitlines(),
+                new_text.splitlines(),
+                fromfile=f"#{before.pk}/{path}" if old is not None else "/dev/null",
+                tofile=f"#{after.pk}/{path}" if new is not None else "/dev/null",
+                lineterm="",
+            )
+        )
+        lines = [DiffLine(_line_kind(line), line) for line in raw[:MAX_DIFF_LINES]]
+        files.append(FileDiff(path, kind, lines, cut=len(raw) > MAX_DIFF_LINES))
+    return GenerationDiff(files, unchanged)
+
+
+# --- The start page -------------------------------------------------------------------------
+
+
+def published_versions(tenant: Tenant) -> list[WorkflowVersion]:
+    """The tenant's published workflow versions, newest first, without their documents."""
+    return list(
+        WorkflowVersion.objects.for_tenant(tenant)
+        .select_related("workflow")
+        .defer("document", "workflow__document")
+        .order_by("workflow__name", "-number")
+    )
+
+
+def quota_line(status: quotas.QuotaStatus, plan: str) -> str:
+    """What is left of the month's generations, in a sentence."""
+    if status.limit is None:
+        return f"Unlimited generations on the {plan} plan."
+    left = status.left or 0
+    line = f"{left} of {status.limit} generation{'s' if status.limit != 1 else ''} left this month"
+    if status.exhausted:
+        return f"{line}: more from {status.next_month:%B} 1, or on a larger plan."
+    return f"{line} ({plan} plan)."
+
+
+def target_label(key: str) -> str:
+    return dict(target_choices()).get(key, key)
