@@ -15,9 +15,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, cast
 
-from django.utils.safestring import SafeString, mark_safe
-from pygments import highlight
-from pygments.formatters import HtmlFormatter
+from django.utils.safestring import SafeString
 from pygments.lexer import Lexer
 from pygments.lexers import TextLexer, get_lexer_by_name, get_lexer_for_filename
 from pygments.util import ClassNotFound
@@ -26,7 +24,9 @@ from codegen import artifacts, quotas, selectors
 from codegen.models import FileVersion, GeneratedFile, Generation, TestResult, TestRun
 from codegen.targets import target_choices
 from tenants.models import Tenant
-from workflows.editor.highlighting import CSS_CLASS, STYLE, worth_highlighting
+from workflows import selectors as workflow_selectors
+from workflows.editor import highlighting
+from workflows.editor.highlighting import worth_highlighting
 from workflows.models import WorkflowVersion
 
 State = Generation.State
@@ -252,10 +252,7 @@ def _lexer_for(path: str) -> Lexer:
 def highlighted_code(content: str, path: str) -> SafeString:
     """A file's content as highlighted HTML, in the workflow code page's style (its classes'
     colours are static/css/code.css); the lexer is chosen by the file's name."""
-    formatter: HtmlFormatter[str] = HtmlFormatter(
-        style=STYLE, cssclass=CSS_CLASS, linenos="table", lineanchors="L", anchorlinenos=True, wrapcode=True
-    )
-    return mark_safe(highlight(content, _lexer_for(path), formatter))  # noqa: S308 - Pygments escapes the code
+    return highlighting.highlighted(content, _lexer_for(path))
 
 
 @dataclass(frozen=True)
@@ -379,13 +376,7 @@ def diff_generations(before: Generation, after: Generation) -> GenerationDiff:
 
 
 def published_versions(tenant: Tenant) -> list[WorkflowVersion]:
-    """The tenant's published workflow versions, newest first, without their documents."""
-    return list(
-        WorkflowVersion.objects.for_tenant(tenant)
-        .select_related("workflow")
-        .defer("document", "workflow__document")
-        .order_by("workflow__name", "-number")
-    )
+    return list(workflow_selectors.published_versions_of_tenant(tenant))
 
 
 def quota_line(status: quotas.QuotaStatus, plan: str) -> str:

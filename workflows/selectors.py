@@ -62,3 +62,13 @@ def version_of(workflow: Workflow, number: int) -> WorkflowVersion | None:
 
 def last_change(workflow: Workflow) -> WorkflowChange | None:
     return WorkflowChange.objects.for_tenant(workflow.tenant).filter(workflow=workflow).first()
+
+
+def published_versions_of_tenant(tenant: Tenant) -> QuerySet[WorkflowVersion]:
+    """The tenant's published versions by workflow name, newest first, without documents."""
+    return (
+        WorkflowVersion.objects.for_tenant(tenant)
+        .select_related("workflow")
+        .defer("document", "workflow__document")
+        .order_by("workflow__name", "-number")
+    )

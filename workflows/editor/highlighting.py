@@ -10,6 +10,7 @@ from django.utils.safestring import SafeString, mark_safe
 from pygments import highlight
 from pygments.formatter import Formatter
 from pygments.formatters import HtmlFormatter
+from pygments.lexer import Lexer
 from pygments.lexers.go import GoLexer
 
 STYLE = "default"
@@ -32,10 +33,14 @@ def worth_highlighting(code: str) -> bool:
     return code.count("\n") <= MAX_HIGHLIGHTED_LINES
 
 
-def highlighted_go(code: str) -> SafeString:
-    """Go code as HTML; Pygments escapes every character of the code it wraps in markup."""
-    html = highlight(code, GoLexer(), _formatter())
+def highlighted(code: str, lexer: Lexer) -> SafeString:
+    """Code as HTML; Pygments escapes every character of the code it wraps in markup."""
+    html = highlight(code, lexer, _formatter())
     return mark_safe(html)  # noqa: S308 - Pygments' output: the code is escaped, the markup is its own
+
+
+def highlighted_go(code: str) -> SafeString:
+    return highlighted(code, GoLexer())
 
 
 def stylesheet() -> str:
