@@ -158,6 +158,13 @@ class GeneratedFile(TenantOwnedModel):
     def __str__(self) -> str:
         return self.path
 
+    @classmethod
+    def status_of(cls, kind: str, *, has_errors: bool) -> str:
+        """The status a version of `kind` gives its file."""
+        if has_errors:
+            return cls.Status.FAILING
+        return cls.Status.FIXED if kind == "fixed" else cls.Status.VALID
+
 
 class FileVersion(TenantOwnedModel):
     """One version of a file's content: as generated, then each fix."""

@@ -23,7 +23,7 @@ from codegen.findings import FileFinding, errors_in
 from codegen.models import FileVersion, GeneratedFile, Generation, TestResult, TestRun
 from codegen.plans import Plan, PlannedFile
 from codegen.sandbox.junit import CaseResult
-from codegen.services import _release_quota_if_empty, new_lease, transition
+from codegen.services import _release_quota_if_empty, new_lease, settle_unfinished_files, transition
 from tenants.models import Tenant
 
 State = Generation.State
@@ -151,9 +151,7 @@ def mark_file(lease: Lease, path: str, status: str) -> Generation:
 
 
 def status_for(kind: str, findings: list[FileFinding]) -> str:
-    if errors_in(findings):
-        return GeneratedFile.Status.FAILING
-    return GeneratedFile.Status.FIXED if kind == FileVersion.Kind.FIXED else GeneratedFile.Status.VALID
+    return GeneratedFile.status_of(kind, has_errors=bool(errors_in(findings)))
 
 
 def save_version(
@@ -278,6 +276,7 @@ def finish(lease: Lease, state: str, *, code: str = "", message: str = "") -> Ge
     """End the run: completed, failed or cancelled. A failed or cancelled generation that
     produced no file gives its month's generation back."""
     locked = _lock(lease)
+    settle_unfinished_files(locked)
     if state != State.COMPLETED:
         _release_quota_if_empty(locked)
     locked.error_code, locked.error_message = code[:40], message[:500]

@@ -192,6 +192,24 @@ def _release_quota_if_empty(locked: Generation) -> None:
         locked.quota_counted = False
 
 
+def settle_unfinished_files(locked: Generation) -> None:
+    """Files a run was still writing when it ended: back to what their latest version says
+    (planned without one), so a finished generation never shows a file being generated."""
+    from codegen.models import FileVersion, GeneratedFile
+
+    unfinished = GeneratedFile.objects.for_tenant(locked.tenant).filter(
+        generation=locked, status=GeneratedFile.Status.GENERATING
+    )
+    for file in unfinished:
+        latest = FileVersion.objects.for_tenant(locked.tenant).filter(file=file).order_by("-number").first()
+        if latest is None:
+            file.status = GeneratedFile.Status.PLANNED
+        else:
+            errors = any(finding.get("severity") != "warning" for finding in latest.findings)
+            file.status = GeneratedFile.status_of(latest.kind, has_errors=errors)
+        file.save(update_fields=["status"])
+
+
 def _queue_again(locked: Generation, action: str, path: str = "") -> Generation:
     locked.action = action
     locked.action_path = path
@@ -280,6 +298,7 @@ def generation_fail(
     locked = rows.select_for_update(of=("self",)).select_related("tenant").first()
     if locked is None:
         return None
+    settle_unfinished_files(locked)
     _release_quota_if_empty(locked)
     locked.error_code = code[:40]
     locked.error_message = message[:500]

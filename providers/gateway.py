@@ -93,11 +93,18 @@ async def _first_answer(
         if attempts is None:
             continue
         client = client_for(candidate.config)
-        async for attempt in attempts:
-            async with attempt:
-                answer = await attempt.upstream(ask(client, candidate, attempt.timeout), grace=grace)
-            if attempt.succeeded:
-                return candidate, attempts.row, answer
+        try:
+            async for attempt in attempts:
+                async with attempt:
+                    answer = await attempt.upstream(ask(client, candidate, attempt.timeout), grace=grace)
+                if attempt.succeeded:
+                    return candidate, attempts.row, answer
+        except asyncio.CancelledError:
+            # The caller went away mid-call: its row says so now, not when the reaper comes.
+            if attempts.row.state == LogState.PENDING:
+                cancelled = ProviderError(ErrorCode.CANCELLED, "the caller went away")
+                await asyncio.shield(attempts.row.close(LogState.CANCELLED, cancelled))
+            raise
     raise run.exhausted()
 
 

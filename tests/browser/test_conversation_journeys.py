@@ -34,7 +34,7 @@ def sign_up(page: Page, organization: str, email: str) -> None:
 
 
 def start_service(page: Page, title: str, blueprint: str = "Network service") -> None:
-    page.get_by_role("navigation", name="Sections").get_by_role("link", name="Services").click()
+    page.get_by_role("navigation", name="Sections").get_by_role("link", name="Services", exact=True).click()
     page.get_by_test_id("new-service").click()
     page.get_by_label(blueprint).check()
     page.get_by_label("Name").fill(title)
