@@ -3,9 +3,9 @@
 One run owns the generation under its lease (codegen.records). The stages:
 - planning: the writer proposes a plan, checked before use (codegen.checks.plan); a plan
   that fails its checks is replaced by the target's skeleton, and the page says so;
-- generating: files in the plan's dependency layers, the files of a layer at once (at most
-  CODEGEN_CONCURRENCY), each prompt given the interfaces of the files it depends on; every
-  file checked as it arrives and stored with its findings;
+- generating: each file as soon as the files it depends on are written (at most
+  CODEGEN_CONCURRENCY at once), its prompt given their interfaces; every file checked as it
+  arrives and stored with its findings;
 - validating: each file whose checks found errors goes back to the writer with them, at
   most MAX_FIXES times; what still fails is kept and marked failing;
 - checking: the cross-file checks, then the writer's review, each issue fixed file by file;
@@ -42,6 +42,7 @@ from codegen.progress import DONE, progress_data
 from codegen.records import Lease, Superseded
 from codegen.run_setup import Setup
 from codegen.sandbox.junit import parse_junit
+from codegen.scheduling import RankedSlots
 from codegen.writers import Usage, WriterContext, WriterError
 
 logger = logging.getLogger(__name__)
@@ -76,7 +77,8 @@ class Run:
         self.progress_at = 0.0
         self.plan: Plan | None = None
         self.project = self.context_for(None)
-        self.semaphore = asyncio.Semaphore(max(1, settings.CODEGEN_CONCURRENCY))
+        self.slots = RankedSlots(settings.CODEGEN_CONCURRENCY)
+        self.rank: dict[str, int] = {}
         self.writer = setup.make_writer(
             WriterContext(
                 spec=setup.spec,
@@ -179,7 +181,7 @@ class Run:
         )
 
     async def write_file(self, planned: PlannedFile, plan: Plan) -> None:
-        async with self.semaphore:
+        async with self.slots.slot(self.rank.get(planned.path, 0)):
             self.raise_if_stopped()
             await _db(records.mark_file)(self.lease, planned.path, Status.GENERATING)
             self.status[planned.path] = Status.GENERATING
@@ -191,7 +193,7 @@ class Run:
 
     async def fix_file(self, planned: PlannedFile, plan: Plan, findings: list[FileFinding]) -> bool:
         """Send a file back with its findings once; whether the writer changed it."""
-        async with self.semaphore:
+        async with self.slots.slot(self.rank.get(planned.path, 0)):
             self.raise_if_stopped()
             path = planned.path
             fixed = await self.writer.fix(
@@ -248,6 +250,7 @@ class Run:
                 plan = fallback
         self.plan = plan
         layers = plan_layers(plan)
+        self.rank = {planned.path: rank for rank, planned in enumerate(p for layer in layers for p in layer)}
         self.generation = await _db(records.save_plan)(self.lease, plan, layers)
         self.project = self.context_for(plan)
         await self.load_stored()
@@ -263,12 +266,21 @@ class Run:
 
     async def generating(self, plan: Plan, *, only: str | None = None) -> None:
         await self.enter(State.GENERATING, "Writing the files.")
-        for layer in plan_layers(plan):
-            if only is not None:
-                todo = [planned for planned in layer if planned.path == only]
-            else:
-                todo = [planned for planned in layer if self.status.get(planned.path) not in DONE]
-            await self.gather([self.write_file(planned, plan) for planned in todo])
+        if only is not None:
+            todo = [planned for planned in plan.files if planned.path == only]
+        else:
+            todo = [planned for planned in plan.files if self.status.get(planned.path) not in DONE]
+        # Each file starts as soon as the files it depends on are written (codegen.scheduling).
+        written = {planned.path: asyncio.Event() for planned in todo}
+
+        async def when_ready(planned: PlannedFile) -> None:
+            for path in planned.depends_on:
+                if path in written:
+                    await written[path].wait()
+            await self.write_file(planned, plan)
+            written[planned.path].set()
+
+        await self.gather([when_ready(planned) for planned in todo])
 
     async def validating(self, plan: Plan, *, only: str | None = None) -> None:
         await self.enter(State.VALIDATING, "Fixing what the checks found.")

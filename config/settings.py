@@ -288,7 +288,7 @@ CODEGEN_MAX_FILES = env_int("CODEGEN_MAX_FILES", 40)
 CODEGEN_MAX_FILE_BYTES = env_int("CODEGEN_MAX_FILE_BYTES", 200_000)
 CODEGEN_MAX_PROJECT_BYTES = env_int("CODEGEN_MAX_PROJECT_BYTES", 2_000_000)
 # Files of one layer of the plan written at once (model calls in flight per generation).
-CODEGEN_CONCURRENCY = env_int("CODEGEN_CONCURRENCY", 4)
+CODEGEN_CONCURRENCY = env_int("CODEGEN_CONCURRENCY", 6)
 # The longest prompt (characters) a file's model call is given: its dependencies' interfaces
 # and the template example are cut to fit.
 CODEGEN_PROMPT_CHARS = env_int("CODEGEN_PROMPT_CHARS", 48_000)

@@ -267,11 +267,11 @@ class ModelWriter:
         return review_findings(data, paths=files.keys())[:MAX_REVIEW_ISSUES]
 
     async def document(self, plan: Plan, files: Mapping[str, str]) -> Mapping[str, str]:
-        """Each of the plan's docs from the final files' interfaces, one call each."""
+        """Each of the plan's docs from the final files' interfaces, one call each, at once."""
         system = prompts.docs_system(self.context.target)
         interfaces = await self._interfaces(plan, files)
-        written: dict[str, str] = {}
-        for planned in plan.docs:
+
+        async def write(planned: PlannedFile) -> str:
             message = prompts.docs_message(
                 self.context.spec,
                 planned,
@@ -281,7 +281,7 @@ class ModelWriter:
                 system=system,
                 budget=self.budget,
             )
-            written[planned.path] = await self._file(
-                step="docs", planned=planned, system=system, message=message
-            )
-        return written
+            return await self._file(step="docs", planned=planned, system=system, message=message)
+
+        texts = await asyncio.gather(*(write(planned) for planned in plan.docs))
+        return {planned.path: text for planned, text in zip(plan.docs, texts, strict=True)}

@@ -26,7 +26,6 @@ def _project_files(spec: ServiceSpec, options: Options) -> list[PlannedFile]:
             "Settings from the environment (pydantic-settings) and the requirements the service was "
             "specified with, as data.",
             "python",
-            ("requirements.txt",),
         ),
         PlannedFile(
             "app/models.py",
@@ -90,10 +89,11 @@ def _project_files(spec: ServiceSpec, options: Options) -> list[PlannedFile]:
             ),
             PlannedFile(
                 "tests/test_api.py",
-                "The API's tests: health, creating and fetching requests, validation errors, 404s, "
+                "The API's tests, through the `client` fixture of tests/conftest.py (a TestClient on a "
+                "fresh store): health, creating and fetching requests, validation errors, 404s, "
                 "running a request and each activity's 501.",
                 "python",
-                ("tests/conftest.py", "app/main.py", "app/schemas.py", "app/integrations/vendor.py"),
+                ("app/main.py", "app/schemas.py", "app/integrations/vendor.py"),
             ),
         ]
     if options.include_deployment:
