@@ -387,7 +387,7 @@ def report(
     widest = max(widths)
     print(
         f"plan: {len(plan.files)} files + {len(plan.docs)} docs; layer widths {widths}; "
-        f"then the review, then the docs one after another"
+        f"then the review, then the docs (at once)"
     )
     print(
         f"floor set by the layers at concurrency {concurrency}: {floor} of {total} call times in a row "

@@ -79,6 +79,7 @@ class Run:
         self.project = self.context_for(None)
         self.slots = RankedSlots(settings.CODEGEN_CONCURRENCY)
         self.rank: dict[str, int] = {}
+        self.frames: events.FramePublisher  # made when the run starts, on its event loop
         self.writer = setup.make_writer(
             WriterContext(
                 spec=setup.spec,
@@ -107,10 +108,11 @@ class Run:
         if row is None:
             raise Superseded()
         self.generation = row
-        return events.record(row, kind, data, listener=self.setup.listener)
+        return events.record(row, kind, data, listener=self.setup.listener, publish_frame=False)
 
     async def emit(self, kind: str, data: dict[str, Any]) -> None:
-        await _db(self._record)(kind, data)
+        event = await _db(self._record)(kind, data)
+        self.frames.push(self.generation, event)
 
     async def progress(self, message: str = "", *, force: bool = True) -> None:
         now = time.monotonic()
@@ -418,6 +420,13 @@ class Run:
         return ""
 
     async def execute(self) -> Generation | None:
+        self.frames = events.FramePublisher()
+        try:
+            return await self.outcome()
+        finally:
+            await self.frames.close()
+
+    async def outcome(self) -> Generation | None:
         main = asyncio.ensure_future(self.stages())
         stopped = await self.watch(main)
         if stopped == "superseded":
@@ -442,6 +451,7 @@ class Run:
         raise problem
 
     async def end(self, state: str, *, code: str = "", message: str = "") -> Generation | None:
+        await self.frames.close()  # the last frame comes after every other
         try:
             finished = await _db(records.finish)(self.lease, state, code=code, message=message)
         except Superseded:
