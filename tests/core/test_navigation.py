@@ -32,7 +32,8 @@ def test_the_portal_menu_lists_every_registered_section_in_order(tenant_users: T
     )
     links = [link.label for link in page.context["portal_nav"]]
     assert links == [
-        "Dashboard", "Services", "Workflows", "Generated services", "Providers", "Usage", "Members", "Settings",
+        "Dashboard", "Services", "Workflows", "Generated services", "Providers", "Usage", "Members",
+        "Settings",
     ]  # fmt: skip
     active = [link.label for link in page.context["portal_nav"] if link.active]
     assert active == ["Workflows"]
