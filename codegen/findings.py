@@ -17,7 +17,11 @@ class FileFinding:
     severity: Severity = "error"
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        # PostgreSQL's JSON refuses NUL characters, which a hostile file can put in a message.
+        return {
+            key: value.replace("\x00", "\\x00") if isinstance(value, str) else value
+            for key, value in asdict(self).items()
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> FileFinding:
