@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from core.storable import StorableJSONEncoder
 from tenants.scoping import TenantOwnedModel
 
 
@@ -43,9 +44,11 @@ class Generation(TenantOwnedModel):
     )
     title = models.CharField(max_length=200)
     # The interview's JSON download format: {title, blueprint, requirements: {key: {label, value}}}.
-    requirements: models.JSONField[dict[str, Any], dict[str, Any]] = models.JSONField()
+    requirements: models.JSONField[dict[str, Any], dict[str, Any]] = models.JSONField(
+        encoder=StorableJSONEncoder
+    )
     workflow_document: models.JSONField[dict[str, Any] | None, dict[str, Any] | None] = models.JSONField(
-        null=True, blank=True
+        encoder=StorableJSONEncoder, null=True, blank=True
     )
     target = models.CharField(max_length=40, default="python-fastapi")
     include_tests = models.BooleanField(default=True)
@@ -56,10 +59,10 @@ class Generation(TenantOwnedModel):
     state = models.CharField(max_length=20, choices=State.choices, default=State.QUEUED)
     # Every change of state with its time: [{"state": "planning", "at": "2026-…"}].
     transitions: models.JSONField[list[dict[str, str]], list[dict[str, str]]] = models.JSONField(
-        default=list, blank=True
+        encoder=StorableJSONEncoder, default=list, blank=True
     )
     plan: models.JSONField[dict[str, Any] | None, dict[str, Any] | None] = models.JSONField(
-        null=True, blank=True
+        encoder=StorableJSONEncoder, null=True, blank=True
     )
     input_tokens = models.PositiveIntegerField(default=0)
     output_tokens = models.PositiveIntegerField(default=0)
@@ -137,13 +140,15 @@ class GeneratedFile(TenantOwnedModel):
     path = models.CharField(max_length=255)
     purpose = models.CharField(max_length=500, blank=True)
     language = models.CharField(max_length=40, blank=True)
-    depends_on: models.JSONField[list[str], list[str]] = models.JSONField(default=list, blank=True)
+    depends_on: models.JSONField[list[str], list[str]] = models.JSONField(
+        encoder=StorableJSONEncoder, default=list, blank=True
+    )
     position = models.PositiveIntegerField(default=0)
     layer = models.PositiveIntegerField(default=0)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PLANNED)
     # The latest version's findings: [{"path", "code", "message", "line", "severity"}].
     findings: models.JSONField[list[dict[str, Any]], list[dict[str, Any]]] = models.JSONField(
-        default=list, blank=True
+        encoder=StorableJSONEncoder, default=list, blank=True
     )
     size = models.PositiveIntegerField(default=0)
     sha256 = models.CharField(max_length=64, blank=True)
@@ -180,7 +185,7 @@ class FileVersion(TenantOwnedModel):
     size = models.PositiveIntegerField(default=0)
     sha256 = models.CharField(max_length=64)
     findings: models.JSONField[list[dict[str, Any]], list[dict[str, Any]]] = models.JSONField(
-        default=list, blank=True
+        encoder=StorableJSONEncoder, default=list, blank=True
     )
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -247,7 +252,9 @@ class GenerationEvent(TenantOwnedModel):
 
     generation = models.ForeignKey(Generation, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=30)
-    data: models.JSONField[dict[str, Any], dict[str, Any]] = models.JSONField(default=dict)
+    data: models.JSONField[dict[str, Any], dict[str, Any]] = models.JSONField(
+        encoder=StorableJSONEncoder, default=dict
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -5,6 +5,7 @@ from django.db import models
 from django.utils import timezone
 
 from conversations.blueprints.schema import Blueprint
+from core.storable import StorableJSONEncoder
 from tenants.scoping import TenantOwnedModel
 
 
@@ -14,7 +15,7 @@ class TenantBlueprint(TenantOwnedModel):
     name = models.CharField(max_length=100)
     description = models.CharField(max_length=500, blank=True)
     # The fields as Blueprint (conversations.blueprints.schema) validates them.
-    fields = models.JSONField(default=list)
+    fields = models.JSONField(encoder=StorableJSONEncoder, default=list)
     copied_from = models.CharField(max_length=100, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -46,8 +47,8 @@ class Conversation(TenantOwnedModel):
     blueprint_name = models.CharField(max_length=100)
     # The blueprint as it was when the conversation started: later edits do not change
     # what this interview asks.
-    blueprint = models.JSONField()
-    answers = models.JSONField(default=dict)
+    blueprint = models.JSONField(encoder=StorableJSONEncoder)
+    answers = models.JSONField(encoder=StorableJSONEncoder, default=dict)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.GATHERING)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
@@ -90,9 +91,9 @@ class Message(TenantOwnedModel):
     # The field a question asks about, or an answer fills in.
     field_key = models.CharField(max_length=40, blank=True)
     # For a question: the options shown (an answer must be one of them).
-    options = models.JSONField(default=list, blank=True)
+    options = models.JSONField(encoder=StorableJSONEncoder, default=list, blank=True)
     # For an answer: the values it set, by field key.
-    values = models.JSONField(default=dict, blank=True)
+    values = models.JSONField(encoder=StorableJSONEncoder, default=dict, blank=True)
     # The blueprint's own wording was used: the model failed or answered out of bounds.
     degraded = models.BooleanField(default=False)
     provider = models.CharField(max_length=60, blank=True)

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from conversations.blueprints.schema import Blueprint
 from conversations.models import Conversation, Message, TenantBlueprint
+from core.storable import storable_text
 from tenants.models import Tenant, User
 
 
@@ -85,7 +86,7 @@ def question_finished(
     seq: int,
 ) -> Message:
     """A question's final text and options: what the user now answers."""
-    message.text = text
+    message.text = storable_text(text)
     message.options = options
     message.provider = provider
     message.model = model
@@ -102,9 +103,9 @@ def question_finished(
 @transaction.atomic
 def question_failed(*, message: Message, text: str, error: str, seq: int | None) -> Message:
     """A question whose stream broke after it began: kept as far as it got, to be retried."""
-    message.text = text
+    message.text = storable_text(text)
     message.state = Message.State.FAILED
-    message.error = error[:300]
+    message.error = storable_text(error[:300])
     message.seq_end = seq
     message.save(update_fields=["text", "state", "error", "seq_end"])
     return message

@@ -14,6 +14,7 @@ from typing import Any
 from django.db import connection, models
 from django.utils import timezone
 
+from core.storable import storable_text
 from providers.errors import ProviderError
 from providers.interface import GatewayRequest, Usage
 from providers.models import LogState, ProviderLog
@@ -99,7 +100,7 @@ def _closing_values(closing: LogClosing, finished: datetime) -> dict[str, Any]:
         "duration_ms": max(0, int((finished - closing.started_at).total_seconds() * 1000)),
         "gateway_overhead_ms": closing.overhead_ms,
         "error_code": error.code.value if error is not None else "",
-        "error_message": error.recorded_message[:2000] if error is not None else "",
+        "error_message": storable_text(error.recorded_message[:2000]) if error is not None else "",
         "response_json": (
             {"text": closing.response_text, "finish_reason": closing.finish_reason}
             if closing.response_text is not None
@@ -151,7 +152,7 @@ def refused_row(opening: LogOpening, error: ProviderError) -> ProviderLog:
     row.state = LogState.FAILED
     row.attempts = 0
     row.error_code = error.code.value
-    row.error_message = error.message
+    row.error_message = storable_text(error.message)
     row.duration_ms = 0
     return row
 

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from core.storable import StorableJSONEncoder
 from providers.errors import ErrorCode
 from providers.interface import Task
 from tenants.models import Tenant
@@ -63,7 +64,7 @@ class TaskRoute(TenantOwnedModel):
     """
 
     task = models.CharField(max_length=20, choices=[(task.value, task.value) for task in Task])
-    targets = models.JSONField(default=list)
+    targets = models.JSONField(encoder=StorableJSONEncoder, default=list)
     updated_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -174,9 +175,9 @@ class ProviderLog(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     duration_ms = models.PositiveIntegerField(null=True, blank=True)
     gateway_overhead_ms = models.FloatField(null=True, blank=True)
-    links = models.JSONField(default=dict, blank=True)
-    request_json = models.JSONField(null=True, blank=True)
-    response_json = models.JSONField(null=True, blank=True)
+    links = models.JSONField(encoder=StorableJSONEncoder, default=dict, blank=True)
+    request_json = models.JSONField(encoder=StorableJSONEncoder, null=True, blank=True)
+    response_json = models.JSONField(encoder=StorableJSONEncoder, null=True, blank=True)
 
     # Scoped like a tenant-owned model, but a row may belong to no tenant (platform calls).
     objects: ClassVar[ProviderLogManager] = ProviderLogManager()
@@ -234,7 +235,7 @@ class ProviderMetric(models.Model):
     latency_ms_max = models.PositiveIntegerField(default=0)
     # Request counts per latency bucket (upper bounds in providers.metrics.LATENCY_BUCKETS_MS),
     # so percentiles can be estimated over any window of minutes.
-    latency_histogram = models.JSONField(default=list)
+    latency_histogram = models.JSONField(encoder=StorableJSONEncoder, default=list)
 
     class Meta:
         indexes = [models.Index(fields=["tenant", "minute"], name="metric_tenant_minute")]

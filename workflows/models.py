@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from core.storable import StorableJSONEncoder
 from tenants.scoping import TenantOwnedModel
 from workflows.dsl.document_types import WorkflowDocument
 
@@ -21,7 +22,9 @@ class Workflow(TenantOwnedModel):
     name = models.CharField(max_length=200)
     # A JSON object: services are its only writers, and the annotation makes mypy check each
     # write (Django's fields take no type arguments at run time; annotations are not run).
-    document: models.JSONField[WorkflowDocument, WorkflowDocument] = models.JSONField()
+    document: models.JSONField[WorkflowDocument, WorkflowDocument] = models.JSONField(
+        encoder=StorableJSONEncoder
+    )
     published_version = models.PositiveIntegerField(default=0)  # 0: never published
     # Whether the draft differs from the latest version (always True before the first).
     has_changes = models.BooleanField(default=True)
@@ -47,7 +50,9 @@ class WorkflowVersion(TenantOwnedModel):
 
     workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="+")
     number = models.PositiveIntegerField()
-    document: models.JSONField[WorkflowDocument, WorkflowDocument] = models.JSONField()
+    document: models.JSONField[WorkflowDocument, WorkflowDocument] = models.JSONField(
+        encoder=StorableJSONEncoder
+    )
     note = models.CharField(max_length=200, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -69,7 +74,9 @@ class WorkflowChange(TenantOwnedModel):
 
     workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="+")
     summary = models.CharField(max_length=200)
-    before: models.JSONField[WorkflowDocument, WorkflowDocument] = models.JSONField()
+    before: models.JSONField[WorkflowDocument, WorkflowDocument] = models.JSONField(
+        encoder=StorableJSONEncoder
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -112,11 +119,13 @@ class WorkflowProposal(TenantOwnedModel):
     # enhance: the draft to change; generate: the workflow created on accept.
     workflow = models.ForeignKey(Workflow, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     instruction = models.TextField(blank=True)
-    base_document: models.JSONField[WorkflowDocument, WorkflowDocument] = models.JSONField()
-    document: models.JSONField[WorkflowDocument | None, WorkflowDocument | None] = models.JSONField(
-        null=True, blank=True
+    base_document: models.JSONField[WorkflowDocument, WorkflowDocument] = models.JSONField(
+        encoder=StorableJSONEncoder
     )
-    findings = models.JSONField(default=list, blank=True)
+    document: models.JSONField[WorkflowDocument | None, WorkflowDocument | None] = models.JSONField(
+        encoder=StorableJSONEncoder, null=True, blank=True
+    )
+    findings = models.JSONField(encoder=StorableJSONEncoder, default=list, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     provider = models.CharField(max_length=60, blank=True)
     model = models.CharField(max_length=100, blank=True)

@@ -79,6 +79,32 @@ async def test_a_completion_is_logged_with_usage_cost_and_price(platform: Emulat
     assert 0 <= log.gateway_overhead_ms < log.duration_ms + 1
 
 
+@pytest.mark.parametrize("streamed", [False, True], ids=["complete", "stream"])
+async def test_a_reply_no_database_column_takes_is_logged_all_the_same(
+    platform: Emulators, streamed: bool
+) -> None:
+    """A NUL reaches the caller as sent; the log keeps U+FFFD in its place (PostgreSQL refuses
+    it in JSON), and the row is closed completed, not left pending."""
+    anthropic, _openai = platform
+    unstorable = "binary\x00payload\x00 end"
+    anthropic.push(Reply(unstorable))
+    prompt = request(messages=(Message("user", "prompt with a \x00 in it"),))
+    if streamed:
+        events = await events_of(prompt)
+        text = "".join(event.text for event in events if isinstance(event, TokenEvent))
+        request_id = next(event.request_id for event in events if isinstance(event, StartEvent))
+    else:
+        completion = await gateway.complete(prompt)
+        text, request_id = completion.text, completion.request_id
+    assert text == unstorable
+    [log] = await sync_to_async(rows)(request_id)
+    assert log.state == LogState.COMPLETED
+    assert log.response_json is not None
+    assert log.response_json["text"] == "binary\ufffdpayload\ufffd end"
+    assert log.request_json is not None
+    assert log.request_json["messages"][0]["content"] == "prompt with a \ufffd in it"
+
+
 async def test_server_errors_are_retried_on_the_same_provider(platform: Emulators) -> None:
     anthropic, openai = platform
     anthropic.push(HttpError(500), HttpError(503), Reply("third time lucky"))

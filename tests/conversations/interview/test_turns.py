@@ -133,6 +133,27 @@ async def test_a_compromised_model_gets_nothing_past_validation_and_its_html_is_
     assert "<strong>Which</strong>" in html
 
 
+async def test_a_reply_with_nul_characters_is_stored_on_every_database(
+    interview: Interview, anthropic: EmulatorServer
+) -> None:
+    """PostgreSQL refuses NUL in text and JSON: the turn still ends, the characters replaced."""
+    anthropic.push(Reply("Which\x00 kind of network service?"))
+    await interview.start()
+    anthropic.push(
+        Reply(json.dumps({"service_type": "vFirewall", "vendor": "Palo Alto\x00 Networks"})),
+        Reply("Which features should the service include?\x00"),
+    )
+    await interview.say("A firewall on Palo Alto Networks gear.")
+    conversation, messages = await interview.state()
+    assert messages[0].text == "Which\ufffd kind of network service?"
+    assert conversation.answers["service_type"] == "vFirewall"
+    assert "\x00" not in json.dumps(conversation.answers)
+    assert (messages[-1].state, messages[-1].text) == (
+        "done",
+        "Which features should the service include?\ufffd",
+    )
+
+
 async def test_when_the_model_is_down_the_blueprints_wording_is_used(
     interview: Interview, anthropic: EmulatorServer
 ) -> None:
