@@ -13,7 +13,10 @@ import pytest
 
 from core.redis import sync_redis
 from providers import pricing
+from providers import services as provider_services
+from providers.interface import Task
 from providers.models import ModelPrice
+from tenants.models import Tenant
 from tests.emulators.fixtures import (
     anthropic_emulator,
     anthropic_emulator_server,
@@ -86,3 +89,12 @@ def platform(
     fast_gateway.OPENAI_BASE_URL = openai_emulator.base_url
     fast_gateway.OPENAI_MODEL = "gpt-6-sol"
     return anthropic_emulator, openai_emulator
+
+
+def anthropic_alone(
+    platform: tuple[EmulatorServer, EmulatorServer], tenant: Tenant, *tasks: Task
+) -> EmulatorServer:
+    """The tenant's `tasks` routed to the Anthropic emulator alone (no fallback), which is returned."""
+    for task in tasks:
+        provider_services.route_set(tenant=tenant, task=task, targets=[{"provider": "anthropic"}])
+    return platform[0]

@@ -227,8 +227,11 @@ def test_build_a_workflow_loop_it_back_and_untangle_it(editor: EditorJourney) ->
     editor.node("notify").click()
     expect(editor.page.get_by_test_id("node-form")).to_have_attribute("data-node-type", "activity")
     expect(editor.panel().get_by_test_id("element-findings")).to_contain_text("cyclic_graph")
-    # The graph works from the keyboard too.
+    # The graph works from the keyboard too. The click re-renders the graph (the selection is
+    # drawn server-side): focus a node of the new graph, not of the one being replaced.
+    expect(editor.node("notify")).to_have_class(_has_class("is-selected"))
     editor.node("ship").focus()
+    expect(editor.node("ship")).to_be_focused()
     editor.page.keyboard.press("Enter")
     expect(editor.panel().get_by_role("heading", name="Activity node ship")).to_be_visible()
     expect(editor.node("ship")).to_have_class(_has_class("is-selected"))

@@ -4,11 +4,11 @@ from conversations import services, streams
 from conversations.blueprints.builtin import NETWORK_SERVICE
 from conversations.models import Conversation
 from core.redis import sync_redis
-from providers import services as provider_services
 from providers.interface import Task
 from tests.conftest import TenantUsers
 from tests.emulators.server import EmulatorServer
 from tests.gateway_fixtures import (
+    anthropic_alone,
     anthropic_emulator,
     anthropic_emulator_server,
     fast_gateway,
@@ -42,10 +42,7 @@ def forget_frames() -> None:
 @pytest.fixture
 def anthropic(platform: tuple[EmulatorServer, EmulatorServer], tenant_users: TenantUsers) -> EmulatorServer:
     """Conversations of the tenant answered by the Anthropic emulator alone (no fallback)."""
-    provider_services.route_set(
-        tenant=tenant_users.tenant, task=Task.CONVERSATION, targets=[{"provider": "anthropic"}]
-    )
-    return platform[0]
+    return anthropic_alone(platform, tenant_users.tenant, Task.CONVERSATION)
 
 
 @pytest.fixture

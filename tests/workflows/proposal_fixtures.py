@@ -20,12 +20,12 @@ from conversations import services as conversation_services
 from conversations.blueprints.builtin import BUSINESS_PROCESS
 from conversations.models import Conversation
 from core.redis import sync_redis
-from providers import services as provider_services
 from providers.interface import Task
 from tests.conftest import TenantUsers
 from tests.emulators.script import Reply
 from tests.emulators.server import EmulatorServer
 from tests.gateway_fixtures import (
+    anthropic_alone,
     anthropic_emulator,
     anthropic_emulator_server,
     fast_gateway,
@@ -85,10 +85,7 @@ def run_tasks_inline() -> Iterator[None]:
 @pytest.fixture
 def anthropic(platform: tuple[EmulatorServer, EmulatorServer], tenant_users: TenantUsers) -> EmulatorServer:
     """The tenant's workflow task answered by the Anthropic emulator alone (no fallback)."""
-    provider_services.route_set(
-        tenant=tenant_users.tenant, task=Task.WORKFLOW, targets=[{"provider": "anthropic"}]
-    )
-    return platform[0]
+    return anthropic_alone(platform, tenant_users.tenant, Task.WORKFLOW)
 
 
 def complete_conversation(tenant_users: TenantUsers, title: str = "Order fulfilment") -> Conversation:

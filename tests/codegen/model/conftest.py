@@ -13,11 +13,11 @@ from codegen.model.writer import ModelWriter
 from codegen.spec import Options, ServiceSpec, build_spec
 from codegen.targets import target_for
 from codegen.writers import Usage, WriterContext
-from providers import services as provider_services
 from providers.interface import Task
 from tests.conftest import TenantUsers
 from tests.emulators.server import EmulatorServer
 from tests.gateway_fixtures import (
+    anthropic_alone,
     anthropic_emulator,
     anthropic_emulator_server,
     fast_gateway,
@@ -71,11 +71,7 @@ def user_texts(body: dict[str, Any]) -> list[str]:
 @pytest.fixture
 def anthropic(platform: tuple[EmulatorServer, EmulatorServer], tenant_users: TenantUsers) -> EmulatorServer:
     """The tenant's codegen, docs and tests tasks answered by the Anthropic emulator alone."""
-    for task in (Task.CODEGEN, Task.DOCS, Task.TESTS):
-        provider_services.route_set(
-            tenant=tenant_users.tenant, task=task, targets=[{"provider": "anthropic"}]
-        )
-    return platform[0]
+    return anthropic_alone(platform, tenant_users.tenant, Task.CODEGEN, Task.DOCS, Task.TESTS)
 
 
 @pytest.fixture
