@@ -7,6 +7,7 @@ at everything but changes nothing (tenant_view refuses their POSTs with 403).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, cast
 
 from django import forms
@@ -228,59 +229,53 @@ def generation_detail(request: TenantRequest, generation_id: int) -> HttpRespons
     return render(request, PAGE, _page(request, generation, since))
 
 
-def _refused(request: TenantRequest, generation_id: int, message: str) -> HttpResponse:
-    since = _live_since(generation_id)
-    fresh = _generation_or_404(request, generation_id)
-    return render(request, PAGE, _page(request, fresh, since, refusal=message), status=409)
+def _act(
+    request: TenantRequest,
+    generation_id: int,
+    action: Callable[..., object],
+    *,
+    file: str | None = None,
+    **arguments: Any,
+) -> HttpResponse:
+    """Run one of the page's actions on the generation, then show the page again: with the
+    refusal's reason (409) when its state does not allow it."""
+    generation = _generation_or_404(request, generation_id)
+    try:
+        action(generation=generation, actor=signed_in_user(request), **arguments)
+    except GenerationRefused as refusal:
+        since = _live_since(generation_id)
+        fresh = _generation_or_404(request, generation_id)
+        return render(request, PAGE, _page(request, fresh, since, refusal=refusal.message), status=409)
+    return redirect(generation_url(generation, **({"file": file} if file is not None else {})))
 
 
 @tenant_view()
 @require_POST
 def generation_cancel(request: TenantRequest, generation_id: int) -> HttpResponse:
     """Stop the generation: at once when queued, within seconds when running."""
-    generation = _generation_or_404(request, generation_id)
-    try:
-        services.generation_cancel(generation=generation, actor=signed_in_user(request))
-    except GenerationRefused as refusal:
-        return _refused(request, generation_id, refusal.message)
-    return redirect(generation_url(generation))
+    return _act(request, generation_id, services.generation_cancel)
 
 
 @tenant_view()
 @require_POST
 def generation_rerun_tests(request: TenantRequest, generation_id: int) -> HttpResponse:
     """Run the generated tests again, on the files as they are."""
-    generation = _generation_or_404(request, generation_id)
-    try:
-        services.generation_rerun_tests(generation=generation, actor=signed_in_user(request))
-    except GenerationRefused as refusal:
-        return _refused(request, generation_id, refusal.message)
-    return redirect(generation_url(generation))
+    return _act(request, generation_id, services.generation_rerun_tests)
 
 
 @tenant_view()
 @require_POST
 def generation_regenerate_file(request: TenantRequest, generation_id: int) -> HttpResponse:
     """Write one file again (a new version), then check it and run the tests."""
-    generation = _generation_or_404(request, generation_id)
     path = request.POST.get("path", "")
-    try:
-        services.generation_regenerate_file(generation=generation, path=path, actor=signed_in_user(request))
-    except GenerationRefused as refusal:
-        return _refused(request, generation_id, refusal.message)
-    return redirect(generation_url(generation, file=path))
+    return _act(request, generation_id, services.generation_regenerate_file, file=path, path=path)
 
 
 @tenant_view()
 @require_POST
 def generation_retry(request: TenantRequest, generation_id: int) -> HttpResponse:
     """Run a failed or cancelled generation again, keeping the files it had written."""
-    generation = _generation_or_404(request, generation_id)
-    try:
-        services.generation_retry(generation=generation, actor=signed_in_user(request))
-    except GenerationRefused as refusal:
-        return _refused(request, generation_id, refusal.message)
-    return redirect(generation_url(generation))
+    return _act(request, generation_id, services.generation_retry)
 
 
 @tenant_view()
