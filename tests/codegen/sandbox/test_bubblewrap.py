@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import os
 import threading
 import time
@@ -125,7 +126,7 @@ def test_it_gives_the_tests_a_minimal_environment(runner: BubblewrapRunner, tmp_
     result = runner.run(project, PYTEST, limits=LIMITS)
 
     environment_line = next(line for line in result.output.splitlines() if line.startswith("ENVIRONMENT"))
-    names = {name for name, _value in eval(environment_line.removeprefix("ENVIRONMENT "))}  # noqa: S307
+    names = {name for name, _value in ast.literal_eval(environment_line.removeprefix("ENVIRONMENT "))}
     assert names - {"PWD", "PYTEST_VERSION", "PYTEST_CURRENT_TEST"} == {
         "PATH",
         "HOME",
