@@ -88,7 +88,7 @@ def conversation_detail(request: TenantRequest, conversation_id: int) -> HttpRes
     state = pages.page_state(conversation)
     context = {
         **state,
-        "messages": messages,
+        "chat_messages": messages,
         "since": since or 0,
         "live": since is not None,
         "can_answer": request.membership.can(Role.MEMBER),

@@ -12,11 +12,13 @@ from asgiref.sync import SyncToAsync
 from django.conf import settings
 from django.db import connection, connections
 from django.test import Client
+from django.test.signals import template_rendered
 
 from core import embedded_redis
 from providers.routing import forget_setup
 from tenants.models import Membership, Role, Tenant, User
 from tests import servers
+from tests.context_guard import refuse_shadowing
 from tests.factories import MembershipFactory, TenantFactory
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
@@ -54,6 +56,13 @@ def close_test_database_sessions(django_db_setup: None, django_db_blocker: Any) 
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
             " WHERE datname = current_database() AND pid <> pg_backend_pid()"
         )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_context_shadowing() -> Iterator[None]:
+    template_rendered.connect(refuse_shadowing)
+    yield
+    template_rendered.disconnect(refuse_shadowing)
 
 
 @pytest.fixture(autouse=True)

@@ -121,6 +121,20 @@ def test_the_interview_page_connects_after_the_frames_it_shows(tenant_users: Ten
     assert f'ws-connect="/ws/t/acme/conversations/{conversation.pk}/?since=2"' in page.content.decode()
 
 
+def test_a_revisited_interview_shows_its_chat_once_and_no_notice_box(tenant_users: TenantUsers) -> None:
+    """The chat's messages once also filled the flash notices above the title (a context key
+    named like the messages framework's); every visit shows each message once, in the chat."""
+    conversation = start(tenant_users, answers={"service_type": "vVPN"})
+    services.message_add(
+        conversation=conversation, role=Message.Role.ASSISTANT, text="Which vendor will run it?"
+    )
+    client = tenant_users.client_for(tenant_users.member)
+    for _visit in range(2):
+        html = client.get(url("conversation_detail", conversation)).content.decode()
+        assert 'class="messages"' not in html
+        assert html.count("Which vendor will run it?") == 1
+
+
 def test_a_question_still_streaming_is_replayed_from_its_first_frame(tenant_users: TenantUsers) -> None:
     conversation = start(tenant_users)
     streams.publish_sync(conversation.pk, "<p>before</p>")
