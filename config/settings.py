@@ -509,5 +509,7 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"axes": {"level": "WARNING"}},
+    # The HTTP clients (the providers' SDKs, the egress guard) log every request at INFO:
+    # noise on a command's stderr, and upstream URLs in the logs.
+    "loggers": {name: {"level": "WARNING"} for name in ("axes", "httpx", "httpx2", "httpcore")},
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import runpy
 from pathlib import Path
 from typing import Any
@@ -110,3 +111,9 @@ def test_smtp_when_an_email_host_is_set(load: Any) -> None:
     assert (
         load(EMAIL_HOST="smtp.example.com")["EMAIL_BACKEND"] == "django.core.mail.backends.smtp.EmailBackend"
     )
+
+
+def test_the_http_clients_request_lines_stay_off_the_console() -> None:
+    """The SDKs' httpx logs every request at INFO: noise on a command's stderr."""
+    for name in ("httpx", "httpx2", "httpcore"):
+        assert logging.getLogger(name).getEffectiveLevel() >= logging.WARNING, name

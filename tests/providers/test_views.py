@@ -203,6 +203,20 @@ def test_a_record_without_stored_content_says_so(tenant_users: TenantUsers) -> N
     assert "keeps no prompts or replies" in page
 
 
+@pytest.mark.parametrize("overhead", [None, 12.25])
+def test_a_records_timing_names_only_the_figures_it_has(
+    tenant_users: TenantUsers, overhead: float | None
+) -> None:
+    entry = make_log(tenant_users, duration_ms=300, gateway_overhead_ms=overhead)
+    page = tenant_users.client_for(tenant_users.member).get(f"/t/acme/providers/logs/{entry.pk}/")
+    timing = re.search(r"<dt>Timing</dt><dd>(.*?)</dd>", page.content.decode(), re.S)
+    assert timing is not None
+    if overhead is None:
+        assert timing.group(1).endswith("300 ms in all")
+    else:
+        assert timing.group(1).endswith("300 ms in all, of which 12.3 ms in the gateway")
+
+
 def test_the_usage_page_plots_the_rolled_up_metrics(tenant_users: TenantUsers) -> None:
     now = timezone.now()
     for minutes_ago in (5, 65, 125):
