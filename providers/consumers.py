@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 from django.template.loader import render_to_string
 from pydantic import BaseModel, ConfigDict, StrictStr
 
+from core.rendering import markdown_html
 from core.socket_messages import MessageRefused, read_action, read_object
 from providers import gateway
 from providers.forms import TryForm
@@ -22,6 +23,7 @@ from providers.interface import (
     GatewayRequest,
     Message,
     Task,
+    TokenEvent,
 )
 from providers.stream_reply import read_stream
 from tenants.models import Role
@@ -87,13 +89,21 @@ class TryConsumer(TenantSocket):
         self.running = asyncio.create_task(self._stream(request))
 
     async def _stream(self, request: GatewayRequest) -> None:
+        pieces: list[str] = []
+
+        async def token(event: TokenEvent) -> None:
+            pieces.append(event.text)
+            await self._send("token", text=event.text)
+
         try:
             await read_stream(
                 gateway.stream(request),
                 on_start=lambda event: self._send("start", provider=event.provider, model=event.model),
-                on_token=lambda event: self._send("token", text=event.text),
+                on_token=token,
                 on_usage=lambda event: self._send("usage", usage=event),
-                on_done=lambda event: self._send("done", finish_reason=event.finish_reason),
+                on_done=lambda event: self._send(
+                    "done", finish_reason=event.finish_reason, reply=markdown_html("".join(pieces))
+                ),
                 on_error=lambda event: self._send("error", message=f"{event.code.value}: {event.message}"),
             )
         except Exception:

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django import template
 from django.utils.safestring import SafeString
 
-from conversations.rendering import markdown_html
+from core.rendering import markdown_html
 
 register = template.Library()
 

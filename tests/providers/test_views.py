@@ -243,7 +243,7 @@ async def test_try_it_streams_a_reply_to_an_admin(
     tenant_users: TenantUsers, platform: tuple[EmulatorServer, EmulatorServer]
 ) -> None:
     anthropic, _openai = platform
-    anthropic.push(Reply("Hello <b>there</b>", tokens=3, input_tokens=5, output_tokens=3))
+    anthropic.push(Reply("Hello <b>there</b> **you**", tokens=3, input_tokens=5, output_tokens=3))
     cookie = await database_sync_to_async(session_cookie)(tenant_users.admin)
     socket, connected, _ = await connect("/ws/t/acme/providers/try/", ORIGIN, cookie)
     assert connected
@@ -258,7 +258,10 @@ async def test_try_it_streams_a_reply_to_an_admin(
     assert "anthropic · <code>claude-sonnet-5-5</code>" in text
     tokens = re.findall(r'<pre id="try-output" hx-swap-oob="beforeend">(.*?)</pre>', text, re.S)
     assert len(tokens) == 3
-    assert "".join(tokens) == "Hello &lt;b&gt;there&lt;/b&gt;", "model output is escaped"
+    assert "".join(tokens) == "Hello &lt;b&gt;there&lt;/b&gt; **you**", "model output is escaped"
+    # Once done, the reply is shown as its markdown renders, with HTML still escaped.
+    assert '<div id="try-output"' in frames[-1]
+    assert "<p>Hello &lt;b&gt;there&lt;/b&gt; <strong>you</strong></p>" in frames[-1]
     assert "5 + 3 tokens" in text
     assert "done (stop)" in text
     await socket.disconnect()
