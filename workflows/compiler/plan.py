@@ -155,7 +155,7 @@ class _Planner:
         return WorkflowPlan(
             header=[
                 f"Workflow: {comment_text(self.workflow.name)}",
-                f"ID: {self.workflow.id}, version {self.workflow.version}, tenant {self.workflow.tenant_id}",
+                f"ID: {self.workflow.id}, version {self.workflow.version}",
             ],
             workflow_id=go_string(str(self.workflow.id)),
             prefix=prefix,

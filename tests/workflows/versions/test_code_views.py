@@ -47,6 +47,8 @@ def test_the_code_page_shows_the_highlighted_go_with_stubs_workers_and_warnings(
     workers = re.search(r'data-testid="required-workers">(.*?)</ul>', page, re.S)
     assert workers is not None
     assert re.findall(r"<code>([^<]+)</code>", workers.group(1)) == compiled.required_workers
+    assert "Each needs a worker process listening on it" in page, "what a worker is, in words"
+    assert str(workflow.document["tenant_id"]) not in compiled.code, "no tenant id in the generated code"
     assert 'data-code="missing_timeout"' in page
     assert url("workflow_code_download", workflow) in page
 
