@@ -12,6 +12,7 @@ UPSTREAM_DETAIL_CHARS, and recorded only in the log row that admins read.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -110,10 +111,22 @@ SUMMARIES: dict[ErrorCode, str] = {
 UPSTREAM_DETAIL_CHARS = 300
 
 
+_TRACEBACK = "Traceback (most recent call last)"
+# An absolute file path standing alone (not the path part of a URL): `/srv/app/x.py`.
+_FILE_PATH = re.compile(r"""(?<![\w:/.~-])(?:/[^\s/'"(),:;]+){2,}""")
+
+
 def upstream_detail(text: object) -> str:
-    """What an upstream said, on one line, cut to UPSTREAM_DETAIL_CHARS."""
+    """What an upstream said, on one line, cut to UPSTREAM_DETAIL_CHARS: a server's traceback
+    reduced to its last line (the error itself), file paths to their file names. Those are
+    the server's internals, of no use to whoever reads the log."""
+    raw = str(text or "")
+    if _TRACEBACK in raw:
+        lines = [line.strip() for line in raw[raw.index(_TRACEBACK) :].splitlines() if line.strip()]
+        raw = raw[: raw.index(_TRACEBACK)] + " " + (lines[-1] if len(lines) > 1 else "")
     # Cut before flattening: a body may be a whole page.
-    flat = " ".join(str(text or "")[: UPSTREAM_DETAIL_CHARS * 4].split())
+    flat = " ".join(raw[: UPSTREAM_DETAIL_CHARS * 4].split())
+    flat = _FILE_PATH.sub(lambda match: match.group(0).rsplit("/", 1)[-1], flat)
     if len(flat) <= UPSTREAM_DETAIL_CHARS:
         return flat
     return flat[: UPSTREAM_DETAIL_CHARS - 1] + "…"

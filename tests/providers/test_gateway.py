@@ -155,6 +155,27 @@ async def test_anthropic_overloaded_falls_back_to_openai_and_both_are_logged(pla
     assert (second.input_tokens, second.output_tokens) == (40, 5)
 
 
+async def test_a_servers_traceback_is_logged_as_its_last_line_without_file_paths(platform: Emulators) -> None:
+    """An upstream's error page may carry its traceback and file paths: its internals, not
+    something the log's reader can use. The error itself is kept."""
+    anthropic, openai = platform
+    traceback = (
+        "Traceback (most recent call last):\n"
+        '  File "/opt/server/lib/python3.11/site-packages/llama_cpp/server/app.py", line 212, in chat\n'
+        "    raise ValueError(detail)\n"
+        "ValueError: model /srv/models/smollm2.gguf cannot do json_schema"
+    )
+    anthropic.push(*[HttpError(500, message=traceback)] * 3)
+    openai.push(Reply("OpenAI answers instead."))
+    completion = await gateway.complete(request())
+    failed, _answered = await sync_to_async(rows)(completion.request_id)
+    assert failed.error_code == "server_error"
+    assert "ValueError: model smollm2.gguf cannot do json_schema" in failed.error_message
+    assert "Traceback" not in failed.error_message
+    assert "/srv/" not in failed.error_message
+    assert "app.py" not in failed.error_message
+
+
 async def test_a_bad_request_is_neither_retried_nor_passed_on(platform: Emulators) -> None:
     anthropic, openai = platform
     anthropic.push(HttpError(400, message="messages: at least one message is required"))
