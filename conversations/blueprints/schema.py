@@ -247,6 +247,11 @@ class Blueprint(BaseModel):
     def field(self, key: str) -> BlueprintField | None:
         return next((field for field in self.fields if field.key == key), None)
 
+    @property
+    def fewest_questions(self) -> int:
+        """How many questions are asked whatever the answers: those without a condition."""
+        return sum(1 for field in self.fields if field.depends_on is None)
+
     def applicable(self, answers: dict[str, Any]) -> list[BlueprintField]:
         """The fields that apply given the answers so far, in order."""
         return [field for field in self.fields if field.applies(answers)]

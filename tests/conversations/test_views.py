@@ -102,6 +102,19 @@ def test_starting_a_service_from_a_blueprint(tenant_users: TenantUsers) -> None:
     assert conversation.schema() == BUSINESS_PROCESS
 
 
+def test_the_question_count_offered_agrees_with_the_steps_shown(tenant_users: TenantUsers) -> None:
+    """The Network service asks about VPN protocols only for a VPN: 7 or 8 questions, and the
+    interview counts its steps the same way."""
+    client = tenant_users.client_for(tenant_users.member)
+    page = client.get(url("conversation_new")).content.decode()
+    assert "7 to 8 questions, depending on your answers." in page
+    conversation = start(tenant_users)
+    interview = client.get(url("conversation_detail", conversation)).content.decode()
+    assert "Step 1 of 7" in interview
+    vpn = start(tenant_users, answers={"service_type": "vVPN"})
+    assert "Step 2 of 8" in client.get(url("conversation_detail", vpn)).content.decode()
+
+
 def test_another_tenants_blueprint_cannot_be_started(tenant_users: TenantUsers) -> None:
     theirs = services.blueprint_copy(
         tenant=tenant_users.other_tenant, actor=None, source=NETWORK_SERVICE, name="Globex only"
