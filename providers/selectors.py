@@ -113,6 +113,7 @@ class UsagePoint:
     output_tokens: int = 0
     cost_usd: Decimal = Decimal(0)
     histogram: list[int] = field(default_factory=lambda: [0] * (len(LATENCY_BUCKETS_MS) + 1))
+    latency_ms_max: int = 0
 
     @property
     def tokens(self) -> int:
@@ -120,11 +121,11 @@ class UsagePoint:
 
     @property
     def p50_ms(self) -> int | None:
-        return percentile_from_histogram(self.histogram, 0.50)
+        return percentile_from_histogram(self.histogram, 0.50, slowest_ms=self.latency_ms_max)
 
     @property
     def p95_ms(self) -> int | None:
-        return percentile_from_histogram(self.histogram, 0.95)
+        return percentile_from_histogram(self.histogram, 0.95, slowest_ms=self.latency_ms_max)
 
 
 def usage_series(*, tenant: Tenant, since: datetime, until: datetime, step: timedelta) -> list[UsagePoint]:
@@ -135,9 +136,16 @@ def usage_series(*, tenant: Tenant, since: datetime, until: datetime, step: time
         for index in range(buckets)
     ]
     rows = ProviderMetric.objects.filter(tenant=tenant, minute__gte=since, minute__lt=until).values_list(
-        "minute", "requests", "failures", "input_tokens", "output_tokens", "cost_usd", "latency_histogram"
+        "minute",
+        "requests",
+        "failures",
+        "input_tokens",
+        "output_tokens",
+        "cost_usd",
+        "latency_histogram",
+        "latency_ms_max",
     )
-    for minute, requests, failures, input_tokens, output_tokens, cost, histogram in rows:
+    for minute, requests, failures, input_tokens, output_tokens, cost, histogram, slowest in rows:
         index = int((minute - since) / step)
         if not 0 <= index < len(points):
             continue
@@ -147,6 +155,7 @@ def usage_series(*, tenant: Tenant, since: datetime, until: datetime, step: time
         point.input_tokens += input_tokens
         point.output_tokens += output_tokens
         point.cost_usd += cost
+        point.latency_ms_max = max(point.latency_ms_max, slowest)
         for bucket, count in enumerate(histogram[: len(point.histogram)]):
             point.histogram[bucket] += count
     return points
