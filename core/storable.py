@@ -29,28 +29,19 @@ def storable(value: Any) -> Any:
     Iterative, not recursive: documents nested near Python's recursion limit are refused
     elsewhere, but a log row must still be written for them.
     """
-    if isinstance(value, str):
-        return storable_text(value)
-    if not isinstance(value, dict | list | tuple):
-        return value
-    root: list[Any] = [value]
     # (container copy to fill, original container)
     pending: list[tuple[Any, Any]] = []
 
     def copy_of(item: Any) -> Any:
         if isinstance(item, str):
             return storable_text(item)
-        if isinstance(item, dict):
-            fresh: dict[Any, Any] = {}
+        if isinstance(item, dict | list | tuple):
+            fresh: Any = {} if isinstance(item, dict) else []
             pending.append((fresh, item))
             return fresh
-        if isinstance(item, list | tuple):
-            fresh_list: list[Any] = []
-            pending.append((fresh_list, item))
-            return fresh_list
         return item
 
-    root[0] = copy_of(value)
+    result = copy_of(value)
     while pending:
         target, source = pending.pop()
         if isinstance(source, dict):
@@ -58,7 +49,7 @@ def storable(value: Any) -> Any:
                 target[storable_text(key) if isinstance(key, str) else key] = copy_of(item)
         else:
             target.extend(copy_of(item) for item in source)
-    return root[0]
+    return result
 
 
 class StorableJSONEncoder(DjangoJSONEncoder):

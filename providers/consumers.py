@@ -23,7 +23,6 @@ from providers.interface import (
     GatewayRequest,
     Message,
     Task,
-    TokenEvent,
 )
 from providers.stream_reply import read_stream
 from tenants.models import Role
@@ -89,23 +88,17 @@ class TryConsumer(TenantSocket):
         self.running = asyncio.create_task(self._stream(request))
 
     async def _stream(self, request: GatewayRequest) -> None:
-        pieces: list[str] = []
-
-        async def token(event: TokenEvent) -> None:
-            pieces.append(event.text)
-            await self._send("token", text=event.text)
-
         try:
-            await read_stream(
+            reply = await read_stream(
                 gateway.stream(request),
                 on_start=lambda event: self._send("start", provider=event.provider, model=event.model),
-                on_token=token,
+                on_token=lambda event: self._send("token", text=event.text),
                 on_usage=lambda event: self._send("usage", usage=event),
-                on_done=lambda event: self._send(
-                    "done", finish_reason=event.finish_reason, reply=markdown_html("".join(pieces))
-                ),
                 on_error=lambda event: self._send("error", message=f"{event.code.value}: {event.message}"),
             )
+            if reply.finish_reason:
+                # The tokens came as plain text; the whole reply is then shown as its markdown renders.
+                await self._send("done", finish_reason=reply.finish_reason, reply=markdown_html(reply.text))
         except Exception:
             logger.exception("try-it stream failed")
             await self._send("error", message="The reply failed; the error was logged.")
