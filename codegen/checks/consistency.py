@@ -19,6 +19,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
+from codegen import python_ast
 from codegen.checks.files import ProjectContext
 from codegen.checks.modules import ImportRef, defined_names, imports_of, module_name_of, parents_of
 from codegen.checks.requirements import (
@@ -301,7 +302,7 @@ def _parsed(path: str, content: str, max_bytes: int) -> ast.Module | None:
     if not isinstance(content, str) or "\x00" in content or len(content) > max(max_bytes, 0):
         return None
     try:
-        return ast.parse(content, filename=path)
+        return python_ast.parse(content, filename=path)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
 

@@ -24,6 +24,7 @@ from typing import Any
 
 import yaml
 
+from codegen import python_ast
 from codegen.checks.modules import ImportRef, imports_of, module_name_of, parents_of
 from codegen.checks.paths import safe_relative_path
 from codegen.findings import FileFinding, Severity
@@ -128,7 +129,7 @@ def _as_text(content: object) -> str:
 
 def _check_python(path: str, content: str, context: ProjectContext) -> CheckedFile:
     try:
-        tree = ast.parse(content, filename=path)
+        tree = python_ast.parse(content, filename=path)
     except SyntaxError as error:
         message = f"{error.msg}" + (f": {error.text.strip()[:120]}" if error.text else "")
         return CheckedFile(content, [_finding(path, "syntax_error", message, line=error.lineno)])

@@ -14,6 +14,8 @@ import copy
 import re
 from pathlib import PurePosixPath
 
+from codegen import python_ast
+
 MAX_VALUE_CHARS = 60  # a constant's or default's source beyond this is shown as `...`
 FIRST_LINES = 30
 MAX_LINE_CHARS = 300  # of a first line shown as it is
@@ -45,7 +47,7 @@ def interface_of(path: str, content: str, *, max_chars: int = 4000) -> str:
 
 def _python_interface(content: str, max_chars: int) -> str:
     try:
-        module = ast.parse(content)
+        module = python_ast.parse(content)
     except (SyntaxError, ValueError, RecursionError, MemoryError) as error:
         line = getattr(error, "lineno", None)
         where = f" (line {line})" if line else ""

@@ -13,6 +13,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from codegen import python_ast
 from codegen.plans import Plan
 from codegen.spec import ServiceSpec
 from codegen.targets.python_fastapi.render import TEMPLATES
@@ -155,7 +156,7 @@ def _endpoint(
 def model_fields(source: str) -> dict[str, list[str]]:
     """The classes of a schemas module and their annotated fields, "name: type"."""
     try:
-        tree = ast.parse(source)
+        tree = python_ast.parse(source)
     except SyntaxError:
         return {}
     models: dict[str, list[str]] = {}
@@ -174,7 +175,7 @@ def model_fields(source: str) -> dict[str, list[str]]:
 def api_endpoints(source: str, models: set[str] | None = None) -> list[DocumentedEndpoint]:
     """The endpoints a FastAPI module declares, in source order; none when it does not parse."""
     try:
-        tree = ast.parse(source)
+        tree = python_ast.parse(source)
     except SyntaxError:
         return []
     assignments = _module_assignments(tree)
