@@ -239,6 +239,16 @@ OPENAI_EMBEDDING_MODEL = env_str("OPENAI_EMBEDDING_MODEL", "text-embedding-3-sma
 EMBEDDED_MODEL_PATH = os.environ.get("EMBEDDED_MODEL_PATH", "")
 EMBEDDED_MODEL_NAME = env_str("EMBEDDED_MODEL_NAME", "smollm2-135m-instruct")
 EMBEDDED_CONTEXT_TOKENS = env_int("EMBEDDED_CONTEXT_TOKENS", 2048)
+# What each platform provider's model may be trusted with (providers.interface.Capability:
+# phrasing, extraction, structured_output, code). A small model behind OPENAI_BASE_URL
+# should declare less; the 135M embedded model is fit for extraction under a grammar only.
+_EVERY_CAPABILITY = ["phrasing", "extraction", "structured_output", "code"]
+ANTHROPIC_CAPABILITIES = env_list("ANTHROPIC_CAPABILITIES", _EVERY_CAPABILITY)
+OPENAI_CAPABILITIES = env_list("OPENAI_CAPABILITIES", _EVERY_CAPABILITY)
+EMBEDDED_CAPABILITIES = env_list("EMBEDDED_CAPABILITIES", ["extraction"])
+for _setting in ("ANTHROPIC_CAPABILITIES", "OPENAI_CAPABILITIES", "EMBEDDED_CAPABILITIES"):
+    if _unknown := set(globals()[_setting]) - set(_EVERY_CAPABILITY):
+        raise ImproperlyConfigured(f"{_setting}: unknown {sorted(_unknown)}; known: {_EVERY_CAPABILITY}")
 # llama.cpp's threads spin: on a small machine shared with the web and worker processes,
 # one thread per core left over is faster than taking them all.
 EMBEDDED_THREADS = env_int("EMBEDDED_THREADS", max(1, (os.cpu_count() or 2) - 1))

@@ -39,6 +39,8 @@ class ErrorCode(StrEnum):
     CIRCUIT_OPEN = "circuit_open"
     CANCELLED = "cancelled"
     EGRESS_REFUSED = "egress_refused"
+    NOT_CAPABLE = "not_capable"
+    INVALID_OUTPUT = "invalid_output"
 
     @property
     def summary(self) -> str:
@@ -87,6 +89,13 @@ POLICIES: dict[ErrorCode, ErrorPolicy] = {
     # the reason and delay a fixed URL); a retry meets the same refusal; another provider
     # may serve the request.
     ErrorCode.EGRESS_REFUSED: ErrorPolicy(retryable=False, fallbackable=True, counts_for_breaker=False),
+    # No provider the request may use declares what it needs (providers.interface.Capability):
+    # nothing was sent; the caller does without a model or says where to add one.
+    ErrorCode.NOT_CAPABLE: ErrorPolicy(retryable=False, fallbackable=False, counts_for_breaker=False),
+    # The model answered, but not in the requested format (providers/structured_output.py).
+    # The kind has already asked it once more (a second sample often conforms), so the
+    # gateway does not retry; another model may do better; the provider did not fail.
+    ErrorCode.INVALID_OUTPUT: ErrorPolicy(retryable=False, fallbackable=True, counts_for_breaker=False),
 }
 
 SUMMARIES: dict[ErrorCode, str] = {
@@ -104,6 +113,8 @@ SUMMARIES: dict[ErrorCode, str] = {
     ErrorCode.CIRCUIT_OPEN: "the provider is failing and is paused",
     ErrorCode.CANCELLED: "the request was cancelled",
     ErrorCode.EGRESS_REFUSED: "the provider's address is not allowed",
+    ErrorCode.NOT_CAPABLE: "no configured provider is fit for this",
+    ErrorCode.INVALID_OUTPUT: "the model's reply did not match the requested format",
 }
 
 # How much of what an upstream said is kept: enough to diagnose, too little to carry much
@@ -144,6 +155,7 @@ class ProviderError(Exception):
         retry_after: float | None = None,
         provider: str = "",
         detail: object = "",
+        unsupported_parameter: str = "",
     ) -> None:
         super().__init__(message)
         self.code = code
@@ -152,6 +164,9 @@ class ProviderError(Exception):
         self.retry_after = retry_after
         self.provider = provider
         self.detail = upstream_detail(detail)
+        # A bad_request caused by an optional parameter the server does not take (its name,
+        # e.g. "response_format"): the kind can send the request again without it.
+        self.unsupported_parameter = unsupported_parameter
 
     @property
     def recorded_message(self) -> str:

@@ -6,11 +6,19 @@ from django import forms
 from django.core.validators import URLValidator
 
 from core.egress import validate_outbound_url
-from providers.interface import Task
+from providers.interface import Capability, Task
 from providers.models import CredentialKind, LogState
 
 MAX_TRY_PROMPT = 4000
 ROUTE_SLOTS = 3
+
+
+CAPABILITY_CHOICES = [
+    (Capability.PHRASING.value, "Phrasing questions and options"),
+    (Capability.EXTRACTION.value, "Extracting answers and choosing among options"),
+    (Capability.STRUCTURED_OUTPUT.value, "Writing workflows and plans to a schema"),
+    (Capability.CODE.value, "Writing code"),
+]
 
 
 class CredentialForm(forms.Form):
@@ -32,6 +40,20 @@ class CredentialForm(forms.Form):
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
         help_text="Stored encrypted; shown only as its last four characters.",
     )
+    capabilities = forms.MultipleChoiceField(
+        label="Fit for",
+        choices=CAPABILITY_CHOICES,
+        initial=[capability.value for capability in Capability],
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=(
+            "What this model may be trusted with. A small local model is best left to extraction: "
+            "interviews then ask in their blueprint's own words, and other work goes to a bigger model."
+        ),
+    )
+    # Present when the form was shown with its capability boxes: none ticked is then a
+    # choice to refuse, not a request that never mentioned capabilities (the kind's own).
+    capabilities_shown = forms.BooleanField(required=False, initial=True, widget=forms.HiddenInput)
     enabled = forms.BooleanField(required=False, initial=True)
 
     def __init__(
@@ -51,6 +73,14 @@ class CredentialForm(forms.Form):
         if name in ("gateway",):
             raise forms.ValidationError("This name is reserved.")
         return str(name)
+
+    def clean_capabilities(self) -> list[str] | None:
+        ticked = list(self.cleaned_data.get("capabilities") or [])
+        if ticked:
+            return ticked
+        if self.data.get(self.add_prefix("capabilities_shown")):
+            raise forms.ValidationError("Tick at least one: a model fit for nothing would never be used.")
+        return None
 
     def clean_api_key(self) -> str:
         return str(self.cleaned_data.get("api_key") or "").strip()

@@ -25,6 +25,7 @@ from django.utils import timezone
 from providers.attempts import PROVIDER_GRACE_SECONDS, Attempts, open_attempts
 from providers.errors import ErrorCode, ProviderError
 from providers.interface import (
+    Capability,
     Completion,
     DoneEvent,
     EmbeddingResult,
@@ -44,7 +45,7 @@ from providers.log_row import LogRow
 from providers.models import LogState
 from providers.pricing import lookup
 from providers.request_run import Operation, RequestRun
-from providers.routing import Candidate
+from providers.routing import Candidate, load_setup, plan_request, setup_for
 
 T = TypeVar("T")
 
@@ -106,6 +107,30 @@ async def _first_answer(
                 await asyncio.shield(attempts.row.close(LogState.CANCELLED, cancelled))
             raise
     raise run.exhausted()
+
+
+async def fit_for(*, tenant_id: int | None, task: Task, needs: frozenset[Capability]) -> bool:
+    """Whether a request of `task` needing `needs` has a provider to go to (no call made):
+    features ask before offering what only a capable model does well."""
+    try:
+        plan_request(
+            GatewayRequest(task=task, messages=(), tenant_id=tenant_id, needs=needs),
+            await setup_for(tenant_id),
+        )
+    except ProviderError:
+        return False
+    return True
+
+
+def fit_for_sync(*, tenant_id: int | None, task: Task, needs: frozenset[Capability]) -> bool:
+    """`fit_for` for synchronous callers (views, Celery tasks); reads the setup afresh."""
+    try:
+        plan_request(
+            GatewayRequest(task=task, messages=(), tenant_id=tenant_id, needs=needs), load_setup(tenant_id)
+        )
+    except ProviderError:
+        return False
+    return True
 
 
 def complete_sync(request: GatewayRequest) -> Completion:

@@ -26,6 +26,22 @@ class Task(StrEnum):
     API = "api"
 
 
+class Capability(StrEnum):
+    """What a model may be trusted with. A request names what it needs; routing passes over
+    candidates that do not declare it, so a small model is used for what it does well."""
+
+    # Writing words a person reads as the product's own: a question, proposed options.
+    PHRASING = "phrasing"
+    # Choosing among given options, or pulling values out of a short answer, under a schema.
+    EXTRACTION = "extraction"
+    # Writing a whole document to a schema: a workflow, a service plan.
+    STRUCTURED_OUTPUT = "structured_output"
+    CODE = "code"
+
+
+ALL_CAPABILITIES = frozenset(Capability)
+
+
 @dataclass(frozen=True)
 class Message:
     role: Literal["user", "assistant"]
@@ -51,6 +67,8 @@ class GatewayRequest:
     json_schema_name: str = "response"
     # Links recorded on the log row, e.g. {"conversation": "42"}.
     links: Mapping[str, str] = field(default_factory=dict)
+    # What the model must be fit for; candidates that do not declare it are passed over.
+    needs: frozenset[Capability] = frozenset()
     # Wall-clock budget for the whole request, retries and fallbacks included.
     deadline_seconds: float = 120.0
 

@@ -33,6 +33,8 @@ class ProviderCredential(TenantOwnedModel):
         help_text="For OpenAI-compatible servers (vLLM, Ollama, Groq, Azure…); blank for the vendor's API.",
     )
     default_model = models.CharField(max_length=100)
+    # Names of providers.interface.Capability the model is fit for; null: its kind's defaults.
+    capabilities = models.JSONField(encoder=StorableJSONEncoder, null=True, blank=True)
     encrypted_key = models.TextField(editable=False)
     key_hint = models.CharField(max_length=4, editable=False)
     enabled = models.BooleanField(default=True)

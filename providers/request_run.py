@@ -86,7 +86,7 @@ class RequestRun:
         )
 
     async def begin(self) -> list[Candidate]:
-        """Plan and reserve; a refusal is logged and raised."""
+        """Plan and reserve; a refusal is logged (unless no provider is fit) and raised."""
         try:
             self.plan = plan_request(self.request, await setup_for(self.request.tenant_id))
             limits = self.plan.limits
@@ -106,8 +106,11 @@ class RequestRun:
                     hold_seconds=self.request.deadline_seconds + 60,
                 )
         except ProviderError as error:
-            candidate = self.plan.candidates[0] if self.plan else None
-            await log_writer().refuse(self.opening(candidate), error)
+            # No provider being fit for the request is routing's answer, not a failed call:
+            # callers ask so on every question of an offline interview, and do without.
+            if error.code is not ErrorCode.NOT_CAPABLE:
+                candidate = self.plan.candidates[0] if self.plan else None
+                await log_writer().refuse(self.opening(candidate), error)
             raise
         return list(self.plan.candidates)
 

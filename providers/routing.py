@@ -18,8 +18,8 @@ from django.core.signals import setting_changed
 
 from providers.crypto import KeyringError, parse_keyring
 from providers.errors import ErrorCode, ProviderError
-from providers.interface import GatewayRequest, Task
-from providers.kinds import ProviderConfig
+from providers.interface import Capability, GatewayRequest, Task
+from providers.kinds import ProviderConfig, capabilities_of
 from providers.models import GatewaySettings, ProviderCredential, TaskRoute
 from providers.pricing import Price, PriceTable, lookup, price_table
 from providers.quotas import Limits
@@ -55,6 +55,7 @@ def platform_providers() -> dict[str, ProviderConfig]:
             default_model=settings.ANTHROPIC_MODEL,
             api_key=settings.ANTHROPIC_API_KEY,
             base_url=settings.ANTHROPIC_BASE_URL or None,
+            capabilities=capabilities_of("anthropic", settings.ANTHROPIC_CAPABILITIES),
         )
     if settings.OPENAI_API_KEY:
         providers["openai"] = ProviderConfig(
@@ -63,11 +64,25 @@ def platform_providers() -> dict[str, ProviderConfig]:
             default_model=settings.OPENAI_MODEL,
             api_key=settings.OPENAI_API_KEY,
             base_url=settings.OPENAI_BASE_URL or None,
+            capabilities=capabilities_of("openai", settings.OPENAI_CAPABILITIES),
         )
     providers["embedded"] = ProviderConfig(
-        name="embedded", kind="embedded", default_model=settings.EMBEDDED_MODEL_NAME
+        name="embedded",
+        kind="embedded",
+        default_model=settings.EMBEDDED_MODEL_NAME,
+        capabilities=capabilities_of("embedded", settings.EMBEDDED_CAPABILITIES),
     )
     return providers
+
+
+def not_capable(needs: frozenset[Capability]) -> ProviderError:
+    """The refusal of a request no available provider is fit for."""
+    named = " and ".join(sorted(capability.value.replace("_", " ") for capability in needs))
+    return ProviderError(
+        ErrorCode.NOT_CAPABLE,
+        f"no provider available here is declared fit for {named}: "
+        "add an Anthropic or OpenAI key under Providers",
+    )
 
 
 def credential_aad(credential: ProviderCredential) -> str:
@@ -90,6 +105,7 @@ def credential_config(credential: ProviderCredential) -> ProviderConfig:
         api_key=credential_secret(credential),
         base_url=credential.base_url or None,
         credential_id=credential.pk,
+        capabilities=capabilities_of(credential.kind, credential.capabilities),
     )
 
 
@@ -244,8 +260,11 @@ def plan_request(request: GatewayRequest, setup: Setup) -> Plan:
         )
     if not candidates:
         raise ProviderError(ErrorCode.BAD_REQUEST, "no provider is available for this request")
+    fit = [candidate for candidate in candidates if request.needs <= candidate.config.capabilities]
+    if not fit:
+        raise not_capable(request.needs)
     return Plan(
-        candidates=tuple(candidates),
+        candidates=tuple(fit),
         limits=setup.limits,
         store_content=setup.store_content,
         prices=setup.prices,

@@ -37,10 +37,18 @@ def credential_create(
     api_key: str,
     default_model: str,
     base_url: str = "",
+    capabilities: list[str] | None = None,
 ) -> ProviderCredential:
-    """Store a tenant's provider key, encrypted and bound to its row."""
+    """Store a tenant's provider key, encrypted and bound to its row. `capabilities` None:
+    the kind's own (providers.kinds.KIND_CAPABILITIES)."""
     credential = ProviderCredential(
-        tenant=tenant, name=name, kind=kind, base_url=base_url, default_model=default_model, created_by=actor
+        tenant=tenant,
+        name=name,
+        kind=kind,
+        base_url=base_url,
+        default_model=default_model,
+        capabilities=None if capabilities is None else sorted(capabilities),
+        created_by=actor,
     )
     _seal(credential, api_key)
     credential.save(force_insert=True)
@@ -57,14 +65,19 @@ def credential_update(
     base_url: str,
     enabled: bool,
     api_key: str | None = None,
+    capabilities: list[str] | None = None,
 ) -> ProviderCredential:
-    """Change a credential; a new key replaces the old one and clears a rejection."""
+    """Change a credential; a new key replaces the old one and clears a rejection.
+    `capabilities` None keeps what the credential declares."""
     credential.name = name
     credential.default_model = default_model
     credential.base_url = base_url
     credential.enabled = enabled
     credential.updated_at = timezone.now()
     fields = ["name", "default_model", "base_url", "enabled", "updated_at"]
+    if capabilities is not None:
+        credential.capabilities = sorted(capabilities)
+        fields.append("capabilities")
     if api_key:
         _seal(credential, api_key)
         credential.rejected_at = None

@@ -18,7 +18,7 @@ from providers import selectors, services
 from providers.charts import Series, line_chart
 from providers.forms import CredentialForm, GatewaySettingsForm, LogFilterForm, RouteForm
 from providers.interface import Task
-from providers.kinds import credential_breaker_key
+from providers.kinds import capabilities_of, credential_breaker_key
 from providers.models import ProviderCredential, ProviderLog
 from tenants.access import TenantRequest, get_tenant_object_or_404, tenant_view
 from tenants.models import Role
@@ -92,6 +92,7 @@ def credential_create(request: TenantRequest) -> HttpResponse:
         api_key=form.cleaned_data["api_key"],
         default_model=form.cleaned_data["default_model"],
         base_url=form.cleaned_data["base_url"],
+        capabilities=form.cleaned_data["capabilities"],
     )
     messages.success(request, f"Added {credential.name}; its key is stored encrypted.")
     return redirect("providers:provider_list", tenant_slug=request.tenant.slug)
@@ -112,6 +113,7 @@ def credential_detail(request: TenantRequest, credential_id: int) -> HttpRespons
         "default_model": credential.default_model,
         "base_url": credential.base_url,
         "enabled": credential.enabled,
+        "capabilities": sorted(capabilities_of(credential.kind, credential.capabilities)),
     }
     form = CredentialForm(request.POST or None, editing=True, taken_names=others, initial=initial)
     if request.method == "POST":
@@ -123,6 +125,7 @@ def credential_detail(request: TenantRequest, credential_id: int) -> HttpRespons
             name=form.cleaned_data["name"],
             default_model=form.cleaned_data["default_model"],
             base_url=form.cleaned_data["base_url"],
+            capabilities=form.cleaned_data["capabilities"],
             enabled=form.cleaned_data["enabled"],
             api_key=form.cleaned_data["api_key"] or None,
         )

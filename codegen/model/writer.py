@@ -22,6 +22,7 @@ from typing import Any
 
 from django.conf import settings
 
+from codegen import modes
 from codegen.checks.interfaces import interface_of
 from codegen.findings import FileFinding
 from codegen.model import prompts
@@ -108,6 +109,8 @@ class ModelWriter:
             json_schema_name=json_schema_name,
             links=links,
             deadline_seconds=deadline_seconds,
+            # Plans, reviews and docs too: a model that cannot write the code cannot plan it.
+            needs=modes.NEEDS,
         )
         try:
             completion = await gateway.complete(request)

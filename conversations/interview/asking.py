@@ -1,23 +1,27 @@
-"""Asking the next question: the model phrases it while it streams to the page, proposes
-options for "suggest" fields, and the blueprint's own wording and options stand in when
-the model fails or strays; with every field answered, a summary closes the interview."""
+"""Asking the next question: a model fit for phrasing words it while it streams to the page
+and proposes options for "suggest" fields; the blueprint's own wording and options stand in
+when no such model is available, or it fails or strays; with every field answered, a
+summary closes the interview."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
+from collections.abc import AsyncGenerator
+from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any
 
 from conversations import pages, selectors, services, streams
-from conversations.blueprints.schema import SKIPPED, Blueprint, BlueprintField, normalize_options
+from conversations.blueprints.schema import SKIPPED, Blueprint, BlueprintField, FieldType, normalize_options
 from conversations.interview import frames, prompts
 from conversations.interview.coalescer import Coalescer
 from conversations.models import Conversation, Message
 from core.db import database_sync_to_async
 from providers import gateway
 from providers.errors import ProviderError
-from providers.interface import StartEvent
+from providers.interface import Capability, GatewayRequest, StartEvent, StreamEvent
 from providers.stream_reply import read_stream
 
 
@@ -30,12 +34,22 @@ class Upcoming:
     message: Message
 
 
-async def ask(conversation: Conversation, *, user_id: int | None, upcoming: Upcoming | None = None) -> None:
+async def ask(
+    conversation: Conversation,
+    *,
+    user_id: int | None,
+    upcoming: Upcoming | None = None,
+    early: Prefetch | None = None,
+) -> None:
     """Ask the next open field (`upcoming`, when the caller's database call added it), or
-    wrap up when every field that applies is answered."""
+    wrap up when every field that applies is answered. `early` is a phrasing started before
+    the answer was read: used when it is for the field asked now, cancelled otherwise."""
     blueprint = conversation.schema()
     if upcoming is None:
         upcoming = await database_sync_to_async(question_add)(conversation)
+    if early is not None and (upcoming is None or upcoming.field.key != early.field.key):
+        await early.cancel()
+        early = None
     if upcoming is None:
         summary = await database_sync_to_async(services.message_add)(
             conversation=conversation,
@@ -46,7 +60,7 @@ async def ask(conversation: Conversation, *, user_id: int | None, upcoming: Upco
         await frames.publish_state(conversation)
         return
     await streams.publish(conversation.pk, frames.state_html(upcoming.state, busy=True))
-    await phrase(conversation, upcoming.message, upcoming.field, user_id=user_id)
+    await phrase(conversation, upcoming.message, upcoming.field, user_id=user_id, early=early)
 
 
 def question_add(conversation: Conversation) -> Upcoming | None:
@@ -74,17 +88,27 @@ def _question_finish(conversation: Conversation, message: Message, **finished: A
 
 
 async def phrase(
-    conversation: Conversation, message: Message, field: BlueprintField, *, user_id: int | None
+    conversation: Conversation,
+    message: Message,
+    field: BlueprintField,
+    *,
+    user_id: int | None,
+    early: Prefetch | None = None,
 ) -> None:
-    """Stream the model's wording of a question, then publish it with its options."""
+    """Stream the model's wording of a question, then publish it with its options.
+
+    Only a model declared fit for phrasing words a question, and the user sees its words
+    only once they are seen to ask about the field (`on_topic`): a question is on topic
+    from its first shown word or asked in the blueprint's own words, never swapped while
+    it is read. `early` is this question's phrasing, started while the answer was read.
+    """
     blueprint = conversation.schema()
     # A retried question moves to the end of the list, where a fresh one goes (see
     # message_added.html): pages then apply its first frame the same way in both cases.
     seq = await frames.publish(conversation, "conversations/frames/message_added.html", {"message": message})
     await database_sync_to_async(services.question_started)(message=message, seq=seq)
-    system, messages = prompts.question(blueprint, field, conversation.answers)
-    request = prompts.gateway_request(conversation, user_id, system, messages, max_tokens=220)
     coalescer = Coalescer(conversation, message)
+    gate = _TopicGate(field, coalescer)
     options_task: asyncio.Task[tuple[list[str], bool]] | None = None
 
     def suggest() -> asyncio.Task[tuple[list[str], bool]]:
@@ -97,9 +121,12 @@ async def phrase(
         if field.suggest and options_task is None:
             options_task = suggest()
 
-    reply = await read_stream(
-        gateway.stream(request), on_start=started, on_token=lambda event: coalescer.add(event.text)
+    events = (
+        early.events()
+        if early is not None
+        else gateway.stream(phrasing_request(conversation, field, user_id))
     )
+    reply = await read_stream(events, on_start=started, on_token=lambda event: gate.add(event.text))
     provider, model = reply.provider, reply.model
     failure = f"{reply.error.code.value}: {reply.error.message}" if reply.error else ""
     if field.suggest and options_task is None:
@@ -118,10 +145,11 @@ async def phrase(
         )
         await frames.publish_state(conversation)
         return
-    off_topic = bool(text) and not on_topic(text, field)
-    degraded = bool(failure) or not text or off_topic or options_degraded
-    if failure or not text or off_topic:
+    # No shown text: the model failed, is not fit to phrase, or strayed (and was never shown).
+    degraded = not text or options_degraded
+    if not text:
         text = f"{field.question}\n\nWhy: {field.why}" if field.why else field.question
+        provider = model = ""
     message.text, message.options, message.degraded = text, options, degraded
     message.provider, message.model, message.state = provider, model, Message.State.DONE
     seq = await frames.publish(
@@ -138,6 +166,85 @@ async def phrase(
         seq=seq,
     )
     await streams.publish(conversation.pk, frames.state_html(state))
+
+
+def phrasing_request(
+    conversation: Conversation, field: BlueprintField, user_id: int | None
+) -> GatewayRequest:
+    """The gateway request that words `field`'s question, for a model fit to phrase."""
+    system, messages = prompts.question(conversation.schema(), field, conversation.answers)
+    return prompts.gateway_request(
+        conversation, user_id, system, messages, max_tokens=220, needs=frozenset({Capability.PHRASING})
+    )
+
+
+class _TopicGate:
+    """Holds a phrased question back until what came so far asks about its field; from then
+    on everything streams. What never got there is never shown."""
+
+    def __init__(self, field: BlueprintField, coalescer: Coalescer) -> None:
+        self.field = field
+        self.coalescer = coalescer
+        self.held: list[str] = []
+        self.open = False
+
+    def add(self, text: str) -> None:
+        if self.open:
+            self.coalescer.add(text)
+            return
+        self.held.append(text)
+        # Once a prefix asks about the field, every longer text does too (on_topic only
+        # looks for a question mark and the field's words).
+        if on_topic("".join(self.held), self.field):
+            self.open = True
+            self.coalescer.add("".join(self.held))
+            self.held.clear()
+
+
+class Prefetch:
+    """A question's phrasing started before its message exists (while the answer before it
+    is read): its events are kept until the question is confirmed, or it is cancelled."""
+
+    def __init__(self, field: BlueprintField, request: GatewayRequest) -> None:
+        self.field = field
+        self.queue: asyncio.Queue[StreamEvent | None] = asyncio.Queue()
+        self.task = asyncio.get_running_loop().create_task(self._run(request))
+
+    async def _run(self, request: GatewayRequest) -> None:
+        try:
+            async with aclosing(gateway.stream(request)) as events:
+                async for event in events:
+                    self.queue.put_nowait(event)
+        finally:
+            self.queue.put_nowait(None)
+
+    async def events(self) -> AsyncGenerator[StreamEvent, None]:
+        while (event := await self.queue.get()) is not None:
+            yield event
+
+    async def cancel(self) -> None:
+        """Stop the call (its log row says cancelled): the question turned out another."""
+        self.task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self.task
+
+
+def prefetch(
+    conversation: Conversation, asked: BlueprintField | None, user_id: int | None
+) -> Prefetch | None:
+    """Start phrasing the question after `asked` while its answer is read, when no answer to
+    it can change which question that is (no field's condition looks at it), and when that
+    question can only be a field the reading cannot fill (free text is never extracted).
+    None when it is not safe to guess."""
+    if asked is None:
+        return None
+    blueprint = conversation.schema()
+    if blueprint.dependents(asked.key):
+        return None
+    upcoming = blueprint.next_field({**conversation.answers, asked.key: SKIPPED})
+    if upcoming is None or upcoming.type is not FieldType.FREE_TEXT:
+        return None
+    return Prefetch(upcoming, phrasing_request(conversation, upcoming, user_id))
 
 
 def _stems(text: str) -> set[str]:
@@ -167,6 +274,7 @@ async def _suggest(
             prompts.gateway_request(
                 conversation, user_id, system, messages,
                 json_schema=prompts.OPTIONS_SCHEMA, json_schema_name="options", max_tokens=300,
+                needs=frozenset({Capability.PHRASING}),
             )
         )  # fmt: skip
     except ProviderError:

@@ -124,13 +124,21 @@ async def answer(
                 "conversations/frames/message_added.html",
                 {"message": user_message, "busy": True},
             )
-            understood = await understand(conversation, asked, offered, text, user_id)
-            if understood.values:
-                conversation = await database_sync_to_async(_answers_store)(
-                    conversation, user_message, understood.values
-                )
-            await _unusable(conversation, asked, understood)
-            await asking.ask(conversation, user_id=user_id)
+            # The next question's wording starts while the answer is read, when the answer
+            # cannot change which question that is; shown only once it is confirmed.
+            early = asking.prefetch(conversation, asked, user_id)
+            try:
+                understood = await understand(conversation, asked, offered, text, user_id)
+                if understood.values:
+                    conversation = await database_sync_to_async(_answers_store)(
+                        conversation, user_message, understood.values
+                    )
+                await _unusable(conversation, asked, understood)
+            except BaseException:
+                if early is not None:
+                    await asyncio.shield(early.cancel())
+                raise
+            await asking.ask(conversation, user_id=user_id, early=early)
     except UNAVAILABLE as error:
         raise AnswerUnavailable(stored=stored) from error
 
@@ -221,6 +229,8 @@ async def ensure_progress(tenant_id: int, conversation_id: int, *, user_id: int 
         upcoming = conversation.schema().next_field(conversation.answers)
         if question is None or upcoming is None or question.field_key != upcoming.key:
             await asking.ask(conversation, user_id=user_id)
+        elif await database_sync_to_async(selectors.question_outdated)(conversation, question):
+            await asking.ask(conversation, user_id=user_id)  # asked again in the light of the edit
 
 
 async def recover_interrupted(tenant_id: int, conversation_id: int) -> None:

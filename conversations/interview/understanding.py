@@ -17,6 +17,7 @@ from conversations.interview import prompts
 from conversations.models import Conversation
 from providers import gateway
 from providers.errors import ProviderError
+from providers.interface import Capability
 
 logger = logging.getLogger(__name__)
 
@@ -39,12 +40,16 @@ async def understand(
     blueprint = conversation.schema()
     answers = dict(conversation.answers)
     values: dict[str, Any] = {}
+    plain = _plain_answer(asked, offered, text)
+    if plain is not None:
+        return Understood(values=plain)
     system, messages = prompts.extraction(blueprint, asked, text)
     try:
         completion = await gateway.complete(
             prompts.gateway_request(
                 conversation, user_id, system, messages,
                 json_schema=blueprint.extraction_schema(), json_schema_name="requirements", max_tokens=600,
+                needs=frozenset({Capability.EXTRACTION}),
             )
         )  # fmt: skip
         extracted = prompts.parse_extraction(completion.text)
@@ -71,6 +76,21 @@ async def understand(
         except InvalidAnswer as error:
             problem = str(error)
     return Understood(values=values, problem=problem)
+
+
+# A reply this short that the asked field accepts as it is ("Fortinet", "yes", "12") says
+# nothing about other fields: it is taken without asking a model, which would only add
+# seconds (a small local model takes many) before the next question.
+PLAIN_ANSWER_WORDS = 4
+
+
+def _plain_answer(asked: BlueprintField | None, offered: list[str], text: str) -> dict[str, Any] | None:
+    if asked is None or len(text.split()) > PLAIN_ANSWER_WORDS:
+        return None
+    try:
+        return {asked.key: asked.accepts(text, offered)}
+    except InvalidAnswer:
+        return None
 
 
 def understand_chip(

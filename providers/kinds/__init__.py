@@ -21,9 +21,25 @@ import httpx2
 
 from core.egress import guarded_async_client
 from providers.errors import ErrorCode, ProviderError
-from providers.interface import ProviderKind
+from providers.interface import ALL_CAPABILITIES, Capability, ProviderKind
 
 KINDS = ("anthropic", "openai", "embedded")
+
+# What a credential of each kind is fit for unless it declares otherwise: the vendors'
+# models everything; a tenant's OpenAI-compatible server declares less when its model is small.
+KIND_CAPABILITIES: dict[str, frozenset[Capability]] = {
+    "anthropic": ALL_CAPABILITIES,
+    "openai": ALL_CAPABILITIES,
+    "embedded": frozenset({Capability.EXTRACTION}),
+}
+
+
+def capabilities_of(kind: str, declared: list[str] | None) -> frozenset[Capability]:
+    """A provider's capabilities: those it declares (unknown names ignored), else its kind's."""
+    if declared is None:
+        return KIND_CAPABILITIES.get(kind, frozenset())
+    known = {capability.value for capability in Capability}
+    return frozenset(Capability(name) for name in declared if name in known)
 
 
 @dataclass(frozen=True)
@@ -37,6 +53,7 @@ class ProviderConfig:
     base_url: str | None = None
     # The tenant's ProviderCredential row, None for platform providers.
     credential_id: int | None = None
+    capabilities: frozenset[Capability] = ALL_CAPABILITIES
 
     @property
     def fingerprint(self) -> str:
