@@ -10,9 +10,18 @@ class CodegenConfig(AppConfig):
     def ready(self) -> None:
         from django.urls import reverse
 
+        from codegen import dashboard
         from core import navigation
 
         navigation.register_section(label="Generated services", url_name="codegen:generation_list", order=38)
+        navigation.register_recent_work(
+            "generations",
+            label="Generated services",
+            items=dashboard.recent_generations,
+            url=dashboard.generations_url,
+            empty="Nothing generated yet. A finished interview can become a tested service.",
+            order=30,
+        )
         navigation.register_next_step(
             "conversation",
             label="Generate service",

@@ -14,6 +14,16 @@ def generations_of_tenant(tenant: Tenant) -> QuerySet[Generation]:
     return Generation.objects.for_tenant(tenant).select_related("conversation", "created_by")
 
 
+def recent_generations_of_tenant(*, tenant: Tenant, limit: int) -> list[Generation]:
+    """The tenant's `limit` newest generations, with only what a summary line shows (the
+    requirements, plan and workflow they carry are left in the database)."""
+    return list(
+        Generation.objects.for_tenant(tenant)
+        .only("pk", "tenant", "title", "state", "created_at")
+        .order_by("-created_at", "-pk")[:limit]
+    )
+
+
 def generations_of_conversation(conversation: Conversation) -> QuerySet[Generation]:
     return Generation.objects.for_tenant(conversation.tenant).filter(conversation=conversation)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -43,10 +45,22 @@ def invitation_by_token(*, token: str) -> Invitation | None:
     )
 
 
-def tenant_summary(*, tenant: Tenant) -> dict[str, int]:
-    return {
-        "members": Membership.objects.for_tenant(tenant).count(),
-        "pending_invitations": Invitation.objects.for_tenant(tenant)
+@dataclass(frozen=True)
+class TenantSummary:
+    members: int
+    pending_invitations: int
+
+    @property
+    def has_invited(self) -> bool:
+        """Whether anyone besides the founder was brought in: a colleague joined or is invited."""
+        return self.members > 1 or self.pending_invitations > 0
+
+
+def tenant_summary(*, tenant: Tenant) -> TenantSummary:
+    """The tenant's member count and its invitations still open (unexpired), for its dashboard."""
+    return TenantSummary(
+        members=Membership.objects.for_tenant(tenant).count(),
+        pending_invitations=Invitation.objects.for_tenant(tenant)
         .filter(accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=timezone.now())
         .count(),
-    }
+    )

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
+from core import navigation
 from tenants import selectors, services
 from tenants.access import (
     LAST_TENANT_SESSION_KEY,
@@ -52,8 +56,43 @@ def tenant_create(request: HttpRequest) -> HttpResponse:
 @tenant_view()
 @require_GET
 def dashboard(request: TenantRequest) -> HttpResponse:
-    summary = selectors.tenant_summary(tenant=request.tenant)
-    return render(request, "tenants/dashboard.html", {"summary": summary})
+    """The tenant's first page: the first steps still open, its recent work, its figures.
+
+    The upper apps contribute steps, panels and figures through core.navigation; this app
+    names none of their pages. Each contribution is only read for a viewer who may have it.
+    """
+    tenant, membership = request.tenant, request.membership
+
+    def may(role: str) -> bool:
+        return membership.can(Role(role))
+
+    summary = selectors.tenant_summary(tenant=tenant)
+    steps = navigation.dashboard_steps(tenant, may=may)
+    if membership.can(Role.ADMIN):
+        # This app's own step: its pages need no registry, and the summary already knows.
+        steps.append(
+            navigation.StepLink(
+                label="Invite a colleague",
+                why="Interviews go faster with the people who know the service; they join by email.",
+                url=reverse("tenants:members", kwargs={"tenant_slug": tenant.slug}) + "#invite-heading",
+                done=summary.has_invited,
+                order=30,
+            )
+        )
+        steps.sort(key=lambda step: step.order)
+    panels = navigation.recent_work(tenant, may=may)
+    context = {
+        "summary": summary,
+        "can_invite": membership.can(Role.ADMIN),
+        "steps": steps,
+        "steps_done": sum(step.done for step in steps),
+        "steps_open": not all(step.done for step in steps),
+        "panels": panels,
+        "has_work": any(panel.items for panel in panels),
+        "figures": navigation.dashboard_figures(tenant, may=may),
+        "a_minute_ago": timezone.now() - timedelta(minutes=1),  # newer work reads "just now"
+    }
+    return render(request, "tenants/dashboard.html", context)
 
 
 # --- Members ----------------------------------------------------------------------------

@@ -24,11 +24,20 @@ class WorkflowsConfig(AppConfig):
         from django.urls import reverse
 
         from core import navigation
+        from workflows import dashboard
 
         # Every validation and compilation in the process (pages, API, CLI, AI proposals)
         # applies the configured size limits.
         use_limits(limits_from_settings)
         navigation.register_section(label="Workflows", url_name="workflows:workflow_list", order=30)
+        navigation.register_recent_work(
+            "workflows",
+            label="Workflows",
+            items=dashboard.recent_workflows,
+            url=dashboard.workflows_url,
+            empty="No workflows yet. A finished interview can generate one.",
+            order=20,
+        )
         navigation.register_next_step(
             "conversation",
             label="Generate workflow",

@@ -20,6 +20,11 @@ def workflows_of_tenant(*, tenant: Tenant, query: str = "") -> QuerySet[Workflow
     return workflows.defer("document")
 
 
+def recent_workflows_of_tenant(*, tenant: Tenant, limit: int) -> list[Workflow]:
+    """The tenant's `limit` most recently changed workflows, without their drafts."""
+    return list(Workflow.objects.for_tenant(tenant).defer("document").order_by("-updated_at", "-pk")[:limit])
+
+
 def workflow_choices(*, tenant: Tenant) -> list[tuple[str, str]]:
     """(uuid, name) of the tenant's workflows by name: what subflows and compensation may run."""
     rows = Workflow.objects.for_tenant(tenant).order_by("name", "pk").values_list("uuid", "name")
