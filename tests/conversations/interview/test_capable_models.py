@@ -82,7 +82,7 @@ async def test_a_server_fit_for_extraction_reads_answers_and_never_words_questio
     await interview.start()
     # Long enough to be read by a model; the phrasing of the next question (free text, which
     # no reading fills) starts while the slow extraction is under way.
-    extraction_server.push(Reply('{"pricing_model": "Per instance per month"}', first_token_latency=0.8))
+    extraction_server.push(Reply('{"pricing_model": "Per instance per month"}', first_token_latency=2.0))
     anthropic.push(Reply("Which vendor APIs or documents should the service use? Why: the code calls them."))
     await interview.say("We bill per instance per month, invoiced yearly")
     current, messages = await interview.state()
@@ -92,12 +92,13 @@ async def test_a_server_fit_for_extraction_reads_answers_and_never_words_questio
     [extraction] = extraction_server.requests_to("completions")
     assert extraction.body["response_format"]["type"] == "json_schema"
     phrasing = anthropic.requests_to("completions")[-1]
-    assert phrasing.received_at < extraction.received_at + 0.8, (
+    assert phrasing.received_at < extraction.received_at + 1.9, (
         "the question was phrased while the answer was read"
     )
-    assert [provider for provider, _ in await sync_to_async(_logged)(conversation)] == [
-        "anthropic", "small-local", "anthropic"
-    ]  # fmt: skip
+    # Two questions worded by Anthropic, one answer read by the small server (the early
+    # phrasing and the reading run side by side: their rows come in either order).
+    logged = sorted(await sync_to_async(_logged)(conversation))
+    assert logged == [("anthropic", False), ("anthropic", False), ("small-local", True)]
 
 
 async def test_a_phrasing_started_early_is_dropped_unseen_when_the_answer_leads_elsewhere(

@@ -10,7 +10,8 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from django.db import connection as default_connection
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import connection as database_connection
 from django.db.backends.signals import connection_created
 
 from conversations import interview as interview_package
@@ -51,19 +52,29 @@ def tally(monkeypatch: pytest.MonkeyPatch) -> Iterator[Tally]:
 
     def counting(function: Callable[..., Any]) -> Callable[..., Any]:
         counted.calls.append(getattr(function, "__name__", repr(function)))
-        return database_call(function)
+
+        def counted_there(*args: Any, **kwargs: Any) -> Any:
+            # The database thread may hold a connection from an earlier test (SQLite's is
+            # kept): it is counted from here on, as a new one is when it opens.
+            watch(connections[DEFAULT_DB_ALIAS])
+            return function(*args, **kwargs)
+
+        return database_call(counted_there)
 
     def execute(execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any) -> Any:
         counted.queries.append(sql)
         return execute(sql, params, many, context)
 
-    def opened(sender: Any, connection: Any, **kwargs: Any) -> None:
-        counted.connections += 1
+    def watch(connection: Any) -> None:
         # One wrapper object stands for the thread's connection however often it reconnects
         # (PostgreSQL under ASGI connects per call): count its queries once.
         if execute not in connection.execute_wrappers:
             connection.execute_wrappers.append(execute)
             wrapped.append(connection)
+
+    def opened(sender: Any, connection: Any, **kwargs: Any) -> None:
+        counted.connections += 1
+        watch(connection)
 
     for module in database_callers():
         monkeypatch.setattr(module, "database_sync_to_async", counting)
@@ -103,5 +114,5 @@ async def test_a_chip_answer_makes_few_database_calls_on_one_kept_connection(
     reads = [sql for sql in queries if sql.startswith("SELECT")]
     writes = [sql for sql in queries if sql.split()[0] in {"INSERT", "UPDATE"}]
     assert (len(reads), len(writes)) == (6, 10), queries
-    if default_connection.vendor == "sqlite":
+    if database_connection.vendor == "sqlite":
         assert connections == 0, "the database thread keeps its SQLite connection open"
