@@ -119,10 +119,11 @@ async def answer(
                 field_key=asked.key if asked else "",
             )
             stored = True
+            # Acknowledged at once: reading a typed answer may take a model a few seconds.
             await frames.publish(
                 conversation,
                 "conversations/frames/message_added.html",
-                {"message": user_message, "busy": True},
+                {"message": user_message, "busy": "reading"},
             )
             # The next question's wording starts while the answer is read, when the answer
             # cannot change which question that is; shown only once it is confirmed.

@@ -84,7 +84,10 @@ async def test_a_server_fit_for_extraction_reads_answers_and_never_words_questio
     # no reading fills) starts while the slow extraction is under way.
     extraction_server.push(Reply('{"pricing_model": "Per instance per month"}', first_token_latency=2.0))
     anthropic.push(Reply("Which vendor APIs or documents should the service use? Why: the code calls them."))
+    seen = len(await interview.frames())
     await interview.say("We bill per instance per month, invoiced yearly")
+    shown = [frame.html for frame in await interview.frames(seen)]
+    assert "Reading your answer…" in shown[0], "the answer is acknowledged at once"
     current, messages = await interview.state()
     assert current.answers["pricing_model"] == "Per instance per month"
     assert (messages[-1].field_key, messages[-1].provider) == ("api_docs", "anthropic")
