@@ -12,8 +12,8 @@ from django.utils import timezone
 from redis.exceptions import RedisError
 
 from providers import breaker
-from providers.interface import Task
-from providers.kinds import credential_breaker_key
+from providers.interface import Capability, Task
+from providers.kinds import capabilities_of, credential_breaker_key
 from providers.metrics import LATENCY_BUCKETS_MS, percentile_from_histogram
 from providers.models import GatewaySettings, ProviderCredential, ProviderLog, ProviderMetric, TaskRoute
 from providers.routing import limits_for, platform_providers
@@ -41,6 +41,8 @@ class ProviderStatus:
     platform: bool
     breaker: str
     credential: ProviderCredential | None = None
+    # What its model is declared fit for (providers.interface.Capability), in words, in a fixed order.
+    capabilities: tuple[str, ...] = ()
 
 
 def _breaker_state(key: str) -> str:
@@ -48,6 +50,10 @@ def _breaker_state(key: str) -> str:
         return breaker.status(key).state.value
     except RedisError:
         return "unknown"
+
+
+def _in_order(capabilities: frozenset[Capability]) -> tuple[str, ...]:
+    return tuple(capability.value.replace("_", " ") for capability in Capability if capability in capabilities)
 
 
 def provider_statuses(*, tenant: Tenant) -> list[ProviderStatus]:
@@ -60,6 +66,7 @@ def provider_statuses(*, tenant: Tenant) -> list[ProviderStatus]:
             platform=False,
             breaker=_breaker_state(credential_breaker_key(credential.pk)),
             credential=credential,
+            capabilities=_in_order(capabilities_of(credential.kind, credential.capabilities)),
         )
         for credential in credentials_of_tenant(tenant=tenant)
     ]
@@ -73,6 +80,7 @@ def provider_statuses(*, tenant: Tenant) -> list[ProviderStatus]:
                     default_model=config.default_model,
                     platform=True,
                     breaker=_breaker_state(config.breaker_key),
+                    capabilities=_in_order(config.capabilities),
                 )
             )
     return statuses

@@ -121,3 +121,19 @@ def test_platform_capabilities_come_from_the_environment(load: Any, tmp_path: Pa
     assert settings["EMBEDDED_CAPABILITIES"] == ["extraction"]
     with pytest.raises(ImproperlyConfigured, match="OPENAI_CAPABILITIES"):
         load(OPENAI_CAPABILITIES="phrasing,poetry")
+
+
+@pytest.mark.django_db
+def test_the_providers_page_says_what_each_provider_is_fit_for(tenant_users: TenantUsers) -> None:
+    client = tenant_users.client_for(tenant_users.admin)
+    add_key(client, capabilities_shown="on", capabilities=["extraction"])
+    page = client.get(PROVIDERS).content.decode()
+    rows = re.findall(r'<tr data-testid="provider-row">(.*?)</tr>', page, flags=re.S)
+    fit = {}
+    for row in rows:
+        name = re.sub(r"<[^>]+>|\s+", " ", row).split()[0]
+        cell = re.search(r'data-testid="fit-for">(.*?)</td>', row, re.S)
+        assert cell is not None
+        fit[name] = re.findall(r'class="badge">([^<]+)<', cell.group(1))
+    assert fit["team-openai"] == ["extraction"]
+    assert fit["embedded"] == ["extraction"]
