@@ -1,7 +1,12 @@
-"""Per-minute rollups of the provider logs, and statistics read from them.
+"""Figures read from the provider logs, and per-minute rollups of them.
+
+Every figure a page or the CLI shows about calls (how many, failed, running, tokens, cost,
+latency) is summed by `call_figures` / `call_figures_by` from one queryset of log rows, so
+the same rows always give the same numbers wherever they are shown.
 
 `rollup` rebuilds the ProviderMetric rows of a time window from ProviderLog, so it can run
-every minute (and again over the same minutes) without double counting.
+every minute (and again over the same minutes) without double counting; operators read them
+in the admin.
 """
 
 from __future__ import annotations
@@ -10,18 +15,23 @@ import bisect
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
-from django.db import transaction
+from django.db import models, transaction
+from django.db.models import Count, Max, Q, QuerySet, Sum, Value
+from django.db.models.functions import Coalesce, TruncHour
 from django.utils import timezone
 
 from providers.models import LogState, ProviderLog, ProviderMetric
-from tenants.models import Tenant
+from providers.pricing import FREE
 
 # Upper bounds (ms) of the latency histogram's buckets; the last bucket is open-ended.
 LATENCY_BUCKETS_MS = [50, 100, 200, 400, 800, 1_600, 3_200, 6_400, 12_800, 25_600, 51_200]
 FAILED_STATES = (LogState.FAILED, LogState.FAILED_PARTIAL)
+# Rows that record what was generated, and so carry a cost (a failed row delivered nothing).
+CHARGED_STATES = (LogState.COMPLETED, LogState.FAILED_PARTIAL, LogState.CANCELLED)
 
 
 def _minute(moment: datetime) -> datetime:
@@ -132,11 +142,130 @@ def percentile(values: list[int], fraction: float) -> int | None:
     return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]
 
 
+@dataclass
+class CallFigures:
+    """What a set of log rows adds up to.
+
+    A call is one log row, whatever its state: one provider tried for one request, as the
+    Logs page lists them. A pending row is a call still running; a request refused before
+    any upstream call (open circuit, budget) is a failed call that cost nothing.
+    """
+
+    calls: int = 0
+    failed: int = 0
+    running: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: Decimal = Decimal(0)
+    free_calls: int = 0  # charged at the free price (the embedded model)
+    unpriced_calls: int = 0  # charged on a model with no recorded price: counted at $0
+    # Completed calls per latency bucket (LATENCY_BUCKETS_MS), and the slowest of them.
+    histogram: list[int] = field(default_factory=lambda: [0] * (len(LATENCY_BUCKETS_MS) + 1))
+    slowest_ms: int = 0
+
+    @property
+    def tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+    @property
+    def timed(self) -> int:
+        """Completed calls, the ones latency is measured on."""
+        return sum(self.histogram)
+
+    @property
+    def p50_ms(self) -> int | None:
+        return percentile_from_histogram(self.histogram, 0.50, slowest_ms=self.slowest_ms)
+
+    @property
+    def p95_ms(self) -> int | None:
+        return percentile_from_histogram(self.histogram, 0.95, slowest_ms=self.slowest_ms)
+
+    def add(self, other: CallFigures) -> None:
+        """Count `other`'s rows in these figures too."""
+        self.calls += other.calls
+        self.failed += other.failed
+        self.running += other.running
+        self.input_tokens += other.input_tokens
+        self.output_tokens += other.output_tokens
+        self.cost_usd += other.cost_usd
+        self.free_calls += other.free_calls
+        self.unpriced_calls += other.unpriced_calls
+        self.histogram = [mine + theirs for mine, theirs in zip(self.histogram, other.histogram, strict=True)]
+        self.slowest_ms = max(self.slowest_ms, other.slowest_ms)
+
+
+def _figure_aggregates() -> dict[str, Any]:
+    """The SQL aggregates behind CallFigures, one query for any number of groups."""
+    completed = Q(state=LogState.COMPLETED, duration_ms__isnull=False)
+    charged = Q(state__in=CHARGED_STATES)
+    aggregates: dict[str, Any] = {
+        "calls": Count("pk"),
+        "failed": Count("pk", filter=Q(state__in=FAILED_STATES)),
+        "running": Count("pk", filter=Q(state=LogState.PENDING)),
+        "input_tokens": Coalesce(Sum("input_tokens"), 0),
+        "output_tokens": Coalesce(Sum("output_tokens"), 0),
+        "cost_usd": Coalesce(
+            Sum("cost_usd"),
+            Value(Decimal(0)),
+            output_field=models.DecimalField(max_digits=20, decimal_places=8),
+        ),
+        "free_calls": Count("pk", filter=charged & Q(price_version=FREE.version)),
+        "unpriced_calls": Count("pk", filter=charged & Q(price_version="")),
+        "timed": Count("pk", filter=completed),
+        "slowest_ms": Coalesce(Max("duration_ms", filter=completed), 0),
+    }
+    for index, bound in enumerate(LATENCY_BUCKETS_MS):
+        aggregates[f"within_{index}"] = Count("pk", filter=completed & Q(duration_ms__lte=bound))
+    return aggregates
+
+
+def _figures(row: dict[str, Any]) -> CallFigures:
+    within = [row[f"within_{index}"] for index in range(len(LATENCY_BUCKETS_MS))]
+    # Cumulative counts (at most each bound) to per-bucket counts; the open top bucket last.
+    histogram = [count - previous for count, previous in zip(within, [0, *within[:-1]], strict=True)]
+    histogram.append(row["timed"] - (within[-1] if within else 0))
+    return CallFigures(
+        calls=row["calls"],
+        failed=row["failed"],
+        running=row["running"],
+        input_tokens=row["input_tokens"],
+        output_tokens=row["output_tokens"],
+        cost_usd=Decimal(row["cost_usd"]),
+        free_calls=row["free_calls"],
+        unpriced_calls=row["unpriced_calls"],
+        histogram=histogram,
+        slowest_ms=row["slowest_ms"],
+    )
+
+
+def call_figures(rows: QuerySet[ProviderLog]) -> CallFigures:
+    """The figures of every row of `rows`."""
+    return _figures(rows.order_by().aggregate(**_figure_aggregates()))
+
+
+def call_figures_by_hour(rows: QuerySet[ProviderLog]) -> dict[datetime, CallFigures]:
+    """The figures of `rows` per hour (UTC) the calls started in."""
+    grouped = (
+        rows.order_by()
+        .annotate(hour=TruncHour("started_at", tzinfo=UTC))
+        .values("hour")
+        .annotate(**_figure_aggregates())
+    )
+    return {row["hour"]: _figures(row) for row in grouped}
+
+
+def call_figures_by_provider(rows: QuerySet[ProviderLog]) -> dict[str, CallFigures]:
+    """The figures of `rows` per provider name."""
+    grouped = rows.order_by().values("provider").annotate(**_figure_aggregates())
+    return {row["provider"]: _figures(row) for row in grouped}
+
+
 @dataclass(frozen=True)
 class ProviderStats:
     provider: str
     requests: int
     failures: int
+    running: int
     input_tokens: int
     output_tokens: int
     cost_usd: Decimal
@@ -145,37 +274,29 @@ class ProviderStats:
 
     @property
     def success_rate(self) -> float:
-        return 1.0 if self.requests == 0 else (self.requests - self.failures) / self.requests
+        """Of the calls that finished, the share that did not fail."""
+        finished = self.requests - self.running
+        return 1.0 if finished == 0 else (finished - self.failures) / finished
 
 
-def stats_since(*, since: datetime, tenant: Tenant | None) -> list[ProviderStats]:
-    """Per-provider totals and exact latency percentiles from the logs since `since`."""
-    logs = ProviderLog.objects.for_platform() if tenant is None else ProviderLog.objects.for_tenant(tenant)
-    rows = (
-        logs.filter(started_at__gte=since)
-        .exclude(state=LogState.PENDING)
-        .values_list("provider", "state", "input_tokens", "output_tokens", "cost_usd", "duration_ms")
-    )
-    grouped: dict[str, list[tuple[str, int, int, Decimal, int | None]]] = defaultdict(list)
-    for provider, state, input_tokens, output_tokens, cost, duration in rows:
-        grouped[provider].append((state, input_tokens, output_tokens, cost, duration))
-    stats = []
-    for provider, entries in sorted(grouped.items()):
-        latencies = [
-            duration
-            for state, *_rest, duration in entries
-            if state == LogState.COMPLETED and duration is not None
-        ]
-        stats.append(
-            ProviderStats(
-                provider=provider,
-                requests=len(entries),
-                failures=sum(1 for state, *_rest in entries if state in FAILED_STATES),
-                input_tokens=sum(entry[1] for entry in entries),
-                output_tokens=sum(entry[2] for entry in entries),
-                cost_usd=sum((entry[3] for entry in entries), Decimal(0)),
-                p50_ms=percentile(latencies, 0.50),
-                p95_ms=percentile(latencies, 0.95),
-            )
+def provider_stats(rows: QuerySet[ProviderLog]) -> list[ProviderStats]:
+    """Per-provider figures of `rows`, with exact latency percentiles of the completed calls."""
+    latencies: dict[str, list[int]] = defaultdict(list)
+    completed = rows.order_by().filter(state=LogState.COMPLETED, duration_ms__isnull=False)
+    for provider, duration in completed.values_list("provider", "duration_ms"):
+        if duration is not None:  # excluded by the query; this tells the type checker
+            latencies[provider].append(duration)
+    return [
+        ProviderStats(
+            provider=provider,
+            requests=figures.calls,
+            failures=figures.failed,
+            running=figures.running,
+            input_tokens=figures.input_tokens,
+            output_tokens=figures.output_tokens,
+            cost_usd=figures.cost_usd,
+            p50_ms=percentile(latencies[provider], 0.50),
+            p95_ms=percentile(latencies[provider], 0.95),
         )
-    return stats
+        for provider, figures in sorted(call_figures_by_provider(rows).items())
+    ]

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
-from decimal import Decimal
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from django.db.models import QuerySet
@@ -14,8 +13,8 @@ from redis.exceptions import RedisError
 from providers import breaker
 from providers.interface import Capability, Task
 from providers.kinds import capabilities_of, credential_breaker_key
-from providers.metrics import LATENCY_BUCKETS_MS, percentile_from_histogram
-from providers.models import GatewaySettings, ProviderCredential, ProviderLog, ProviderMetric, TaskRoute
+from providers.metrics import CHARGED_STATES, CallFigures, ProviderStats, call_figures_by_hour, provider_stats
+from providers.models import GatewaySettings, ProviderCredential, ProviderLog, TaskRoute
 from providers.routing import limits_for, platform_providers
 from tenants.models import Tenant
 
@@ -53,7 +52,9 @@ def _breaker_state(key: str) -> str:
 
 
 def _in_order(capabilities: frozenset[Capability]) -> tuple[str, ...]:
-    return tuple(capability.value.replace("_", " ") for capability in Capability if capability in capabilities)
+    return tuple(
+        capability.value.replace("_", " ") for capability in Capability if capability in capabilities
+    )
 
 
 def provider_statuses(*, tenant: Tenant) -> list[ProviderStatus]:
@@ -86,8 +87,28 @@ def provider_statuses(*, tenant: Tenant) -> list[ProviderStatus]:
     return statuses
 
 
-def logs_of_tenant(*, tenant: Tenant, filters: dict[str, Any]) -> QuerySet[ProviderLog]:
-    logs = ProviderLog.objects.for_tenant(tenant).select_related("user")
+def calls_since(*, tenant: Tenant | None, since: datetime) -> QuerySet[ProviderLog]:
+    """Every log row started at or after `since`, in any state: the one selection behind the
+    Usage page's figures, the Logs page's count for a window and `provider stats`.
+
+    `tenant=None` selects the platform's own calls (the operators' CLI), which belong to no
+    tenant. There is no upper bound: a call cannot start later than now, and one written by a
+    process whose clock is a little ahead must still be counted.
+    """
+    logs = ProviderLog.objects.for_platform() if tenant is None else ProviderLog.objects.for_tenant(tenant)
+    return logs.filter(started_at__gte=since)
+
+
+def logs_of_tenant(
+    *, tenant: Tenant, filters: dict[str, Any], window: UsageWindow | None = None
+) -> QuerySet[ProviderLog]:
+    """The tenant's log rows, newest first, narrowed by the Logs page's filters and, when
+    given, to a Usage window (so the page counts the same calls as the Usage page)."""
+    logs = (
+        calls_since(tenant=tenant, since=window.since)
+        if window is not None
+        else ProviderLog.objects.for_tenant(tenant)
+    ).select_related("user")
     if filters.get("provider"):
         logs = logs.filter(provider=filters["provider"])
     if filters.get("state"):
@@ -112,61 +133,68 @@ def log_providers_of_tenant(*, tenant: Tenant) -> list[str]:
     return sorted(set(ProviderLog.objects.for_tenant(tenant).values_list("provider", flat=True).distinct()))
 
 
-@dataclass
+# Each window's span and the width of its chart's buckets.
+USAGE_WINDOWS: dict[str, tuple[timedelta, timedelta]] = {
+    "24h": (timedelta(hours=24), timedelta(hours=1)),
+    "7d": (timedelta(days=7), timedelta(hours=6)),
+    "30d": (timedelta(days=30), timedelta(days=1)),
+}
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class UsageWindow:
+    """The last `name` (24h, 7d, 30d): calls started at or after `since`, charted in buckets
+    of `step` aligned in UTC (hours, 6-hour quarters of a day, days), the last one holding now."""
+
+    name: str
+    since: datetime
+    step: timedelta
+    starts: tuple[datetime, ...]
+
+
+def usage_window(name: str, *, now: datetime | None = None) -> UsageWindow:
+    """The window called `name`, ending now; raises KeyError for an unknown name."""
+    span, step = USAGE_WINDOWS[name]
+    now = now or timezone.now()
+    since = now - span
+    first = _EPOCH + ((since - _EPOCH) // step) * step
+    count = (now - first) // step + 1
+    return UsageWindow(
+        name=name, since=since, step=step, starts=tuple(first + step * index for index in range(count))
+    )
+
+
+@dataclass(frozen=True)
 class UsagePoint:
     start: datetime
-    requests: int = 0
-    failures: int = 0
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cost_usd: Decimal = Decimal(0)
-    histogram: list[int] = field(default_factory=lambda: [0] * (len(LATENCY_BUCKETS_MS) + 1))
-    latency_ms_max: int = 0
-
-    @property
-    def tokens(self) -> int:
-        return self.input_tokens + self.output_tokens
-
-    @property
-    def p50_ms(self) -> int | None:
-        return percentile_from_histogram(self.histogram, 0.50, slowest_ms=self.latency_ms_max)
-
-    @property
-    def p95_ms(self) -> int | None:
-        return percentile_from_histogram(self.histogram, 0.95, slowest_ms=self.latency_ms_max)
+    figures: CallFigures
 
 
-def usage_series(*, tenant: Tenant, since: datetime, until: datetime, step: timedelta) -> list[UsagePoint]:
-    """The tenant's per-minute metrics summed into buckets of `step`, oldest first."""
-    buckets = int((until - since) / step)
-    points = [
-        UsagePoint(start=since + step * index, histogram=[0] * (len(LATENCY_BUCKETS_MS) + 1))
-        for index in range(buckets)
-    ]
-    rows = ProviderMetric.objects.filter(tenant=tenant, minute__gte=since, minute__lt=until).values_list(
-        "minute",
-        "requests",
-        "failures",
-        "input_tokens",
-        "output_tokens",
-        "cost_usd",
-        "latency_histogram",
-        "latency_ms_max",
-    )
-    for minute, requests, failures, input_tokens, output_tokens, cost, histogram, slowest in rows:
-        index = int((minute - since) / step)
-        if not 0 <= index < len(points):
-            continue
-        point = points[index]
-        point.requests += requests
-        point.failures += failures
-        point.input_tokens += input_tokens
-        point.output_tokens += output_tokens
-        point.cost_usd += cost
-        point.latency_ms_max = max(point.latency_ms_max, slowest)
-        for bucket, count in enumerate(histogram[: len(point.histogram)]):
-            point.histogram[bucket] += count
+def usage_series(*, tenant: Tenant, window: UsageWindow) -> list[UsagePoint]:
+    """The tenant's calls in `window`, summed per bucket, oldest first.
+
+    Read from the log rows themselves, pending ones included, so that the buckets add up to
+    what the Logs page lists for the same window, the moment a call is written.
+    """
+    points = [UsagePoint(start=start, figures=CallFigures()) for start in window.starts]
+    first = window.starts[0]
+    for hour, figures in call_figures_by_hour(calls_since(tenant=tenant, since=window.since)).items():
+        # A row from a process whose clock runs a little ahead still lands in the last bucket.
+        index = min(max(int((hour - first) // window.step), 0), len(points) - 1)
+        points[index].figures.add(figures)
     return points
+
+
+def unpriced_models(*, tenant: Tenant, window: UsageWindow, limit: int = 3) -> list[str]:
+    """Models of the window's charged calls that have no recorded price (counted at $0)."""
+    rows = calls_since(tenant=tenant, since=window.since).filter(state__in=CHARGED_STATES, price_version="")
+    return list(rows.order_by("model").values_list("model", flat=True).distinct()[:limit])
+
+
+def stats_since(*, tenant: Tenant | None, since: datetime) -> list[ProviderStats]:
+    """Per-provider figures of the calls since `since` (tenant None: the platform's)."""
+    return provider_stats(calls_since(tenant=tenant, since=since))
 
 
 def month_spend(*, tenant: Tenant) -> dict[str, Any]:

@@ -3,31 +3,22 @@ else in the tenant reads."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-from decimal import Decimal
 from typing import Any
 
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from providers import selectors, services
-from providers.charts import Series, line_chart
 from providers.forms import CredentialForm, GatewaySettingsForm, LogFilterForm, RouteForm
 from providers.interface import Task
 from providers.kinds import capabilities_of, credential_breaker_key
 from providers.models import ProviderCredential, ProviderLog
+from providers.usage_page import usage_of
 from tenants.access import TenantRequest, get_tenant_object_or_404, tenant_view
 from tenants.models import Role
-
-WINDOWS = {
-    "24h": (timedelta(hours=24), timedelta(hours=1), "%H:%M"),
-    "7d": (timedelta(days=7), timedelta(hours=6), "%b %d"),
-    "30d": (timedelta(days=30), timedelta(days=1), "%b %d"),
-}
 
 
 def _provider_names(request: TenantRequest) -> list[str]:
@@ -190,9 +181,16 @@ def gateway_settings_update(request: TenantRequest) -> HttpResponse:
 @tenant_view()
 @require_GET
 def provider_logs(request: TenantRequest) -> HttpResponse:
+    """The tenant's calls, filtered; `?window=24h` (from the Usage page) lists the calls its
+    figures count."""
     form = LogFilterForm(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}
-    logs = selectors.logs_of_tenant(tenant=request.tenant, filters=filters)
+    window_name = request.GET.get("window", "")
+    window_error = ""
+    if window_name and window_name not in selectors.USAGE_WINDOWS:
+        window_error = f"window: choose one of {', '.join(selectors.USAGE_WINDOWS)}."
+    window = selectors.usage_window(window_name) if window_name and not window_error else None
+    logs = selectors.logs_of_tenant(tenant=request.tenant, filters=filters, window=window)
     page = Paginator(logs, 50).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
@@ -201,9 +199,12 @@ def provider_logs(request: TenantRequest) -> HttpResponse:
         "page": page,
         "query": query.urlencode(),
         "providers": selectors.log_providers_of_tenant(tenant=request.tenant),
+        "window": window,
+        "window_error": window_error,
     }
     template = "providers/logs.html#log-table" if request.htmx else "providers/logs.html"
-    return render(request, template, context, status=200 if form.is_valid() or not request.GET else 422)
+    valid = (form.is_valid() or not request.GET) and not window_error
+    return render(request, template, context, status=200 if valid else 422)
 
 
 @tenant_view()
@@ -226,37 +227,15 @@ def provider_log_detail(request: TenantRequest, log_id: int) -> HttpResponse:
 @require_GET
 def usage(request: TenantRequest) -> HttpResponse:
     window = request.GET.get("window", "24h")
-    if window not in WINDOWS:
+    if window not in selectors.USAGE_WINDOWS:
         window = "24h"
-    span, step, time_format = WINDOWS[window]
-    until = (timezone.now() + step).replace(minute=0, second=0, microsecond=0)
-    since = until - span
-    points = selectors.usage_series(tenant=request.tenant, since=since, until=until, step=step)
-    times = [point.start for point in points]
-
-    def chart(title: str, unit: str, *series: Series) -> Any:
-        return line_chart(title=title, unit=unit, times=times, series=list(series), time_format=time_format)
-
-    charts = [
-        chart("Requests", "", Series("requests", [p.requests for p in points], "line-a"),
-              Series("errors", [p.failures for p in points], "line-error")),
-        chart("Tokens", "", Series("input", [p.input_tokens for p in points], "line-a"),
-              Series("output", [p.output_tokens for p in points], "line-b")),
-        chart("Cost", "$", Series("cost", [float(p.cost_usd) for p in points], "line-a")),
-        chart("Latency", "ms", Series("p50", [p.p50_ms for p in points], "line-a"),
-              Series("p95", [p.p95_ms for p in points], "line-b")),
-    ]  # fmt: skip
-    totals = {
-        "requests": sum(p.requests for p in points),
-        "failures": sum(p.failures for p in points),
-        "tokens": sum(p.tokens for p in points),
-        "cost_usd": sum((p.cost_usd for p in points), Decimal(0)),
-    }
+    figures = usage_of(tenant=request.tenant, window_name=window)
     context = {
-        "charts": charts,
+        "charts": figures.charts,
         "window": window,
-        "windows": list(WINDOWS),
-        "totals": totals,
+        "windows": list(selectors.USAGE_WINDOWS),
+        "totals": figures.totals,
+        "bucket_name": figures.bucket_name,
         **selectors.month_spend(tenant=request.tenant),
     }
     return render(request, "providers/usage.html", context)

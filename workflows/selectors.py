@@ -44,9 +44,14 @@ def analysis_of(workflow: Workflow) -> WorkflowAnalysis:
     return validate_workflow(workflow.document, known_workflow_ids=known_workflow_ids(workflow.tenant))
 
 
-def compiled(tenant: Tenant, document: WorkflowDocument) -> CompiledWorkflow:
-    """Raises DSLValidationError when the document has errors."""
-    return compile_workflow(document, known_workflow_ids=known_workflow_ids(tenant))
+def compiled(
+    tenant: Tenant, document: WorkflowDocument, *, version_label: str | None = None
+) -> CompiledWorkflow:
+    """Raises DSLValidationError when the document has errors. `version_label`: what the
+    header calls a draft (see workflows.versions.draft_state)."""
+    return compile_workflow(
+        document, known_workflow_ids=known_workflow_ids(tenant), version_label=version_label
+    )
 
 
 def versions_of(workflow: Workflow) -> QuerySet[WorkflowVersion]:

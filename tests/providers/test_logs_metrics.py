@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -73,7 +73,7 @@ def test_stats_give_exact_percentiles_per_provider() -> None:
         log(duration_ms=duration)
     log(provider="openai", state=LogState.FAILED, duration_ms=5)
     stats = {
-        s.provider: s for s in metrics.stats_since(since=timezone.now() - timedelta(hours=1), tenant=None)
+        s.provider: s for s in selectors.stats_since(since=timezone.now() - timedelta(hours=1), tenant=None)
     }
     assert (stats["anthropic"].p50_ms, stats["anthropic"].p95_ms) == (50, 95)
     assert stats["openai"].success_rate == 0.0
@@ -86,8 +86,41 @@ def test_the_usage_charts_latency_never_exceeds_the_slowest_call() -> None:
     now = timezone.now()
     for duration in [100] * 10 + [61_000] * 10:
         log(tenant=tenant, started_at=now - timedelta(minutes=2), duration_ms=duration)
-    rollup_metrics()
-    since = now - timedelta(minutes=10)
-    points = selectors.usage_series(tenant=tenant, since=since, until=now, step=timedelta(minutes=10))
-    [point] = [point for point in points if point.requests]
-    assert (point.requests, point.p50_ms, point.p95_ms) == (20, 100, 61_000)
+    points = selectors.usage_series(tenant=tenant, window=selectors.usage_window("24h"))
+    [point] = [point.figures for point in points if point.figures.calls]
+    assert (point.calls, point.p50_ms, point.p95_ms) == (20, 100, 61_000)
+
+
+def test_latency_is_measured_on_completed_calls_only() -> None:
+    """A refusal at 0 ms or a timeout at 60 s says nothing about how fast the model answers."""
+    tenant = TenantFactory.create()
+    for duration in (300, 300, 300):
+        log(tenant=tenant, duration_ms=duration)
+    log(tenant=tenant, state=LogState.FAILED, duration_ms=0, error_code="circuit_open")
+    log(tenant=tenant, state=LogState.FAILED, duration_ms=60_000, error_code="timeout")
+    log(tenant=tenant, state=LogState.PENDING, duration_ms=None)
+    figures = metrics.call_figures(ProviderLog.objects.for_tenant(tenant))
+    assert (figures.calls, figures.failed, figures.running, figures.timed) == (6, 2, 1, 3)
+    assert (figures.p50_ms, figures.p95_ms, figures.slowest_ms) == (300, 300, 300)
+
+
+def test_usage_windows_are_aligned_in_utc_and_end_with_the_bucket_holding_now() -> None:
+    now = datetime(2031, 5, 17, 13, 42, 7, tzinfo=UTC)
+    day = selectors.usage_window("24h", now=now)
+    assert day.since == now - timedelta(hours=24)
+    assert (day.starts[0], day.starts[-1], len(day.starts)) == (
+        datetime(2031, 5, 16, 13, tzinfo=UTC),
+        datetime(2031, 5, 17, 13, tzinfo=UTC),
+        25,
+    )
+    week = selectors.usage_window("7d", now=now)
+    assert (week.starts[0], week.starts[-1]) == (
+        datetime(2031, 5, 10, 12, tzinfo=UTC),
+        datetime(2031, 5, 17, 12, tzinfo=UTC),
+    )
+    month = selectors.usage_window("30d", now=now)
+    assert (month.starts[0], month.starts[-1], len(month.starts)) == (
+        datetime(2031, 4, 17, tzinfo=UTC),
+        datetime(2031, 5, 17, tzinfo=UTC),
+        31,
+    )

@@ -23,7 +23,6 @@ from providers.models import (
     TaskRoute,
 )
 from providers.routing import credential_secret
-from providers.tasks import rollup_metrics
 from tenants import services as tenant_services
 from tenants.models import Membership, Role
 from tests.conftest import TenantUsers
@@ -217,22 +216,81 @@ def test_a_records_timing_names_only_the_figures_it_has(
         assert timing.group(1).endswith("300 ms in all, of which 12.3 ms in the gateway")
 
 
-def test_the_usage_page_plots_the_rolled_up_metrics(tenant_users: TenantUsers) -> None:
+def test_the_usage_page_plots_the_calls_as_soon_as_they_are_logged(tenant_users: TenantUsers) -> None:
     now = timezone.now()
     for minutes_ago in (5, 65, 125):
         make_log(tenant_users, started_at=now - timedelta(minutes=minutes_ago), cost_usd="0.25")
     make_log(tenant_users, started_at=now - timedelta(minutes=5), state=LogState.FAILED)
-    rollup_metrics(minutes=180)
+    # No rollup has run: the page reads the logs themselves.
     page = tenant_users.client_for(tenant_users.viewer).get("/t/acme/usage/").content.decode()
     assert page.count('data-testid="chart"') == 4
     assert page.count("<polyline") >= 7
     assert '<span class="stat-value" data-testid="usage-requests">4</span>' in page
     assert "$0.7500" in page
+    assert "No calls in this window." not in page
     for window in ("7d", "30d", "bogus"):
         assert (
             tenant_users.client_for(tenant_users.viewer).get(f"/t/acme/usage/?window={window}").status_code
             == 200
         )
+
+
+def chart_figure(page: str, title: str) -> str:
+    found = re.search(
+        rf'<figure class="card chart" data-testid="chart">\s*<figcaption>{title}\b.*?</figure>', page, re.S
+    )
+    assert found is not None, title
+    return found.group(0)
+
+
+def test_a_window_without_calls_says_so_on_every_chart(tenant_users: TenantUsers) -> None:
+    make_log(tenant_users, started_at=timezone.now() - timedelta(days=3))
+    page = tenant_users.client_for(tenant_users.viewer).get("/t/acme/usage/").content.decode()
+    assert page.count("No calls in this window.") == 4
+    assert '<span class="stat-value" data-testid="usage-requests">0</span>' in page
+
+
+def test_calls_to_the_free_embedded_model_are_drawn_at_zero_cost_and_say_why(
+    tenant_users: TenantUsers,
+) -> None:
+    """The Cost chart once said "No calls in this window" beside calls that cost nothing."""
+    now = timezone.now()
+    for hours_ago in (1, 3):
+        make_log(
+            tenant_users, started_at=now - timedelta(hours=hours_ago), provider="embedded", kind="embedded",
+            model="smollm2-135m-instruct", cost_usd="0", price_version="free",
+        )  # fmt: skip
+    page = tenant_users.client_for(tenant_users.viewer).get("/t/acme/usage/").content.decode()
+    cost = chart_figure(page, "Cost")
+    assert "No calls in this window." not in page
+    assert "$0 in this window: 2 calls to the embedded model, which is free." in cost
+    assert cost.count('<circle cx="') == 2, "each bucket with calls is marked on the zero line"
+    assert "<polyline" in cost
+
+
+def test_calls_to_an_unpriced_model_name_it(tenant_users: TenantUsers) -> None:
+    now = timezone.now()
+    make_log(tenant_users, started_at=now - timedelta(minutes=5), provider="local", kind="openai",
+             model="llama-local", cost_usd="0", price_version="")  # fmt: skip
+    make_log(tenant_users, started_at=now - timedelta(minutes=6), state=LogState.FAILED, error_code="timeout",
+             input_tokens=0, output_tokens=0, cost_usd="0", price_version="")  # fmt: skip
+    page = tenant_users.client_for(tenant_users.viewer).get("/t/acme/usage/").content.decode()
+    assert (
+        "$0 in this window: 1 call to a model with no recorded price (llama-local), counted at $0;"
+        " 1 call failed or still running, which cost nothing." in chart_figure(page, "Cost")
+    )
+    # With some priced calls beside it, the chart still says which ones count at $0.
+    make_log(tenant_users, started_at=now - timedelta(minutes=7), cost_usd="0.5", price_version="v1")
+    page = tenant_users.client_for(tenant_users.viewer).get("/t/acme/usage/").content.decode()
+    assert "1 call to a model with no recorded price (llama-local), counted at $0." in chart_figure(
+        page, "Cost"
+    )
+
+
+def test_latency_without_completed_calls_says_so(tenant_users: TenantUsers) -> None:
+    make_log(tenant_users, state=LogState.FAILED, error_code="circuit_open", duration_ms=0)
+    page = tenant_users.client_for(tenant_users.viewer).get("/t/acme/usage/").content.decode()
+    assert "No completed calls to time in this window." in chart_figure(page, "Latency")
 
 
 # --- Try it --------------------------------------------------------------------------------

@@ -34,25 +34,30 @@ def compile_workflow(
     *,
     known_workflow_ids: KnownWorkflows,
     limits: WorkflowLimits | None = None,
+    version_label: str | None = None,
 ) -> CompiledWorkflow:
     """Validate and compile a workflow document (JSON text or bytes, decoded JSON, WorkflowDSL).
 
     Raises DSLValidationError, carrying every finding, when the workflow has errors (or is
-    over one of the `limits`, by default the ones in force).
+    over one of the `limits`, by default the ones in force). `version_label` (one line of
+    ASCII) says what the header calls the document instead of "version N": a draft's.
     """
     with cyclic_gc_paused():
         # The analysis and plan are freed (by reference counting) when _compile returns,
         # before the collector resumes, so it has no large heap of garbage-to-be to scan.
-        return _compile(document, known_workflow_ids, limits)
+        return _compile(document, known_workflow_ids, limits, version_label)
 
 
 def _compile(
-    document: RawDocument | WorkflowDSL, known_workflow_ids: KnownWorkflows, limits: WorkflowLimits | None
+    document: RawDocument | WorkflowDSL,
+    known_workflow_ids: KnownWorkflows,
+    limits: WorkflowLimits | None,
+    version_label: str | None,
 ) -> CompiledWorkflow:
     analysis = validate_workflow(document, known_workflow_ids=known_workflow_ids, limits=limits)
     if not analysis.is_valid:
         raise DSLValidationError(analysis.findings)
-    plan = plan_workflow(analysis)
+    plan = plan_workflow(analysis, version_label=version_label)
     return CompiledWorkflow(
         code=render_go(plan),
         activity_stubs=plan.activity_stubs,

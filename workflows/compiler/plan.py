@@ -9,6 +9,7 @@ runs each branch as a method in its own `workflow.Go` coroutine and continues at
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from workflows.analysis.graph import WorkflowGraph
@@ -42,6 +43,9 @@ EXECUTION_MEMBERS = [
     "awaitCondition",
     "runParallel",
 ]
+# What a header line may hold besides user text (which goes through comment_text).
+_HEADER_TEXT = re.compile(r"[ -~]{1,200}")
+
 _GO_TYPES = {
     "string": ("string", "*string"),
     "number": ("float64", "*float64"),
@@ -97,19 +101,28 @@ class WorkflowPlan:
     required_workers: list[str]
 
 
-def plan_workflow(analysis: WorkflowAnalysis) -> WorkflowPlan:
-    """Lay out the Go file of a workflow that validated without errors."""
+def plan_workflow(analysis: WorkflowAnalysis, *, version_label: str | None = None) -> WorkflowPlan:
+    """Lay out the Go file of a workflow that validated without errors.
+
+    `version_label` replaces "version N" in the header, for a document whose version field
+    is not yet true (a draft: its number is the one publishing would give it).
+    """
     workflow, graph = analysis.workflow, analysis.graph
     if workflow is None or graph is None or analysis.errors:
         raise ValueError("only a valid workflow can be planned")
-    return _Planner(analysis, workflow, graph).plan()
+    if version_label is not None and not _HEADER_TEXT.fullmatch(version_label):
+        raise ValueError("a version label is one line of printable ASCII")
+    return _Planner(analysis, workflow, graph, version_label or f"version {workflow.version}").plan()
 
 
 class _Planner:
-    def __init__(self, analysis: WorkflowAnalysis, workflow: WorkflowDSL, graph: WorkflowGraph) -> None:
+    def __init__(
+        self, analysis: WorkflowAnalysis, workflow: WorkflowDSL, graph: WorkflowGraph, version_label: str
+    ) -> None:
         self.analysis = analysis
         self.workflow = workflow
         self.graph = graph
+        self.version_label = version_label
         self.methods = IdentifierAllocator(EXECUTION_MEMBERS)
         self.sequence_of: dict[str, tuple[str, int] | None] = {
             node: analysis.layout.owner.get(node) for node in graph.order
@@ -155,7 +168,7 @@ class _Planner:
         return WorkflowPlan(
             header=[
                 f"Workflow: {comment_text(self.workflow.name)}",
-                f"ID: {self.workflow.id}, version {self.workflow.version}",
+                f"ID: {self.workflow.id}, {self.version_label}",
             ],
             workflow_id=go_string(str(self.workflow.id)),
             prefix=prefix,

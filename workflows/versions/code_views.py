@@ -11,16 +11,28 @@ from workflows import selectors
 from workflows.compiler import CompiledWorkflow
 from workflows.dsl.findings import DSLValidationError
 from workflows.editor.highlighting import MAX_HIGHLIGHTED_LINES, highlighted_go, worth_highlighting
-from workflows.models import Workflow
+from workflows.models import Workflow, WorkflowVersion
 from workflows.versions.choice import BadVersionChoice, ChosenDocument, choose_document
+from workflows.versions.draft_state import DraftState, draft_state
 from workflows.versions.views import bad_version_choice
 
 
-def _compiled(request: TenantRequest, chosen: ChosenDocument) -> CompiledWorkflow | DSLValidationError:
+def _compiled(
+    request: TenantRequest, chosen: ChosenDocument, draft: DraftState | None
+) -> CompiledWorkflow | DSLValidationError:
+    """The chosen document's code; a draft's header says what the draft is (draft_state)."""
     try:
-        return selectors.compiled(request.tenant, chosen.document)
+        return selectors.compiled(
+            request.tenant, chosen.document, version_label=draft.header_label if draft else None
+        )
     except DSLValidationError as refused:
         return refused
+
+
+def _draft_of(
+    workflow: Workflow, chosen: ChosenDocument, versions: list[WorkflowVersion]
+) -> DraftState | None:
+    return draft_state(workflow, versions) if chosen.version is None else None
 
 
 @tenant_view()
@@ -32,11 +44,14 @@ def workflow_code(request: TenantRequest, workflow_id: int) -> HttpResponse:
         chosen = choose_document(workflow, request.GET.get("version"), parameter="version")
     except BadVersionChoice as problem:
         return bad_version_choice(request, workflow, problem)
-    compiled = _compiled(request, chosen)
+    versions = list(selectors.versions_of(workflow))
+    draft = _draft_of(workflow, chosen, versions)
+    compiled = _compiled(request, chosen, draft)
     context: dict[str, object] = {
         "workflow": workflow,
         "chosen": chosen,
-        "versions": selectors.versions_of(workflow),
+        "draft": draft,
+        "versions": versions,
         "max_highlighted_lines": MAX_HIGHLIGHTED_LINES,
     }
     if isinstance(compiled, DSLValidationError):
@@ -59,7 +74,8 @@ def workflow_code_download(request: TenantRequest, workflow_id: int) -> HttpResp
         chosen = choose_document(workflow, request.GET.get("version"), parameter="version")
     except BadVersionChoice as problem:
         return bad_version_choice(request, workflow, problem)
-    compiled = _compiled(request, chosen)
+    draft = _draft_of(workflow, chosen, list(selectors.versions_of(workflow)))
+    compiled = _compiled(request, chosen, draft)
     if isinstance(compiled, DSLValidationError):
         context = {"workflow": workflow, "chosen": chosen, "findings": compiled.findings}
         return render(request, "workflows/code_refused.html", context, status=400)

@@ -15,6 +15,7 @@ from workflows.dsl.files import canonical_form
 from workflows.models import Workflow, WorkflowVersion
 from workflows.versions.choice import DRAFT, BadVersionChoice, ChosenDocument, choose_document
 from workflows.versions.diff import diff_documents
+from workflows.versions.draft_state import draft_state
 
 
 def bad_version_choice(request: TenantRequest, workflow: Workflow, problem: BadVersionChoice) -> HttpResponse:
@@ -56,6 +57,7 @@ def workflow_versions(request: TenantRequest, workflow_id: int) -> HttpResponse:
     pick_from, pick_to = _latest_change(workflow, versions)
     context = {
         "workflow": workflow,
+        "draft": draft_state(workflow, versions),
         "versions": versions,
         "can_write": request.membership.can(Role.MEMBER),
         "pick_from": pick_from,
@@ -81,6 +83,7 @@ def workflow_version(request: TenantRequest, workflow_id: int, number: int) -> H
     context = {
         "workflow": workflow,
         "version": version,
+        "draft": draft_state(workflow, selectors.versions_of(workflow)),
         "summary": parse_workflow(version.document).workflow,
         "can_write": request.membership.can(Role.MEMBER),
     }

@@ -24,7 +24,7 @@ from django.utils import timezone
 from redis.exceptions import RedisError
 
 from core.terminal import printable
-from providers import breaker, gateway, metrics, services
+from providers import breaker, gateway, selectors, services
 from providers.crypto import KeyringError
 from providers.errors import ProviderError
 from providers.interface import (
@@ -196,31 +196,44 @@ class Command(BaseCommand):
 
     def stats(self, tenant: Tenant | None, *, hours: float, as_json: bool) -> None:
         since = timezone.now() - timedelta(hours=hours)
-        rows = metrics.stats_since(since=since, tenant=tenant)
+        # The same selection and sums as the Usage page: its "last 24h" equals `--hours 24`.
+        rows = selectors.stats_since(tenant=tenant, since=since)
         if as_json:
             self._emit_json([row.__dict__ | {"success_rate": row.success_rate} for row in rows])
             return
         if not rows:
             self.stdout.write(f"No calls in the last {hours:g} hours.")
             return
-        self.stdout.write(
-            table(
+        lines = [
+            [
+                r.provider,
+                str(r.requests),
+                str(r.running),
+                f"{r.success_rate:.1%}",
+                str(r.input_tokens),
+                str(r.output_tokens),
+                f"${r.cost_usd:.4f}",
+                f"{r.p50_ms} ms" if r.p50_ms is not None else "-",
+                f"{r.p95_ms} ms" if r.p95_ms is not None else "-",
+            ]
+            for r in rows
+        ]
+        if len(rows) > 1:
+            lines.append(
                 [
-                    [
-                        r.provider,
-                        str(r.requests),
-                        f"{r.success_rate:.1%}",
-                        str(r.input_tokens),
-                        str(r.output_tokens),
-                        f"${r.cost_usd:.4f}",
-                        f"{r.p50_ms} ms" if r.p50_ms is not None else "-",
-                        f"{r.p95_ms} ms" if r.p95_ms is not None else "-",
-                    ]
-                    for r in rows
-                ],
-                ["PROVIDER", "REQUESTS", "SUCCESS", "IN TOKENS", "OUT TOKENS", "COST", "P50", "P95"],
+                    "(all)",
+                    str(sum(r.requests for r in rows)),
+                    str(sum(r.running for r in rows)),
+                    "",
+                    str(sum(r.input_tokens for r in rows)),
+                    str(sum(r.output_tokens for r in rows)),
+                    f"${sum(r.cost_usd for r in rows):.4f}",
+                    "",
+                    "",
+                ]
             )
-        )
+        headers = ["PROVIDER", "CALLS", "RUNNING", "SUCCESS", "IN TOKENS", "OUT TOKENS", "COST", "P50", "P95"]
+        self.stdout.write(table(lines, headers))
 
     def logs(
         self, tenant: Tenant | None, *, count: int, provider: str | None, failed: bool, as_json: bool

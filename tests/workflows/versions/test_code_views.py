@@ -12,11 +12,20 @@ from bench.workflow_shapes import dense_joins
 from tests.conftest import TenantUsers
 from tests.workflows.version_records import cyclic_document, edited, make_workflow, url, valid_document
 from workflows import selectors, services
+from workflows.compiler import compile_workflow
 from workflows.editor.highlighting import MAX_HIGHLIGHTED_LINES, stylesheet
+from workflows.models import Workflow
 
 pytestmark = pytest.mark.django_db
 
 STATIC = Path(__file__).resolve().parents[3] / "static"
+NEW_DRAFT = "draft, not yet published (publishing makes it version 1)"
+
+
+def draft_code(workflow: Workflow, label: str | None) -> str:
+    """What the draft compiles to, its header calling it `label` (None: "version N")."""
+    workflow.refresh_from_db()
+    return selectors.compiled(workflow.tenant, workflow.document, version_label=label).code
 
 
 def test_the_code_page_shows_the_highlighted_go_with_stubs_workers_and_warnings(
@@ -59,7 +68,7 @@ def test_code_too_long_to_highlight_is_shown_as_escaped_plain_text(tenant_users:
     document = dense_joins(8, 40)
     document["nodes"][1]["label"] = "</pre><script>alert(1)</script>"
     workflow = make_workflow(tenant_users.tenant, document=document)
-    code = selectors.compiled(tenant_users.tenant, workflow.document).code
+    code = draft_code(workflow, NEW_DRAFT)
     assert code.count("\n") > MAX_HIGHLIGHTED_LINES
 
     response = tenant_users.client_for(tenant_users.viewer).get(url("workflow_code", workflow))
@@ -83,7 +92,7 @@ def test_the_download_is_the_compiled_file(tenant_users: TenantUsers) -> None:
     assert response.status_code == 200
     assert response["Content-Type"] == "text/x-go; charset=utf-8"
     assert response["Content-Disposition"] == 'attachment; filename="order_intake.go"'
-    assert response.content == selectors.compiled(tenant_users.tenant, workflow.document).code.encode()
+    assert response.content == draft_code(workflow, NEW_DRAFT).encode()
 
 
 def test_a_version_compiles_as_it_was_published(tenant_users: TenantUsers) -> None:
@@ -99,11 +108,73 @@ def test_a_version_compiles_as_it_was_published(tenant_users: TenantUsers) -> No
 
     assert download["Content-Disposition"] == 'attachment; filename="order_intake_v1.go"'
     assert download.content == selectors.compiled(tenant_users.tenant, version.document).code.encode()
-    assert draft.content == selectors.compiled(tenant_users.tenant, workflow.document).code.encode()
+    label = "draft with changes since version 1, not yet published (publishing makes it version 2)"
+    assert draft.content == draft_code(workflow, label).encode()
     assert download.content != draft.content
     page = client.get(url("workflow_code", workflow), {"version": "1"}).content.decode()
     assert "Go code of version 1" in page
     assert f'href="{url("workflow_code_download", workflow)}?version=1"' in page
+
+
+def header_of(code: bytes) -> str:
+    """The file's "// ID: …" line, after the id: what it calls the document."""
+    found = re.search(rb"^// ID: [0-9a-f-]+, (.*)$", code, re.M)
+    assert found is not None
+    return found.group(1).decode()
+
+
+def test_a_draft_restored_from_version_1_is_called_that_on_every_page(tenant_users: TenantUsers) -> None:
+    """A draft restored from version 1 once compiled as "version 3", a version that did not exist."""
+    workflow = make_workflow(tenant_users.tenant)
+    client = tenant_users.client_for(tenant_users.member)
+    assert header_of(client.get(url("workflow_code_download", workflow)).content) == NEW_DRAFT
+    code_page = client.get(url("workflow_code", workflow)).content.decode()
+    assert "The draft is not yet published: publishing makes it version 1." in code_page
+    services.workflow_publish(workflow=workflow, actor=None)
+    workflow = edited(workflow, lambda document: document["nodes"][1].update(label="Check twice"))
+    services.workflow_publish(workflow=workflow, actor=None)
+    assert client.post(url("workflow_restore", workflow, number=1)).status_code == 302
+
+    said = "The draft is the same as version 1, not yet published: publishing makes it version 3."
+    versions_page = client.get(url("workflow_versions", workflow)).content.decode()
+    code_page = client.get(url("workflow_code", workflow)).content.decode()
+    version_page = client.get(url("workflow_version", workflow, number=1)).content.decode()
+    for page in (versions_page, code_page, version_page):
+        assert said in page
+    header = header_of(client.get(url("workflow_code_download", workflow)).content)
+    assert header == "draft, the same as version 1, not yet published (publishing makes it version 3)"
+    assert (
+        header_of(client.get(url("workflow_code_download", workflow), {"version": "1"}).content)
+        == "version 1"
+    )
+
+    # Published, the draft is version 3, and its code is version 3's, byte for byte.
+    assert client.post(url("workflow_publish", workflow)).status_code == 302
+    code_page = client.get(url("workflow_code", workflow)).content.decode()
+    assert "The draft is version 3, unchanged." in code_page
+    assert (
+        "The draft is version 3, unchanged."
+        in client.get(url("workflow_versions", workflow)).content.decode()
+    )
+    draft = client.get(url("workflow_code_download", workflow)).content
+    assert header_of(draft) == "version 3"
+    assert draft == client.get(url("workflow_code_download", workflow), {"version": "3"}).content
+
+    # Edited again, it is a draft with changes since version 3.
+    edited(workflow, lambda document: document["nodes"][1].update(label="Check thrice"))
+    assert "The draft has changes since version 3, not yet published: publishing makes it version 4." in (
+        client.get(url("workflow_code", workflow)).content.decode()
+    )
+    assert header_of(client.get(url("workflow_code_download", workflow)).content) == (
+        "draft with changes since version 3, not yet published (publishing makes it version 4)"
+    )
+
+
+def test_a_version_label_cannot_break_out_of_the_header_comment() -> None:
+    with pytest.raises(ValueError, match="one line of printable ASCII"):
+        compile_workflow(
+            valid_document(), known_workflow_ids=lambda _id: True, version_label="x\npackage evil"
+        )
 
 
 def test_a_workflow_with_errors_shows_its_findings_instead_of_code(tenant_users: TenantUsers) -> None:
