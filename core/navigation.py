@@ -38,12 +38,14 @@ class Section:
 
 @dataclass(frozen=True)
 class NextStep:
-    """A link offered on an object of another app, when `applies(object)` holds."""
+    """A link offered on an object of another app, when `applies(object)` holds; with
+    `method` "post", a button that does the step (the page posts to `url`)."""
 
     label: str
     url: Callable[[Any], str]
     applies: Callable[[Any], bool]
     order: int
+    method: str = "get"
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,7 @@ class Link:
     label: str
     url: str
     active: bool = False
+    method: str = "get"
 
 
 _sections: dict[str, Section] = {}
@@ -69,9 +72,11 @@ def register_next_step(
     url: Callable[[Any], str],
     applies: Callable[[Any], bool] = lambda _object: True,
     order: int = 100,
+    method: str = "get",
 ) -> None:
-    """Offer a link on every object of `subject` (e.g. "conversation") for which `applies` holds."""
-    _next_steps[subject][label] = NextStep(label, url, applies, order)
+    """Offer a link on every object of `subject` (e.g. "conversation") for which `applies` holds;
+    `method="post"` makes it a button posting to the url (for a step that starts something)."""
+    _next_steps[subject][label] = NextStep(label, url, applies, order, method)
 
 
 def tenant_sections(*, tenant_slug: str, current: str | None) -> list[Link]:
@@ -90,7 +95,7 @@ def tenant_sections(*, tenant_slug: str, current: str | None) -> list[Link]:
 def next_steps(subject: str, target: Any) -> list[Link]:
     """The links other apps offer on `target`, an object of `subject`, in order."""
     steps = sorted(_next_steps[subject].values(), key=lambda step: step.order)
-    return [Link(step.label, step.url(target)) for step in steps if step.applies(target)]
+    return [Link(step.label, step.url(target), method=step.method) for step in steps if step.applies(target)]
 
 
 # --- The tenant dashboard -----------------------------------------------------------------

@@ -111,8 +111,10 @@ async def test_a_job_whose_worker_is_killed_is_taken_over_by_a_new_worker_and_en
         stack.launch_beat()
         await stack.ready(web, doomed)
         async with Browser(cookie) as browser:
+            # The finished interview's "Generate workflow" button posts from its page.
+            interview = f"{web.base_url}/t/acme/services/{conversation.pk}/"
             generate = f"{web.base_url}/t/acme/workflows/generate/{conversation.pk}/"
-            status, location = await browser.post_form(generate, generate)
+            status, location = await browser.post_form(interview, generate)
             assert status == 302, stack.fail(f"Generate workflow answered {status}")
             found = re.search(r"/workflows/proposals/(\d+)/$", location)
             assert found, location

@@ -38,9 +38,11 @@ class WorkflowsConfig(AppConfig):
             empty="No workflows yet. A finished interview can generate one.",
             order=20,
         )
+        # A button, not a link: it starts generating and lands on the proposal.
         navigation.register_next_step(
             "conversation",
             label="Generate workflow",
+            method="post",
             url=lambda conversation: reverse(
                 "workflows:workflow_generate",
                 kwargs={"tenant_slug": conversation.tenant.slug, "conversation_id": conversation.pk},

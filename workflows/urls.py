@@ -104,6 +104,11 @@ tenant_urlpatterns: list[URLPattern] = [
         proposal_views.workflow_generate,
         name="workflow_generate",
     ),
+    path(
+        "workflows/generate/<int:conversation_id>/starter/",
+        proposal_views.workflow_generate_starter,
+        name="workflow_generate_starter",
+    ),
     path("workflows/<int:workflow_id>/enhance/", proposal_views.workflow_enhance, name="workflow_enhance"),
     path(
         "workflows/proposals/<int:proposal_id>/",

@@ -1,8 +1,10 @@
 """AI workflow proposals in a real Chromium against daphne and a real Celery worker: generate
-a workflow from a finished interview, follow it over the socket, accept it; then enhance it."""
+a workflow from a finished interview in one click, follow it over the socket, accept it; then
+enhance it."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 from typing import Any
 
@@ -60,15 +62,16 @@ def test_generate_a_workflow_from_requirements_accept_it_then_enhance_it(
         Reply(reply_of(cyclic_flow()).text, tokens=30, token_latency=0.02),
         Reply(reply_of(order_flow()).text, tokens=30, token_latency=0.02),
     )
+    # One click: the finished interview's button starts generating and opens the proposal.
     page.goto(f"/t/{tenant.slug}/services/{conversation.pk}/")
-    page.get_by_role("link", name="Generate workflow").click()
-    expect(page.get_by_test_id("requirements")).to_contain_text("charge the card")
-    page.get_by_test_id("generate").click()
+    page.get_by_role("button", name="Generate workflow").click()
+    expect(page).to_have_url(re.compile(rf"/t/{tenant.slug}/workflows/proposals/\d+/$"))
 
     expect(page.get_by_test_id("proposal-valid")).to_be_visible(timeout=60_000)
     events = page.get_by_test_id("proposal-events")
     expect(events).to_contain_text("the validator found 1 error")
-    expect(events).to_contain_text("Attempt 2 of 3 started: team-anthropic · claude-sonnet-5-5.")
+    expect(events).to_contain_text("Attempt 2 of 3 started: waiting for the model's first words.")
+    expect(events).to_contain_text("Attempt 2: team-anthropic · claude-sonnet-5-5 is answering")
     expect(events).to_contain_text("Ready after 2 attempts.")
     expect(page.get_by_test_id("proposal-state")).to_have_text("Ready")
     expect(page.get_by_test_id("diff")).to_contain_text("Check_Stock")

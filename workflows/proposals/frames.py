@@ -19,10 +19,12 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from core.streams import FrameStream
+from workflows.dsl.document_types import WorkflowDocument
 from workflows.dsl.files import canonical_form
 from workflows.dsl.findings import Finding
 from workflows.models import WorkflowProposal
-from workflows.proposals.generation import MAX_ATTEMPTS, gateway_error_label
+from workflows.proposals.generation import MAX_ATTEMPTS, failure_hint, gateway_error_label
+from workflows.proposals.starter import STARTER_PROVIDER
 from workflows.versions.diff import WorkflowDiff, diff_documents
 
 logger = logging.getLogger(__name__)
@@ -68,6 +70,89 @@ def _findings(proposal: WorkflowProposal) -> list[Finding]:
     return [Finding.model_validate(finding) for finding in proposal.findings]
 
 
+@dataclass(frozen=True)
+class Route:
+    """Where a decision leads: `when` (a branch's label, or "otherwise"), `to` (a node's label)."""
+
+    when: str
+    to: str
+
+
+@dataclass(frozen=True)
+class OutlineStep:
+    """A node of a proposed workflow, as its outline lists it."""
+
+    label: str
+    kind: str
+    routes: tuple[Route, ...] = ()
+
+
+NODE_KINDS = {
+    "activity": "step",
+    "ai_action": "AI step",
+    "human_task": "a person's task",
+    "decision": "decision",
+    "parallel": "parallel branches",
+    "wait": "wait",
+    "subflow": "another workflow",
+    "n8n": "n8n workflow",
+}
+
+
+def _dicts(value: object) -> list[dict[str, Any]]:
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
+def _routes(node: dict[str, Any], edges: list[dict[str, Any]], labels: dict[str, str]) -> tuple[Route, ...]:
+    config = node.get("config")
+    branches = _dicts(config.get("branches")) if isinstance(config, dict) else []
+    named = {str(branch.get("id")): str(branch.get("label") or branch.get("id")) for branch in branches}
+    routes = []
+    for edge in edges:
+        if edge.get("source") != node.get("id"):
+            continue
+        condition = edge.get("condition")
+        when = named.get(str(edge.get("source_handle")), "")
+        if not when and isinstance(condition, dict):
+            when = str(condition.get("label") or condition.get("expression") or "")
+        target = str(edge.get("target"))
+        routes.append(Route(when or "otherwise", labels.get(target, target)))
+    # The branches first, then where it goes otherwise.
+    return tuple(sorted(routes, key=lambda route: route.when == "otherwise"))
+
+
+def outline_of(document: WorkflowDocument | None) -> list[OutlineStep]:
+    """The nodes of a document in its own order (a generated one is written in the order
+    it runs), each with its kind in words and, for a decision, where it leads. Read from a
+    document that may be broken: whatever is not as expected is left out."""
+    if not isinstance(document, dict):
+        return []
+    nodes, edges = _dicts(document.get("nodes")), _dicts(document.get("edges"))
+    labels = {str(node.get("id")): str(node.get("label") or node.get("id")) for node in nodes}
+    return [
+        OutlineStep(
+            labels[str(node.get("id"))],
+            NODE_KINDS.get(str(node.get("node_type")), "step"),
+            _routes(node, edges, labels) if node.get("node_type") == "decision" else (),
+        )
+        for node in nodes
+    ]
+
+
+def is_starter(proposal: WorkflowProposal) -> bool:
+    """Whether the proposal is the starter workflow, built without a model."""
+    return proposal.provider == STARTER_PROVIDER
+
+
+def as_sentence(text: str) -> str:
+    """A message as a sentence of its own: capitalized, with a full stop."""
+    text = text.strip()
+    if not text:
+        return ""
+    text = text[0].upper() + text[1:]
+    return text if text[-1] in ".!?" else f"{text}."
+
+
 def result_context(proposal: WorkflowProposal) -> dict[str, Any]:
     """What the result partial needs, from the row alone (no further queries)."""
     findings = _findings(proposal)
@@ -83,6 +168,12 @@ def result_context(proposal: WorkflowProposal) -> dict[str, Any]:
         "errors": [finding for finding in findings if finding.severity == "error"],
         "warnings": [finding for finding in findings if finding.severity == "warning"],
         "error_label": gateway_error_label(proposal.error_code) if proposal.error_code else "",
+        "error_detail": as_sentence(proposal.error_message),
+        "hint": failure_hint(proposal.error_code, generating=proposal.kind == WorkflowProposal.Kind.GENERATE)
+        if proposal.state == WorkflowProposal.State.FAILED
+        else "",
+        "starter": is_starter(proposal),
+        "outline": outline_of(proposal.document) if proposal.kind == WorkflowProposal.Kind.GENERATE else [],
     }
 
 
@@ -125,9 +216,17 @@ def publish_started(proposal: WorkflowProposal, *, restarted: bool) -> None:
     STREAM.publish_sync(proposal.pk, _frame(proposal, status=status_of(proposal, attempt=0), event=event))
 
 
-async def publish_attempt(proposal: WorkflowProposal, number: int, provider: str, model: str) -> None:
+async def publish_asking(proposal: WorkflowProposal, number: int) -> None:
+    status = status_of(proposal, attempt=number, provider="", model="")
+    event = Event(f"Attempt {number} of {MAX_ATTEMPTS} started: waiting for the model's first words.")
+    await STREAM.publish(proposal.pk, _frame(proposal, status=status, event=event))
+
+
+async def publish_attempt(
+    proposal: WorkflowProposal, number: int, provider: str, model: str, waited: float
+) -> None:
     status = status_of(proposal, attempt=number, provider=provider, model=model, tokens=0)
-    event = Event(f"Attempt {number} of {MAX_ATTEMPTS} started: {provider} · {model}.")
+    event = Event(f"Attempt {number}: {provider} · {model} is answering (first words after {waited:.1f} s).")
     await STREAM.publish(proposal.pk, _frame(proposal, status=status, event=event))
 
 
@@ -151,10 +250,13 @@ async def publish_retrying(proposal: WorkflowProposal, number: int, errors: list
 
 def finished_event(proposal: WorkflowProposal) -> Event:
     if proposal.state == WorkflowProposal.State.FAILED:
+        # The code is shown once, labelled, in the error box: after a message that ends in
+        # the same word ("… the 60 s timeout") it read as "timeout timeout".
         reason = gateway_error_label(proposal.error_code)
-        return Event(
-            f"Failed: {reason}. {proposal.error_message}", tone="error", codes=(proposal.error_code,)
-        )
+        detail = f" {as_sentence(proposal.error_message)}" if proposal.error_message else ""
+        return Event(f"Failed: {reason}.{detail}", tone="error")
+    if is_starter(proposal):
+        return Event("Built the starter workflow from your answers, without a model.", tone="success")
     errors = len(proposal.error_findings)
     attempts = f"{proposal.attempts} attempt{'s' if proposal.attempts != 1 else ''}"
     if errors:

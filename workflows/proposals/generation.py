@@ -23,6 +23,7 @@ from core.prompt_data import as_data
 from providers import gateway
 from providers.errors import ErrorCode
 from providers.interface import (
+    Capability,
     GatewayRequest,
     Message,
     Task,
@@ -38,6 +39,10 @@ from workflows.dsl.findings import INVALID_DOCUMENT, TOO_LARGE, Finding, error, 
 from workflows.dsl.models import workflow_json_schema
 
 MAX_ATTEMPTS = 3
+# What a model must be fit for to be asked for a workflow: routing passes over the others
+# (the small embedded model among them), and without any the starter workflow is built
+# instead (workflows.proposals.starter).
+NEEDS = frozenset({Capability.STRUCTURED_OUTPUT})
 MAX_TOKENS = 8192
 # Token counts are reported at most this often (seconds), not per token.
 TOKEN_REPORT_INTERVAL = 0.25
@@ -241,7 +246,13 @@ class Outcome:
 class Progress(Protocol):
     """Where a run reports what it is doing (frames for the page, the row's counters)."""
 
-    async def attempt_started(self, number: int, provider: str, model: str) -> None: ...
+    async def asking(self, number: int) -> None:
+        """Attempt `number` is sent; which provider takes it is known at its first token."""
+        ...
+
+    async def attempt_started(self, number: int, provider: str, model: str, waited: float) -> None:
+        """The first token of attempt `number` came, `waited` seconds after it was sent."""
+        ...
 
     async def tokens(self, number: int, count: int) -> None: ...
 
@@ -259,6 +270,10 @@ class Superseded(Exception):
 async def _ask(request: GatewayRequest, number: int, progress: Progress) -> StreamReply:
     reported_at = 0.0
     reported = seen = 0
+    await progress.asking(number)
+    # The gateway names the provider with the first token: until then the model reads the
+    # prompt (a long one, for a small model on a CPU, is most of the wait).
+    asked_at = time.monotonic()
 
     async def token(event: TokenEvent) -> None:
         nonlocal reported_at, reported, seen
@@ -276,7 +291,9 @@ async def _ask(request: GatewayRequest, number: int, progress: Progress) -> Stre
 
     return await read_stream(
         gateway.stream(request),
-        on_start=lambda event: progress.attempt_started(number, event.provider, event.model),
+        on_start=lambda event: progress.attempt_started(
+            number, event.provider, event.model, time.monotonic() - asked_at
+        ),
         on_token=token,
         on_usage=usage,
     )
@@ -331,6 +348,7 @@ async def propose(job: Job, progress: Progress) -> Outcome:
             json_schema=schema,
             json_schema_name="workflow",
             links={**job.links, "attempt": str(number)},
+            needs=NEEDS,
         )
         reply = await _ask(request, number, progress)
         outcome.attempts = number
@@ -378,6 +396,31 @@ def gateway_error_label(code: str) -> str:
         ErrorCode.CIRCUIT_OPEN.value: "the provider is failing and is paused",
         ErrorCode.CONTEXT_LENGTH.value: "the workflow is too large for the model",
         ErrorCode.CONTENT_FILTER.value: "the provider's content filter refused the request",
+        ErrorCode.NOT_CAPABLE.value: "no provider here is fit to write workflows",
         INVALID_OUTPUT: "the model's replies were not workflows",
     }
     return labels.get(code, code.replace("_", " "))
+
+
+def failure_hint(code: str, *, generating: bool) -> str:
+    """What to do after a failure with `code`: retry, and (generating from requirements)
+    the starter workflow, which needs no model; else the editor."""
+    other_way = (
+        "use the starter workflow built from your answers, and edit it"
+        if generating
+        else "make the change yourself in the editor"
+    )
+    key_problem = f"An admin can check the provider's key under Providers; meanwhile {other_way}."
+    hints = {
+        ErrorCode.TIMEOUT.value: f"The model took longer than it is given to answer: retry, or {other_way}.",
+        ErrorCode.NOT_CAPABLE.value: (
+            f"None of the providers here can write a workflow: {other_way}, or add a provider that can "
+            "(an Anthropic or OpenAI key) under Providers."
+        ),
+        ErrorCode.CONTEXT_LENGTH.value: f"The request is too long for this model: {other_way}.",
+        ErrorCode.BUDGET_EXCEEDED.value: f"No model can be asked until the budget allows it: {other_way}.",
+        ErrorCode.AUTH.value: key_problem,
+        ErrorCode.PERMISSION.value: key_problem,
+        INVALID_OUTPUT: f"A model this unreliable may do better on a retry; or {other_way}.",
+    }
+    return hints.get(code, f"Retry in a moment, or {other_way}.")

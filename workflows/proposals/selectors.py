@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
-
-from conversations.models import Conversation
+from providers import gateway
+from providers.interface import Task
 from tenants.models import Tenant
 from workflows.models import WorkflowProposal
+from workflows.proposals.generation import NEEDS
 
 
 def proposal_of_tenant(tenant: Tenant, proposal_id: int) -> WorkflowProposal | None:
@@ -23,11 +23,7 @@ def proposal_for_page(tenant: Tenant, proposal_id: int) -> WorkflowProposal | No
     )
 
 
-def proposals_of_conversation(conversation: Conversation) -> QuerySet[WorkflowProposal]:
-    return (
-        WorkflowProposal.objects.for_tenant(conversation.tenant)
-        .filter(conversation=conversation)
-        .select_related("created_by")
-        .defer("base_document", "document")
-        .order_by("-created_at", "-pk")
-    )
+def model_can_write_workflows(tenant: Tenant) -> bool:
+    """Whether a provider the tenant may use for the workflow task is declared fit to write
+    a workflow (no model is called): without one, generating builds the starter workflow."""
+    return gateway.fit_for_sync(tenant_id=tenant.pk, task=Task.WORKFLOW, needs=NEEDS)

@@ -1,12 +1,16 @@
 """Writes of workflow proposals: creating one, running it, deciding.
 
 A proposal is made on request and run by a Celery task (workflows.tasks) enqueued once the
-request's transaction commits. The proposal holds a lease (`run_token`): queued, the token
-its task message carries, which alone may start the run, so a message delivered late or
-twice does nothing; running, a fresh token the run names in every later write, so a run
-that lost the proposal (resumed elsewhere, or failed by the reaper: workflows.proposals.
-recovery) cannot overwrite what came after it. While it runs, the run refreshes the
-proposal's heartbeat (core.heartbeats), which tells the sweeper its worker is alive.
+request's transaction commits; or, generating from requirements when no provider the
+organization may use is fit to write a workflow, it is the starter workflow
+(workflows.proposals.starter), built at once and ready without a model or a task.
+
+A queued proposal holds a lease (`run_token`): queued, the token its task message carries,
+which alone may start the run, so a message delivered late or twice does nothing; running,
+a fresh token the run names in every later write, so a run that lost the proposal (resumed
+elsewhere, or failed by the reaper: workflows.proposals.recovery) cannot overwrite what
+came after it. While it runs, the run refreshes the proposal's heartbeat (core.heartbeats),
+which tells the sweeper its worker is alive.
 """
 
 from __future__ import annotations
@@ -31,7 +35,8 @@ from workflows.dsl.document_types import WorkflowDocument
 from workflows.dsl.findings import Finding
 from workflows.models import Workflow, WorkflowProposal
 from workflows.proposals import frames as proposal_frames
-from workflows.proposals import generation
+from workflows.proposals import generation, starter
+from workflows.proposals import selectors as proposal_selectors
 from workflows.services import blank_document, tenant_uuid, workflow_create, workflow_edit
 
 logger = logging.getLogger(__name__)
@@ -82,15 +87,30 @@ def enqueue_on_commit(proposal: WorkflowProposal, *, resumed: bool = False) -> N
     transaction.on_commit(enqueue)
 
 
-@transaction.atomic
-def proposal_create_generate(
-    *, tenant: Tenant, actor: User | None, conversation: Conversation
-) -> WorkflowProposal:
-    """A proposal for a new workflow from a complete conversation's requirements."""
+def _require_complete(conversation: Conversation) -> None:
     if not conversation.is_complete:
         raise ProposalRefused(
             "The interview is not complete yet: answer its remaining questions before generating a workflow."
         )
+
+
+def _identity(tenant: Tenant, base: WorkflowDocument) -> dict[str, object]:
+    """The identity a proposed document gets from its workflow, never from its author."""
+    identity = {field: base.get(field) for field in generation.IDENTITY_FIELDS}
+    identity["tenant_id"] = tenant_uuid(tenant)
+    return identity
+
+
+@transaction.atomic
+def proposal_create_generate(
+    *, tenant: Tenant, actor: User | None, conversation: Conversation
+) -> WorkflowProposal:
+    """A proposal for a new workflow from a complete conversation's requirements: queued
+    for a model when one the organization may use is fit to write workflows, else the
+    starter workflow, ready at once (`proposal_create_starter`)."""
+    _require_complete(conversation)
+    if not proposal_selectors.model_can_write_workflows(tenant):
+        return proposal_create_starter(tenant=tenant, actor=actor, conversation=conversation)
     base = blank_document(workflow_uuid=uuid.uuid4(), tenant=tenant, name=conversation.title[:200])
     proposal = WorkflowProposal.objects.create(
         tenant=tenant,
@@ -102,6 +122,37 @@ def proposal_create_generate(
     )
     enqueue_on_commit(proposal)
     return proposal
+
+
+@transaction.atomic
+def proposal_create_starter(
+    *, tenant: Tenant, actor: User | None, conversation: Conversation
+) -> WorkflowProposal:
+    """The starter workflow of a complete conversation, as a ready proposal: built from the
+    blueprint and the answers without a model, validated, reviewed and accepted like any."""
+    _require_complete(conversation)
+    base = blank_document(workflow_uuid=uuid.uuid4(), tenant=tenant, name=conversation.title[:200])
+    document, findings = starter.starter_workflow(
+        blueprint=conversation.schema(),
+        answers=conversation.answers,
+        identity=_identity(tenant, base),
+        known_workflow_ids=frozenset(selectors.known_workflow_ids(tenant)),
+    )
+    now = timezone.now()
+    return WorkflowProposal.objects.create(
+        tenant=tenant,
+        kind=WorkflowProposal.Kind.GENERATE,
+        state=State.READY,
+        conversation=conversation,
+        base_document=base,
+        document=document,
+        findings=[finding.as_dict() for finding in findings],
+        provider=starter.STARTER_PROVIDER,
+        created_by=actor,
+        created_at=now,
+        queued_at=now,
+        finished_at=now,
+    )
 
 
 @transaction.atomic
@@ -175,8 +226,7 @@ def _job(proposal: WorkflowProposal) -> generation.Job:
     tenant = proposal.tenant
     known = frozenset(selectors.known_workflow_ids(tenant))
     base = proposal.base_document
-    identity = {field: base.get(field) for field in generation.IDENTITY_FIELDS}
-    identity["tenant_id"] = tenant_uuid(tenant)
+    identity = _identity(tenant, base)
     links = {"workflow_proposal": str(proposal.pk)}
     if proposal.kind == WorkflowProposal.Kind.GENERATE:
         conversation = proposal.conversation
@@ -227,13 +277,15 @@ class _Reporter:
         self.token = token
         self.heartbeat = heartbeat
 
-    async def attempt_started(self, number: int, provider: str, model: str) -> None:
+    async def asking(self, number: int) -> None:
+        await sync_to_async(lambda: _owned_by(self.proposal, self.token).update(attempts=number))()
+        await proposal_frames.publish_asking(self.proposal, number)
+
+    async def attempt_started(self, number: int, provider: str, model: str, waited: float) -> None:
         await sync_to_async(
-            lambda: _owned_by(self.proposal, self.token).update(
-                attempts=number, provider=provider, model=model
-            )
+            lambda: _owned_by(self.proposal, self.token).update(provider=provider, model=model)
         )()
-        await proposal_frames.publish_attempt(self.proposal, number, provider, model)
+        await proposal_frames.publish_attempt(self.proposal, number, provider, model, waited)
 
     async def tokens(self, number: int, count: int) -> None:
         await proposal_frames.publish_tokens(self.proposal, number, count)

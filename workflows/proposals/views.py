@@ -1,19 +1,26 @@
-"""AI pages of workflows: generate from requirements, enhance a draft, review a proposal."""
+"""AI pages of workflows: generate from requirements, enhance a draft, review a proposal.
+
+Generating has no page of its own: the finished interview's "Generate workflow" button posts
+here and lands on the proposal, which streams the model's progress, or shows the starter
+workflow at once when no model here can write one.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django import forms
+from django.contrib import messages
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect
 
-from conversations import pages as conversation_pages
 from conversations.models import Conversation
 from tenants.access import TenantRequest, get_tenant_object_or_404, tenant_view
-from tenants.models import Role
+from tenants.models import Role, Tenant, User
 from workflows.models import Workflow, WorkflowProposal
 from workflows.proposals import frames as proposal_frames
 from workflows.proposals import selectors as proposal_selectors
@@ -46,28 +53,59 @@ def _proposal_url(proposal: WorkflowProposal) -> str:
     )
 
 
+def _conversation_url(tenant_slug: str, conversation_id: int) -> str:
+    return reverse(
+        "conversations:conversation_detail",
+        kwargs={"tenant_slug": tenant_slug, "conversation_id": conversation_id},
+    )
+
+
+def _go_to(request: TenantRequest, url: str) -> HttpResponse:
+    # The conversation's button posts through htmx (it may have arrived in a frame, without
+    # a CSRF field of its own): the browser is sent on with a full page load.
+    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+
+
+ProposalFactory = Callable[..., WorkflowProposal]
+
+
+def _start_generating(request: TenantRequest, conversation_id: int, create: ProposalFactory) -> HttpResponse:
+    conversation = get_tenant_object_or_404(Conversation, request.tenant, pk=conversation_id)
+    tenant: Tenant = request.tenant
+    actor: User = request.membership.user
+    try:
+        proposal = create(tenant=tenant, actor=actor, conversation=conversation)
+    except ProposalRefused as refusal:
+        back = _conversation_url(tenant.slug, conversation.pk)
+        if request.htmx:
+            messages.error(request, refusal.message)
+            response = HttpResponseClientRedirect(back)
+            response.status_code = 409
+            return response
+        context = {"conversation": conversation, "conversation_url": back, "error": refusal.message}
+        return render(request, "workflows/proposal_refused.html", context, status=409)
+    return _go_to(request, _proposal_url(proposal))
+
+
 @tenant_view()
 @require_http_methods(["GET", "POST"])
 def workflow_generate(request: TenantRequest, conversation_id: int) -> HttpResponse:
-    """GET: the requirements, to confirm; POST: start generating (complete conversations only)."""
-    conversation = get_tenant_object_or_404(Conversation, request.tenant, pk=conversation_id)
-    context: dict[str, Any] = {
-        "conversation": conversation,
-        "rows": conversation_pages.answer_rows(conversation.schema(), conversation.answers),
-        "can_write": request.membership.can(Role.MEMBER),
-        "proposals": proposal_selectors.proposals_of_conversation(conversation)[:10],
-    }
-    if request.method == "POST":
-        try:
-            proposal = proposal_services.proposal_create_generate(
-                tenant=request.tenant, actor=request.membership.user, conversation=conversation
-            )
-        except ProposalRefused as refusal:
-            return render(
-                request, "workflows/proposal_generate.html", {**context, "error": refusal.message}, status=409
-            )
-        return redirect(_proposal_url(proposal))
-    return render(request, "workflows/proposal_generate.html", context)
+    """POST: generate a workflow from a complete conversation, then show the proposal.
+
+    GET (links to the confirmation page this used to be) shows the conversation, whose
+    "Generate workflow" button starts it: there was nothing to choose on the way.
+    """
+    if request.method == "GET":
+        conversation = get_tenant_object_or_404(Conversation, request.tenant, pk=conversation_id)
+        return redirect(_conversation_url(request.tenant.slug, conversation.pk))
+    return _start_generating(request, conversation_id, proposal_services.proposal_create_generate)
+
+
+@tenant_view()
+@require_POST
+def workflow_generate_starter(request: TenantRequest, conversation_id: int) -> HttpResponse:
+    """Build the starter workflow of a complete conversation without a model, and show it."""
+    return _start_generating(request, conversation_id, proposal_services.proposal_create_starter)
 
 
 @tenant_view()

@@ -167,7 +167,13 @@ async def test_live_frames_reach_an_open_socket_while_the_job_runs(
     assert finished is not None
     assert finished.state == WorkflowProposal.State.READY
     assert numbers(frames) == list(range(1, len(frames) + 1))
-    assert any("Attempt 1 of 3 started: anthropic · claude-sonnet-5-5." in frame for frame in frames)
+    started = next(index for index, frame in enumerate(frames) if "Attempt 1 of 3 started" in frame)
+    answering = next(
+        index
+        for index, frame in enumerate(frames)
+        if "Attempt 1: anthropic · claude-sonnet-5-5 is answering" in frame
+    )
+    assert started < answering, "the attempt is announced when it is sent, the provider at its first words"
     assert any('data-testid="proposal-tokens"' in frame for frame in frames)
     await socket.disconnect()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 
 import pytest
 from django.test import Client
@@ -74,19 +75,75 @@ def start_generating(
     return proposal
 
 
-def test_the_confirm_page_shows_the_requirements_and_offers_generating(
+def conversation_url(conversation: Conversation) -> str:
+    return reverse(
+        "conversations:conversation_detail",
+        kwargs={"tenant_slug": "acme", "conversation_id": conversation.pk},
+    )
+
+
+def test_the_finished_interview_offers_generating_as_one_button_that_posts(
     tenant_users: TenantUsers, conversation: Conversation
 ) -> None:
-    response = tenant_users.client_for(tenant_users.member).get(generate_url(conversation))
-    assert response.status_code == 200
-    body = response.content.decode()
-    assert "charge the card" in body
-    assert 'data-testid="generate"' in body
-    viewer_page = (
-        tenant_users.client_for(tenant_users.viewer).get(generate_url(conversation)).content.decode()
+    body = tenant_users.client_for(tenant_users.member).get(conversation_url(conversation)).content.decode()
+
+    form = re.search(
+        r'<form class="inline" method="post" action="([^"]+)" hx-post="([^"]+)">(.*?)</form>', body
     )
-    assert 'data-testid="generate"' not in viewer_page
-    assert "charge the card" in viewer_page
+    assert form is not None, "a button, not a link to a page with a second button"
+    assert form.group(1) == form.group(2) == generate_url(conversation)
+    assert "csrfmiddlewaretoken" in form.group(3)
+    assert ">Generate workflow</button>" in form.group(3)
+    assert f'href="{generate_url(conversation)}"' not in body
+
+
+def test_one_click_from_the_interview_creates_the_proposal_and_lands_on_it(
+    tenant_users: TenantUsers, conversation: Conversation, anthropic: EmulatorServer
+) -> None:
+    anthropic.push(reply_of(order_flow()))
+    client = tenant_users.client_for(tenant_users.member)
+
+    # As the conversation page's button sends it: through htmx, which follows HX-Redirect.
+    response = client.post(generate_url(conversation), headers={"HX-Request": "true"})
+
+    proposal = only_proposal(tenant_users)
+    assert response.status_code == 200
+    assert response["HX-Redirect"] == proposal_url(proposal.pk)
+    assert (proposal.conversation_id, proposal.created_by) == (conversation.pk, tenant_users.member)
+    assert proposal.state == State.READY, "the model's workflow (the task ran inline)"
+    assert len(anthropic.requests) == 1
+    page = client.get(proposal_url(proposal.pk)).content.decode()
+    assert 'data-testid="proposal-valid"' in page
+    assert 'data-testid="proposal-starter"' not in page
+
+
+def test_the_old_confirm_page_shows_the_conversation_instead(
+    tenant_users: TenantUsers, conversation: Conversation
+) -> None:
+    response = tenant_users.client_for(tenant_users.viewer).get(generate_url(conversation))
+    outsider = tenant_users.client_for(tenant_users.outsider).get(generate_url(conversation))
+
+    assert response.status_code == 302
+    assert response["Location"] == conversation_url(conversation)
+    assert outsider.status_code == 404
+    assert not WorkflowProposal.objects.for_tenant(tenant_users.tenant).exists()
+
+
+def test_viewers_and_outsiders_cannot_start_generating(
+    tenant_users: TenantUsers, conversation: Conversation
+) -> None:
+    starter_url = reverse(
+        "workflows:workflow_generate_starter",
+        kwargs={"tenant_slug": "acme", "conversation_id": conversation.pk},
+    )
+    viewer = tenant_users.client_for(tenant_users.viewer)
+    outsider = tenant_users.client_for(tenant_users.outsider)
+
+    assert viewer.post(generate_url(conversation)).status_code == 403
+    assert viewer.post(starter_url).status_code == 403
+    assert outsider.post(generate_url(conversation)).status_code == 404
+    assert outsider.post(starter_url).status_code == 404
+    assert not WorkflowProposal.objects.for_tenant(tenant_users.tenant).exists()
 
 
 def test_an_incomplete_conversation_is_refused_with_a_clear_message(
@@ -94,14 +151,16 @@ def test_an_incomplete_conversation_is_refused_with_a_clear_message(
 ) -> None:
     Conversation.objects.for_tenant(tenant_users.tenant).filter(pk=conversation.pk).update(status="gathering")
     client = tenant_users.client_for(tenant_users.member)
-    page = client.get(generate_url(conversation))
-    assert page.status_code == 200
-    assert 'data-testid="generate-incomplete"' in page.content.decode()
 
     response = client.post(generate_url(conversation))
+    through_htmx = client.post(generate_url(conversation), headers={"HX-Request": "true"})
 
     assert response.status_code == 409
     assert "The interview is not complete yet" in response.content.decode()
+    assert through_htmx.status_code == 409
+    assert through_htmx["HX-Redirect"] == conversation_url(conversation)
+    shown = client.get(conversation_url(conversation)).content.decode()
+    assert "The interview is not complete yet" in shown, "the message waits on the page it sends back to"
     assert not WorkflowProposal.objects.for_tenant(tenant_users.tenant).exists()
 
 

@@ -482,7 +482,8 @@ def test_a_job_whose_worker_is_killed_is_resumed_on_another_and_completes_once(
         created = proposal_services.proposal_create_generate(
             tenant=tenant_users.tenant, actor=tenant_users.member, conversation=conversation
         )
-        wait_for_frame(created, "Attempt 1 of 3 started", timeout=60)
+        # Killed mid-answer: once the model's first words came.
+        wait_for_frame(created, "Attempt 1: anthropic · claude-sonnet-5-5 is answering", timeout=60)
         os.killpg(doomed.pid, signal.SIGKILL)
         doomed.wait()
     assert row(tenant_users, created).state == State.RUNNING, "the dead worker's job still looks running"
