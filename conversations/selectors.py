@@ -51,6 +51,20 @@ def current_question(conversation: Conversation) -> Message | None:
     )
 
 
+def question_outdated(conversation: Conversation, question: Message) -> bool:
+    """Whether an answer the question's field depends on was changed after it was asked: its
+    wording and options were made in the light of the old answer. An edit's notice names the
+    field it changed (services.answer_edit)."""
+    changed = set(
+        messages_of(conversation)
+        .filter(role=Message.Role.NOTICE, pk__gt=question.pk)
+        .exclude(field_key="")
+        .values_list("field_key", flat=True)
+    )
+    blueprint = conversation.schema()
+    return any(question.field_key in blueprint.dependents(key) for key in changed)
+
+
 def streaming_question(conversation: Conversation) -> Message | None:
     """The latest question, if it is still streaming."""
     question = current_question(conversation)

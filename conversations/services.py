@@ -7,7 +7,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from conversations.blueprints.schema import Blueprint
+from conversations.blueprints.schema import AnswerChange, Blueprint
 from conversations.models import Conversation, Message, TenantBlueprint
 from core.storable import storable_text
 from tenants.models import Tenant, User
@@ -141,35 +141,58 @@ def answers_apply(*, conversation: Conversation, values: dict[str, Any]) -> Conv
 
 @transaction.atomic
 def answer_edit(*, conversation: Conversation, key: str, value: Any) -> tuple[Conversation, Message]:
-    """Change one answer; the answers that depended on it are cleared, to be asked again.
+    """Change one answer; the answers given in the light of it are cleared, to be asked again.
 
-    Returns the conversation and the notice saying what changed.
+    Cleared: every field that depends on `key` (a condition on it, or `based_on` it),
+    directly or through others; those whose condition now fails are removed instead. The
+    next open question is then the first cleared one. The same value again clears nothing.
+    Returns the conversation and the notice that says, in the chat, what was cleared.
     """
     locked = Conversation.objects.for_tenant(conversation.tenant).select_for_update().get(pk=conversation.pk)
     blueprint = locked.schema()
-    cleared = [k for k in blueprint.dependents(key) if k in locked.answers]
-    answers = {k: v for k, v in locked.answers.items() if k not in cleared}
-    answers[key] = value
-    locked.answers = blueprint.prune(answers)
-    locked.status = (
-        Conversation.Status.COMPLETE
-        if blueprint.next_field(locked.answers) is None
-        else Conversation.Status.GATHERING
-    )
-    _touch(locked)
-    locked.save(update_fields=["answers", "status", "last_activity_at"])
-
-    def label(of: str) -> str:
-        field = blueprint.field(of)
-        return field.label if field else of
-
-    note = f"Changed {label(key)}." + (
-        f" Cleared what depended on it: {', '.join(map(label, cleared))}." if cleared else ""
-    )
+    change = blueprint.answer_changed(locked.answers, key, value)
+    if change.changed:
+        locked.answers = change.answers
+        locked.status = (
+            Conversation.Status.COMPLETE
+            if blueprint.next_field(locked.answers) is None
+            else Conversation.Status.GATHERING
+        )
+        _touch(locked)
+        locked.save(update_fields=["answers", "status", "last_activity_at"])
     notice = Message.objects.create(
-        tenant_id=locked.tenant_id, conversation=locked, role=Message.Role.NOTICE, text=note
+        tenant_id=locked.tenant_id,
+        conversation=locked,
+        role=Message.Role.NOTICE,
+        text=_change_notice(blueprint, key, change),
+        # The field changed: a question open on a field that depends on it is out of date
+        # and asked again (selectors.question_outdated).
+        field_key=key if change.changed else "",
+        values={key: value} if change.changed else {},
     )
     return locked, notice
+
+
+def _change_notice(blueprint: Blueprint, key: str, change: AnswerChange) -> str:
+    """What an edit did, in the chat's words: which answers go and which are asked again."""
+    [label] = blueprint.labels([key])
+    if not change.changed:
+        return f"{label} is unchanged, so no other answer was cleared."
+    if change.asked_again:
+        again = ", ".join(blueprint.labels(change.asked_again))
+        text = f"Because you changed {label}, I will ask again: {again}."
+    elif change.removed:
+        text = f"Changed {label}."
+    else:
+        text = f"Changed {label}; no other answer depended on it."
+    if change.removed:
+        removed = blueprint.labels(change.removed)
+        text += (
+            f" {removed[0]} no longer applies, so its answer was removed."
+            if len(removed) == 1
+            else f" {', '.join(removed)} no longer apply, so their answers were removed."
+        )
+    return text
 
 
 @transaction.atomic

@@ -125,6 +125,10 @@ def answer_edit(request: TenantRequest, conversation_id: int, key: str) -> HttpR
         "offered": offered,
         "current": conversation.answers.get(key),
         "boolean_choices": pages.BOOLEAN_CHOICES,
+        # Said before saving: what a change clears (services.answer_edit).
+        "cleared_by_change": blueprint.labels(
+            [k for k in blueprint.dependents(key) if k in conversation.answers]
+        ),
     }
     if request.method == "GET":
         return render(request, "conversations/partials/answer_form.html", context)

@@ -5,6 +5,13 @@ so pydantic validates them at import (a bad edit fails at startup and in every t
 and mypy checks the field types and conditions; and Python modules ship with the package,
 where data files would need package-data entries of their own. The rules they follow stay
 in `conversations.blueprints.schema`.
+
+`based_on` names the earlier answers a field is given in the light of, beyond its condition:
+when one of them changes, the field is asked again. A field is based on an answer when its
+options or its meaning follow from it (the vendors and features of a kind of network
+function, the APIs of a vendor, whatever names the steps of a process); answers that stand
+on their own (pricing, authentication, logging, the trigger, deadlines, the error policy)
+are based on nothing and survive any change.
 """
 
 from __future__ import annotations
@@ -30,6 +37,8 @@ NETWORK_SERVICE = Blueprint(
             why="Each vendor has its own APIs, licensing and images.",
             type=FieldType.SINGLE_SELECT,
             suggest=True,
+            # The vendors proposed are those making this kind of function.
+            based_on=["service_type"],
             options=[
                 "Cisco",
                 "Palo Alto Networks",
@@ -56,6 +65,8 @@ NETWORK_SERVICE = Blueprint(
             why="Features become the service's API operations and its tests.",
             type=FieldType.MULTI_SELECT,
             suggest=True,
+            # A router's features are not a firewall's.
+            based_on=["service_type"],
             options=[
                 "Stateful filtering",
                 "Intrusion prevention",
@@ -87,6 +98,8 @@ NETWORK_SERVICE = Blueprint(
             type=FieldType.FREE_TEXT,
             required=False,
             max_length=2000,
+            # The management API is the vendor's, for this kind of function.
+            based_on=["service_type", "vendor"],
         ),
         BlueprintField(
             key="authentication",
@@ -145,6 +158,8 @@ BUSINESS_PROCESS = Blueprint(
             why="Each one needs an activity or an n8n workflow to talk to it.",
             type=FieldType.MULTI_SELECT,
             suggest=True,
+            # The systems are those the steps use.
+            based_on=["steps"],
             options=[
                 "n8n workflows",
                 "Salesforce",
@@ -162,6 +177,7 @@ BUSINESS_PROCESS = Blueprint(
             question="Should any step use AI?",
             why="AI steps call a model through the gateway and need prompts.",
             type=FieldType.MULTI_SELECT,
+            based_on=["steps"],
             options=[
                 "Classify or route",
                 "Extract data from documents",
@@ -176,6 +192,7 @@ BUSINESS_PROCESS = Blueprint(
             question="Does any step need a person to approve it?",
             why="Approvals pause the workflow until someone decides.",
             type=FieldType.BOOLEAN,
+            based_on=["steps"],
         ),
         BlueprintField(
             key="approval_details",
@@ -184,6 +201,7 @@ BUSINESS_PROCESS = Blueprint(
             why="Each approval becomes a human task with a timeout.",
             type=FieldType.FREE_TEXT,
             depends_on=Condition(field="human_approvals", op="equals", value=True),
+            based_on=["steps"],
         ),
         BlueprintField(
             key="timeouts_slas",
@@ -213,6 +231,7 @@ BUSINESS_PROCESS = Blueprint(
             why="The compensation workflow runs these steps in reverse.",
             type=FieldType.FREE_TEXT,
             depends_on=Condition(field="error_handling", op="equals", value="Undo the completed steps"),
+            based_on=["steps"],
         ),
     ],
 )

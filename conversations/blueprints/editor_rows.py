@@ -21,8 +21,10 @@ from conversations.blueprints.forms import (
 )
 from conversations.blueprints.schema import FieldType
 
-Row = dict[str, str]
+# A form's raw values: text, or the keys ticked among several boxes (`based_on`).
+Row = dict[str, str | list[str]]
 CHECKED = "on"
+MULTIPLE = ("based_on",)
 
 
 def row_from_field(field: dict[str, Any]) -> Row:
@@ -50,6 +52,8 @@ def row_from_field(field: dict[str, Any]) -> Row:
         row["depends_on_field"] = str(condition.get("field", ""))
         row["depends_on_op"] = str(condition.get("op", "equals"))
         row["depends_on_value"] = condition_value_text(condition.get("value"))
+    if field.get("based_on"):
+        row["based_on"] = [str(key) for key in field["based_on"]]
     return row
 
 
@@ -63,19 +67,24 @@ def rows_of(formset: forms.BaseFormSet[BlueprintFieldForm]) -> list[Row]:
     names = [*BlueprintFieldForm.base_fields, DELETION_FIELD_NAME]
     rows = []
     for form in formset.forms:
-        rows.append(
-            {
-                name: str(form.data[form.add_prefix(name)])
-                for name in names
-                if form.add_prefix(name) in form.data
-            }
-        )
+        row: Row = {
+            name: str(form.data[form.add_prefix(name)])
+            for name in names
+            if form.add_prefix(name) in form.data and name not in MULTIPLE
+        }
+        for name in MULTIPLE:
+            ticked = form.fields[name].widget.value_from_datadict(
+                form.data, form.files, form.add_prefix(name)
+            )
+            if ticked:
+                row[name] = [str(key) for key in ticked]
+        rows.append(row)
     return rows
 
 
-def editor_data(*, name: str, description: str, rows: Sequence[Row]) -> dict[str, str]:
+def editor_data(*, name: str, description: str, rows: Sequence[Row]) -> dict[str, str | list[str]]:
     """Form data for the editor: the blueprint form's and the field form set's."""
-    data = {
+    data: dict[str, str | list[str]] = {
         "name": name,
         "description": description,
         f"{PREFIX}-TOTAL_FORMS": str(len(rows)),

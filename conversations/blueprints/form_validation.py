@@ -34,15 +34,35 @@ def marked_for_deletion(form: forms.Form) -> bool:
     return bool(form[DELETION_FIELD_NAME].data)
 
 
-def blueprint_data(meta: BlueprintForm, field_forms: Sequence[BlueprintFieldForm]) -> dict[str, Any] | None:
+def removed_keys(formset: forms.BaseFormSet[BlueprintFieldForm]) -> set[str]:
+    """The keys of the fields marked to be removed (and kept by no other form)."""
+    kept = {form.data.get(form.add_prefix("key")) for form in kept_forms(formset)}
+    return {
+        str(key)
+        for form in formset.forms
+        if marked_for_deletion(form) and (key := form.data.get(form.add_prefix("key"))) not in kept
+    }
+
+
+def blueprint_data(
+    meta: BlueprintForm, field_forms: Sequence[BlueprintFieldForm], *, removed: set[str] | None = None
+) -> dict[str, Any] | None:
     """The plain blueprint for `Blueprint.model_validate`, or None when a condition's value
-    does not parse (the errors are on the forms). All forms must be valid."""
+    does not parse (the errors are on the forms). All forms must be valid.
+
+    A field removed in the same save (`removed`) is no longer ticked where others were based
+    on it: removing it says so. A condition on it stays, to be refused: the question it
+    guarded would otherwise be asked always.
+    """
     types: dict[str, str] = {}
     for form in field_forms:
         types.setdefault(form.cleaned_data["key"], form.cleaned_data["type"])
     fields = [form.field_data(types) for form in field_forms]
     if any(field is None for field in fields):
         return None
+    for field in fields:
+        if field is not None and removed:
+            field["based_on"] = [key for key in field["based_on"] if key not in removed]
     return {
         "name": meta.cleaned_data["name"],
         "description": meta.cleaned_data["description"],
@@ -52,6 +72,10 @@ def blueprint_data(meta: BlueprintForm, field_forms: Sequence[BlueprintFieldForm
 
 SHARED_KEY = re.compile(r"two fields share the key “(?P<key>[^”]*)”")
 NOT_EARLIER = re.compile(r"field “(?P<key>[^”]*)” depends on “(?P<target>[^”]*)”")
+BASED_ON = re.compile(
+    r"field “(?P<key>[^”]*)” is based on “(?P<target>[^”]*)”, (?P<problem>which|a later|itself)"
+)
+CYCLE = re.compile(r"field “(?P<key>[^”]*)” is in a cycle of dependencies: (?P<steps>.*?)$")
 FIELD_PREFIX = re.compile(r"^(?:Value error, )?(?:field “[^”]*”: )?")
 
 
@@ -96,6 +120,13 @@ def _field_problem(
     message = str(problem["msg"])
     if rest == ("key",) and problem["type"] == "string_pattern_mismatch":
         return "key", KEY_MESSAGE
+    if rest and rest[0] == "based_on":
+        if problem["type"] == "string_pattern_mismatch":
+            return (
+                "based_on",
+                "Tick fields above this one; keys are lowercase letters, digits and underscores.",
+            )
+        return "based_on", _plain(message)
     if rest and rest[0] == "depends_on":
         if rest[1:] == ("field",) and problem["type"] == "string_pattern_mismatch":
             return "depends_on_field", "Name the earlier field by its key."
@@ -139,6 +170,31 @@ def _attach_blueprint_rule(message: str, field_forms: Sequence[BlueprintFieldFor
         else:
             text = f"This depends on “{target}”, which is not a field of this blueprint."
         field_forms[position].add_error("depends_on_field", text)
+        return True
+    if match := BASED_ON.search(message):
+        key, target = match["key"], match["target"]
+        if key not in keys:
+            return False
+        if match["problem"] == "itself":
+            text = "A field cannot be based on itself."
+        elif match["problem"] == "a later":
+            text = f"“{target}” comes after this field: a field is based only on fields above it."
+        else:
+            text = f"“{target}” is not a field of this blueprint."
+        field_forms[keys.index(key)].add_error("based_on", text)
+        return True
+    if match := CYCLE.search(message):
+        key, steps = match["key"], match["steps"]
+        if key not in keys:
+            return False
+        form = field_forms[keys.index(key)]
+        # The first step leaves this field: through its condition or what it is based on.
+        target = steps.split(", ", 1)[0].rsplit(" depends on ", 1)[-1]
+        name = "based_on" if target in form.cleaned_data.get("based_on", []) else "depends_on_field"
+        form.add_error(
+            name,
+            f"Fields depend on each other in a circle ({steps}): a field can only depend on fields above it.",
+        )
         return True
     return False
 

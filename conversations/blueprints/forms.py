@@ -1,8 +1,8 @@
 """Forms of the blueprint editor: the blueprint's name, one form per field, copying.
 
 The forms check what a form can see alone (required text, numbers, lengths); the rules of
-a blueprint (key syntax, unique keys, conditions on earlier fields, options of selects)
-stay in `conversations.blueprints.schema`, whose pydantic errors
+a blueprint (key syntax, unique keys, conditions on and dependencies between fields, options
+of selects) stay in `conversations.blueprints.schema`, whose pydantic errors
 `form_validation.attach_validation_errors` turns into messages on the form and form field
 they concern. The editor's raw form data (its rows) is built in `editor_rows`.
 """
@@ -58,9 +58,22 @@ class BlueprintForm(forms.Form):
         return name
 
 
+class EarlierFieldsField(forms.MultipleChoiceField):
+    """Keys of other fields, chosen among those above the form's field.
+
+    Any key is taken here: whether it names an earlier field, a later one or none, and
+    whether it closes a cycle, is the schema's to say, with a message that names the rule
+    (a key ticked before its field was moved above it must not vanish without a word).
+    """
+
+    def valid_value(self, value: str) -> bool:
+        return isinstance(value, str)
+
+
 class BlueprintFieldForm(forms.Form):
     """One field of the blueprint, as the editor shows it: options one per line, the
-    condition split into field, operator and value."""
+    condition split into field, operator and value, the fields it is based on as boxes to
+    tick among the fields above it (`earlier`: their keys and labels, in page order)."""
 
     key = forms.CharField(
         max_length=40,
@@ -110,6 +123,27 @@ class BlueprintFieldForm(forms.Form):
         required=False,
         help_text="true or false for yes-or-no fields; a number for number fields.",
     )
+    based_on = EarlierFieldsField(
+        label="Asked again when these answers change",
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=(
+            "The earlier answers this one is given in the light of: its options or its meaning"
+            " follow them. The field of its condition counts already."
+        ),
+    )
+
+    def __init__(self, *args: Any, earlier: Sequence[tuple[str, str]] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = cast(EarlierFieldsField, self.fields["based_on"])
+        choices = [(key, f"{label} ({key})" if label else key) for key, label in earlier]
+        offered = {key for key, _ in earlier}
+        if self.is_bound:
+            ticked = field.widget.value_from_datadict(self.data, self.files, self.add_prefix("based_on"))
+            # Ticked but not above (the field was moved, or the page forged): shown ticked,
+            # so that saving says what is wrong with it.
+            choices += [(key, key) for key in dict.fromkeys(ticked or []) if key not in offered]
+        field.choices = choices
 
     def field_data(self, types: dict[str, str]) -> dict[str, Any] | None:
         """The field as `BlueprintField` takes it, or None after adding errors to the form.
@@ -127,6 +161,7 @@ class BlueprintFieldForm(forms.Form):
             "options": [line.strip() for line in data["options"].splitlines() if line.strip()],
             "suggest": data["suggest"],
             "required": data["required"],
+            "based_on": list(data["based_on"]),
         }
         for name in ("min_value", "max_value", "max_length"):
             if data[name] is not None:
@@ -148,8 +183,32 @@ class BlueprintFieldForm(forms.Form):
         return field
 
 
+class BaseFieldFormSet(forms.BaseFormSet[BlueprintFieldForm]):
+    """The field forms, each offered the fields above it to be based on."""
+
+    def get_form_kwargs(self, index: int | None) -> dict[str, Any]:
+        kwargs = super().get_form_kwargs(index)
+        kwargs["earlier"] = self._fields_above(index or 0) if self.is_bound else []
+        return kwargs
+
+    def _fields_above(self, index: int) -> list[tuple[str, str]]:
+        """Keys and labels of the forms above form `index`, as typed (the forms themselves
+        are being built)."""
+        found: dict[str, str] = {}
+        for above in range(index):
+            key = str(self.data.get(f"{self.prefix}-{above}-key", "")).strip()
+            if key and key not in found:
+                found[key] = str(self.data.get(f"{self.prefix}-{above}-label", "")).strip()
+        return list(found.items())
+
+
 FieldFormSet = forms.formset_factory(
-    BlueprintFieldForm, extra=0, can_delete=True, max_num=MAX_FIELDS, absolute_max=ABSOLUTE_MAX_FORMS
+    BlueprintFieldForm,
+    formset=BaseFieldFormSet,
+    extra=0,
+    can_delete=True,
+    max_num=MAX_FIELDS,
+    absolute_max=ABSOLUTE_MAX_FORMS,
 )
 
 

@@ -1,20 +1,27 @@
 """Blueprints: the requirement schema an interview fills in, field by field.
 
 A blueprint is an ordered list of fields. Each says what to ask, why, what kind of answer
-it takes and, optionally, when it applies (a condition on earlier answers). Values are
-validated here, whoever produced them: the user's chip, the user's text, or the model's
-extraction. Nothing that does not validate is ever stored as an answer.
+it takes and, optionally, when it applies (a condition on earlier answers, `depends_on`) and
+which earlier answers it is given in the light of (`based_on`: the features of a network
+function, the management API of a vendor). Both make a field depend on earlier ones: when an
+answer changes, every field that depends on it, directly or through others, is cleared and
+asked again (`Blueprint.answer_changed`). Values are validated here, whoever produced them:
+the user's chip, the user's text, or the model's extraction. Nothing that does not validate
+is ever stored as an answer.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 import unicodedata
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 KEY = r"^[a-z][a-z0-9_]{0,39}$"
 MAX_OPTIONS = 8
@@ -98,9 +105,17 @@ class BlueprintField(BaseModel):
     suggest: bool = False
     required: bool = True
     depends_on: Condition | None = None
+    # Earlier fields whose answers this one is given in the light of (its options or its
+    # wording follow them) without being a condition: a change of one of them asks it again.
+    based_on: list[Annotated[str, Field(pattern=KEY)]] = Field(default_factory=list, max_length=60)
     min_value: float | None = None
     max_value: float | None = None
     max_length: int = Field(default=2000, ge=1, le=10_000)
+
+    @field_validator("based_on")
+    @classmethod
+    def _each_basis_once(cls, keys: list[str]) -> list[str]:
+        return list(dict.fromkeys(keys))
 
     @model_validator(mode="after")
     def _options_fit_the_type(self) -> BlueprintField:
@@ -173,6 +188,13 @@ class BlueprintField(BaseModel):
     def applies(self, answers: dict[str, Any]) -> bool:
         return self.depends_on is None or self.depends_on.holds(answers)
 
+    @property
+    def relies_on(self) -> list[str]:
+        """Keys of the fields this one depends on: its condition's field, then those it is
+        based on."""
+        keys = [self.depends_on.field] if self.depends_on is not None else []
+        return list(dict.fromkeys([*keys, *self.based_on]))
+
 
 def _pick(value: Any, options: list[str], label: str) -> str:
     if not isinstance(value, str):
@@ -229,19 +251,45 @@ class Blueprint(BaseModel):
     fields: list[BlueprintField] = Field(min_length=1, max_length=60)
 
     @model_validator(mode="after")
-    def _keys_and_conditions(self) -> Blueprint:
-        seen: dict[str, BlueprintField] = {}
+    def _keys_and_dependencies(self) -> Blueprint:
+        keys: list[str] = []
         for field in self.fields:
-            if field.key in seen:
+            if field.key in keys:
                 raise ValueError(f"two fields share the key “{field.key}”")
-            if field.depends_on is not None:
-                earlier = seen.get(field.depends_on.field)
-                if earlier is None:
+            keys.append(field.key)
+        for field in self.fields:
+            for target in field.based_on:
+                if target == field.key:
                     raise ValueError(
-                        f"field “{field.key}” depends on “{field.depends_on.field}”,"
-                        " which is not an earlier field"
+                        f"field “{field.key}” is based on “{target}”, itself:"
+                        " a field cannot be based on itself"
                     )
-            seen[field.key] = field
+                if target not in keys:
+                    raise ValueError(
+                        f"field “{field.key}” is based on “{target}”, which is not a field of this blueprint"
+                    )
+        # Before the order of the fields: a cycle is the real problem, and "a later field"
+        # would hide it (one of the fields in a cycle always depends on a later one).
+        graph = {
+            field.key: [target for target in field.relies_on if target in keys and target != field.key]
+            for field in self.fields
+        }
+        cycle = _cycle(graph)
+        if cycle:
+            steps = ", ".join(f"{field} depends on {target}" for field, target in itertools.pairwise(cycle))
+            raise ValueError(f"field “{cycle[0]}” is in a cycle of dependencies: {steps}")
+        earlier: set[str] = set()
+        for field in self.fields:
+            if field.depends_on is not None and field.depends_on.field not in earlier:
+                target = field.depends_on.field
+                raise ValueError(f"field “{field.key}” depends on “{target}”, which is not an earlier field")
+            for target in field.based_on:
+                if target not in earlier:
+                    raise ValueError(
+                        f"field “{field.key}” is based on “{target}”, a later field:"
+                        " a field is based only on fields asked before it"
+                    )
+            earlier.add(field.key)
         return self
 
     def field(self, key: str) -> BlueprintField | None:
@@ -261,14 +309,40 @@ class Blueprint(BaseModel):
         return next((field for field in self.applicable(answers) if field.key not in answers), None)
 
     def dependents(self, key: str) -> list[str]:
-        """Keys of fields that depend on `key`, directly or through others."""
+        """Keys of fields that depend on `key` (a condition on it, or based on it), directly
+        or through others, in the blueprint's order."""
         found: list[str] = []
         frontier = {key}
+        # One pass is enough: a field depends only on earlier ones (see the validator).
         for field in self.fields:
-            if field.depends_on is not None and field.depends_on.field in frontier:
+            if frontier.intersection(field.relies_on):
                 found.append(field.key)
                 frontier.add(field.key)
         return found
+
+    def answer_changed(self, answers: dict[str, Any], key: str, value: Any) -> AnswerChange:
+        """The answers once `key` is given `value`, and what that clears.
+
+        The same value again changes nothing. A new one clears every answer that depends on
+        `key`, directly or through others, to be asked again; an answer whose condition is
+        now answered and false is removed instead (it will not be asked).
+        """
+        if key in answers and same_answer(answers[key], value):
+            return AnswerChange(answers=dict(answers), changed=False)
+        dependents = set(self.dependents(key))
+        after = self.prune({**{k: v for k, v in answers.items() if k not in dependents}, key: value})
+        cleared = [field for field in self.fields if field.key in answers and field.key not in after]
+        removed = [
+            field.key
+            for field in cleared
+            if field.depends_on is not None and field.depends_on.field in after and not field.applies(after)
+        ]
+        return AnswerChange(
+            answers=after,
+            changed=True,
+            asked_again=[field.key for field in cleared if field.key not in removed],
+            removed=removed,
+        )
 
     def prune(self, answers: dict[str, Any]) -> dict[str, Any]:
         """Answers of fields that still apply (a changed answer can make others moot)."""
@@ -277,6 +351,10 @@ class Blueprint(BaseModel):
             if field.key in answers and field.applies(kept):
                 kept[field.key] = answers[field.key]
         return kept
+
+    def labels(self, keys: list[str]) -> list[str]:
+        """The labels of fields, by key (a key the blueprint lacks stands for itself)."""
+        return [field.label if (field := self.field(key)) else key for key in keys]
 
     def extraction_schema(self) -> dict[str, Any]:
         """JSON Schema for structured output: any subset of the fields, each of its own type."""
@@ -294,3 +372,43 @@ class Blueprint(BaseModel):
                 schema = {"type": "string"}
             properties[field.key] = {**schema, "description": field.label}
         return {"type": "object", "properties": properties, "additionalProperties": False}
+
+
+@dataclass(frozen=True)
+class AnswerChange:
+    """What giving one field a new answer does to the answers (Blueprint.answer_changed)."""
+
+    answers: dict[str, Any]
+    changed: bool
+    # Keys of the answers cleared because they depended on the changed one: asked again.
+    asked_again: list[str] = dataclass_field(default_factory=list)
+    # Keys of the answers cleared because their field no longer applies.
+    removed: list[str] = dataclass_field(default_factory=list)
+
+
+def same_answer(left: Any, right: Any) -> bool:
+    """Whether two stored answers of a field say the same (the order of chosen options aside)."""
+    if isinstance(left, list) and isinstance(right, list):
+        return set(map(str, left)) == set(map(str, right))
+    return isinstance(left, bool) == isinstance(right, bool) and bool(left == right)
+
+
+def _cycle(graph: dict[str, list[str]]) -> list[str]:
+    """A cycle of the graph as the path that closes it (["a", "b", "a"]), or [] if none."""
+    finished: set[str] = set()
+    for start in graph:
+        if start in finished:
+            continue
+        path = [start]
+        pending = [iter(graph[start])]
+        while pending:
+            following = next(pending[-1], None)
+            if following is None:
+                finished.add(path.pop())
+                pending.pop()
+            elif following in path:
+                return [*path[path.index(following) :], following]
+            elif following not in finished:
+                path.append(following)
+                pending.append(iter(graph[following]))
+    return []

@@ -21,6 +21,7 @@ from conversations.blueprints.form_validation import (
     blueprint_data,
     error_summary,
     kept_forms,
+    removed_keys,
 )
 from conversations.blueprints.forms import (
     PREFIX,
@@ -145,7 +146,7 @@ def blueprint_edit(request: TenantRequest, blueprint_id: int) -> HttpResponse:
     if not (meta.is_valid() and formset.is_valid()):
         return _editor_page(request, blueprint, meta, formset, status=422)
     field_forms = kept_forms(formset)
-    plain = blueprint_data(meta, field_forms)
+    plain = blueprint_data(meta, field_forms, removed=removed_keys(formset))
     if plain is None:
         return _editor_page(request, blueprint, meta, formset, status=422)
     try:

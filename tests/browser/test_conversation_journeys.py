@@ -135,16 +135,37 @@ def test_a_network_service_interview_to_the_end_with_one_answer_changed(
     assert cost != "Assistant cost so far: $0.0000"
     nadia.shot("03-complete")
 
-    # Change the service type to a VPN: the VPN protocols now apply, and are asked.
-    anthropic_emulator.push(question("Which VPN protocols must it support?\n\nWhy: clients depend on them."))
+    # Change the service type to a VPN: what was given in the light of a firewall (its vendor,
+    # features and API docs) is asked again, and the VPN protocols now apply.
+    anthropic_emulator.push(
+        question("Which vendor should the VPN run on?\n\nWhy: vendors make different gateways."),
+        Reply(json.dumps({"options": ["Fortinet", "Palo Alto Networks", "Cisco"]})),
+    )
     panel.get_by_role("link", name="vFirewall").click()
     page.get_by_test_id("answer-form").get_by_label("Service type").select_option("vVPN")
     page.get_by_test_id("answer-form").get_by_role("button", name="Save").click()
     wait_for_question(page, 6)
-    expect(page.get_by_test_id("progress")).to_have_text("Step 8 of 8")
-    expect(page.locator('[data-role="notice"]').filter(has_text="Changed Service type.")).to_have_count(1)
+    expect(page.get_by_test_id("progress")).to_have_text("Step 5 of 8")
+    asked_again = (
+        "Because you changed Service type, I will ask again: Vendor, Features, API and integration docs."
+    )
+    expect(page.locator('[data-role="notice"]').filter(has_text=asked_again)).to_have_count(1)
+    anthropic_emulator.push(question("Which VPN protocols must it support?\n\nWhy: clients depend on them."))
+    page.get_by_test_id("chips").get_by_role("button", name="Fortinet").click()
+    wait_for_question(page, 7)
+    anthropic_emulator.push(
+        question("Which features should the VPN include?\n\nWhy: they set the licence tier."),
+        Reply(json.dumps({"options": ["Split tunnelling", "Always-on VPN", "NAT"]})),
+    )
     page.get_by_test_id("chips").get_by_label("WireGuard").check()
     page.get_by_test_id("submit-choices").click()
+    wait_for_question(page, 8)
+    anthropic_emulator.push(question("Where are the API docs of the VPN?\n\nWhy: we integrate with them."))
+    page.get_by_test_id("chips").get_by_label("Split tunnelling").check()
+    page.get_by_test_id("chips").get_by_label("NAT").check()
+    page.get_by_test_id("submit-choices").click()
+    wait_for_question(page, 9)
+    page.get_by_test_id("skip").click()
     expect(page.get_by_test_id("complete")).to_be_visible()
     expect(page.get_by_test_id("progress")).to_have_text("Complete · 8 of 8 answered")
     nadia.shot("04-changed-and-complete-again")
@@ -154,7 +175,7 @@ def test_a_network_service_interview_to_the_end_with_one_answer_changed(
     requirements = json.loads(download.value.path().read_text())["requirements"]
     assert requirements["service_type"]["value"] == "vVPN"
     assert requirements["vpn_protocols"]["value"] == ["WireGuard"]
-    assert requirements["features"]["value"] == ["SSL inspection", "NAT"]
+    assert requirements["features"]["value"] == ["Split tunnelling", "NAT"]
     assert requirements["api_docs"]["value"] is None
 
     # Every model call of the interview was a user-data message inside delimiters.

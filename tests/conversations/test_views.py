@@ -203,9 +203,12 @@ def test_editing_an_answer_clears_what_depended_on_it(tenant_users: TenantUsers)
     saved = Conversation.objects.for_tenant(tenant_users.tenant).get(pk=conversation.pk)
     assert saved.answers["service_type"] == "vFirewall"
     assert "vpn_protocols" not in saved.answers
-    assert saved.status == "complete", "nothing else depends on the service type"
+    assert saved.status == "gathering", "what was given in the light of the type is asked again"
     notice = list(selectors.messages_of(saved))[-1]
-    assert notice.text == "Changed Service type. Cleared what depended on it: VPN protocols."
+    assert notice.text == (
+        "Because you changed Service type, I will ask again: Vendor, Features, API and integration docs."
+        " VPN protocols no longer applies, so its answer was removed."
+    )
     assert streams.current_seq(conversation.pk) == before + 2, "open pages are sent the notice and answers"
 
 

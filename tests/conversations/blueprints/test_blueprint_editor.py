@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from html.parser import HTMLParser
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -32,7 +33,7 @@ class _FormReader(HTMLParser):
 
     def __init__(self) -> None:
         super().__init__()
-        self.values: dict[str, str] = {}
+        self.values: dict[str, Any] = {}
         self.inside = False
         self.textarea: str | None = None
         self.select: str | None = None
@@ -46,8 +47,12 @@ class _FormReader(HTMLParser):
         name = attributes.get("name")
         if tag == "input" and name:
             if attributes.get("type") == "checkbox":
-                if "checked" in attributes:
+                if "checked" not in attributes:
+                    pass
+                elif attributes.get("value") is None:
                     self.values[name] = "on"
+                else:  # one of several boxes of the same name: all the ticked values
+                    self.values.setdefault(name, []).append(attributes["value"])
             else:
                 self.values[name] = attributes.get("value") or ""
         elif tag == "textarea" and name:
@@ -71,19 +76,22 @@ class _FormReader(HTMLParser):
             self.values[self.textarea] += data
 
 
-def editor_values(content: bytes) -> dict[str, str]:
+def editor_values(content: bytes) -> dict[str, Any]:
     reader = _FormReader()
     reader.feed(content.decode())
     # Browsers drop the newline that opens a textarea's content; Django writes one.
-    return {name: value.removeprefix("\n") for name, value in reader.values.items()}
+    return {
+        name: value.removeprefix("\n") if isinstance(value, str) else value
+        for name, value in reader.values.items()
+    }
 
 
-def fields_of(values: dict[str, str]) -> list[str]:
+def fields_of(values: dict[str, Any]) -> list[str]:
     """The keys of the field forms, in page order."""
     return [values[f"fields-{index}-key"] for index in range(int(values["fields-TOTAL_FORMS"]))]
 
 
-def index_of(values: dict[str, str], key: str) -> int:
+def index_of(values: dict[str, Any], key: str) -> int:
     return fields_of(values).index(key)
 
 
@@ -102,7 +110,7 @@ def copy_of(users: TenantUsers, source: Blueprint = NETWORK_SERVICE, name: str =
     return services.blueprint_copy(tenant=users.tenant, actor=users.admin, source=source, name=name)
 
 
-def open_editor(client: Client, blueprint: TenantBlueprint) -> dict[str, str]:
+def open_editor(client: Client, blueprint: TenantBlueprint) -> dict[str, Any]:
     response = client.get(edit_url(blueprint))
     assert response.status_code == 200
     return editor_values(response.content)
@@ -251,16 +259,16 @@ def editor_problems(content: bytes) -> str:
     return text[start : start + 1500] if start >= 0 else "(no problems listed)"
 
 
-def _set(values: dict[str, str], key: str, name: str, value: str) -> None:
+def _set(values: dict[str, Any], key: str, name: str, value: str | list[str]) -> None:
     values[f"fields-{index_of(values, key)}-{name}"] = value
 
 
-def _delete_all(values: dict[str, str]) -> None:
+def _delete_all(values: dict[str, Any]) -> None:
     for index in range(int(values["fields-TOTAL_FORMS"])):
         values[f"fields-{index}-DELETE"] = "on"
 
 
-INVALID_EDITS: list[tuple[str, Callable[[dict[str, str]], None], str]] = [
+INVALID_EDITS: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
     (
         "duplicate keys",
         lambda values: _set(values, "vendor", "key", "service_type"),
@@ -280,6 +288,37 @@ INVALID_EDITS: list[tuple[str, Callable[[dict[str, str]], None], str]] = [
         "depends on itself",
         lambda values: _set(values, "vpn_protocols", "depends_on_field", "vpn_protocols"),
         "A field cannot depend on itself.",
+    ),
+    (
+        "based on a later field",
+        lambda values: _set(values, "features", "based_on", ["pricing_model"]),
+        "“pricing_model” comes after this field: a field is based only on fields above it.",
+    ),
+    (
+        "based on an unknown field",
+        lambda values: _set(values, "features", "based_on", ["colour"]),
+        "“colour” is not a field of this blueprint.",
+    ),
+    (
+        "based on itself",
+        lambda values: _set(values, "features", "based_on", ["service_type", "features"]),
+        "A field cannot be based on itself.",
+    ),
+    (
+        "based on each other",
+        lambda values: values.update(
+            {
+                f"fields-{index_of(values, 'vendor')}-based_on": ["features"],
+                f"fields-{index_of(values, 'features')}-based_on": ["vendor"],
+            }
+        ),
+        "Fields depend on each other in a circle (vendor depends on features, features depends on vendor):"
+        " a field can only depend on fields above it.",
+    ),
+    (
+        "bad based-on key syntax",
+        lambda values: _set(values, "features", "based_on", ["Service type"]),
+        "Tick fields above this one; keys are lowercase letters, digits and underscores.",
     ),
     (
         "select without options",
@@ -341,7 +380,7 @@ INVALID_EDITS: list[tuple[str, Callable[[dict[str, str]], None], str]] = [
     ("edit", "message"), [(e, m) for _, e, m in INVALID_EDITS], ids=[i for i, _, _ in INVALID_EDITS]
 )
 def test_every_rule_refuses_the_save_with_a_message_and_changes_nothing(
-    edit: Callable[[dict[str, str]], None], message: str, tenant_users: TenantUsers
+    edit: Callable[[dict[str, Any]], None], message: str, tenant_users: TenantUsers
 ) -> None:
     blueprint = copy_of(tenant_users)
     copy_of(tenant_users, BUSINESS_PROCESS, name="Theirs")
@@ -481,6 +520,9 @@ def test_a_service_started_from_a_blueprint_keeps_its_copy_when_the_blueprint_ch
     edited = saved_blueprint(blueprint).as_blueprint()
     assert edited.fields[0].question == "What are we building?"
     assert edited.field("vendor") is None
+    api_docs = edited.field("api_docs")
+    assert api_docs is not None
+    assert api_docs.based_on == ["service_type"], "a removed field is no longer ticked where it was"
     conversation = Conversation.objects.for_tenant(conversation.tenant).get(pk=conversation.pk)
     assert conversation.blueprint == started_with
     assert conversation.schema().field("vendor") is not None
