@@ -9,6 +9,7 @@ its question offered. What cannot be used comes back as a problem the user is to
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,9 +67,16 @@ async def understand(
         if not field.applies({**answers, **values}):
             continue
         try:
-            values[key] = field.accepts(raw, offered if field is asked else None)
+            value = field.accepts(raw, offered if field is asked else None)
         except InvalidAnswer:
             continue
+        if field is not asked:
+            # A field nobody asked about is filled only with what the user's words name: a
+            # small model fills fields from the prompt's option lists, not from the message.
+            value = _grounded(field, value, text)
+            if value is None:
+                continue
+        values[key] = value
     problem = ""
     if asked is not None and asked.key not in values:
         try:
@@ -76,6 +84,50 @@ async def understand(
         except InvalidAnswer as error:
             problem = str(error)
     return Understood(values=values, problem=problem)
+
+
+_PLAIN_WORDS = {
+    "per",
+    "you",
+    "the",
+    "and",
+    "with",
+    "for",
+    "our",
+    "any",
+    "all",
+    "other",
+    "none",
+    "custom",
+    "pay",
+}
+
+
+def _words(text: str) -> set[str]:
+    # Four-letter prefixes: "metric" matches "metrics", "authenticate" "authentication".
+    return {word[:4] for word in re.findall(r"[a-z0-9]{3,}", text.casefold()) if word not in _PLAIN_WORDS}
+
+
+def _named(option: str, said: set[str]) -> bool:
+    """Whether the user's words (`said`) name an option by one of its own words; a product
+    name like vFirewall is named by "firewall" too."""
+    own = _words(option) | {word.casefold()[:4] for word in re.findall(r"\bv([A-Z][a-z]{2,})", option)}
+    return bool(own & said)
+
+
+def _grounded(field: BlueprintField, value: Any, text: str) -> Any:
+    """`value` as far as the user's text names it, or None: options named by a word of
+    theirs, a number written in it. A yes/no is never read off a message about another field."""
+    said = _words(text)
+    if field.type is FieldType.MULTI_SELECT:
+        named = [option for option in value if _named(str(option), said)]
+        return named or None
+    if field.type is FieldType.SINGLE_SELECT:
+        return value if _named(str(value), said) else None
+    if field.type is FieldType.NUMBER:
+        written = {float(number) for number in re.findall(r"\d+(?:\.\d+)?", text.replace(",", ""))}
+        return value if float(value) in written else None
+    return None
 
 
 # A reply this short that the asked field accepts as it is ("Fortinet", "yes", "12") says

@@ -4,6 +4,8 @@ are read by one fit for extraction, and a phrasing may start while an answer is 
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from asgiref.sync import sync_to_async
 
@@ -129,3 +131,27 @@ async def test_a_phrasing_started_early_is_dropped_unseen_when_the_answer_leads_
         lambda: list(ProviderLog.objects.for_tenant(conversation.tenant).values_list("state", flat=True))
     )()
     assert "cancelled" in states, "the early call was stopped, and its row says so"
+
+
+async def test_fields_nobody_asked_about_take_only_what_the_users_words_name(
+    tenant_users: TenantUsers, conversation: Conversation, extraction_server: EmulatorServer,
+    platform: tuple[EmulatorServer, EmulatorServer],
+) -> None:  # fmt: skip
+    anthropic, _openai = platform
+    await sync_to_async(services.answers_apply)(conversation=conversation, values=EARLY_ANSWERS)
+    interview = Interview(tenant_users, conversation)
+    anthropic.push(Reply("Which pricing model will customers pay by? Why: it decides metering."))
+    await interview.start()
+    # A small model fills fields from the option lists of its prompt, not from the message.
+    reading = {
+        "pricing_model": "Per instance per month",
+        "logging_monitoring": ["Syslog", "Prometheus metrics"],
+        "authentication": "API keys",
+    }
+    extraction_server.push(Reply(json.dumps(reading)))
+    anthropic.push(Reply("Which vendor APIs or documents should the service use? Why: the code calls them."))
+    await interview.say("We bill per instance per month, invoiced yearly")
+    current, _messages = await interview.state()
+    assert current.answers["pricing_model"] == "Per instance per month"
+    assert "logging_monitoring" not in current.answers
+    assert "authentication" not in current.answers
