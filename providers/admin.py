@@ -10,10 +10,12 @@ from django.http import HttpRequest
 from core.admin import ReadOnlyAdmin
 from providers import services
 from providers.kinds import credential_breaker_key
+from providers.model_traits import model_traits_forget
 from providers.models import (
     CircuitReset,
     GatewaySettings,
     ModelPrice,
+    ModelTraits,
     ProviderCredential,
     ProviderLog,
     ProviderMetric,
@@ -151,3 +153,69 @@ class GatewaySettingsAdmin(TenantOwnedAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         return ["tenant"] if obj else []
+
+
+MODEL_TRAITS_FIELDS = (
+    "provider_key",
+    "model",
+    "base_url",
+    "credential",
+    "structured_output_mode",
+    "stream_usage",
+    "learned_at",
+    "evidence",
+)
+
+
+@admin.register(ModelTraits)
+class ModelTraitsAdmin(ReadOnlyAdmin):
+    """What the gateway learned models do not take (from the servers' refusals). Rows are
+    read, or forgotten so that the next call tries the full request again (after a server
+    upgrade, say); nobody edits them."""
+
+    list_display = [
+        "provider_key",
+        "model",
+        "structured_output_mode",
+        "stream_usage",
+        "learned_at",
+        "tenant",
+    ]
+    list_filter = ["structured_output_mode", "stream_usage"]
+    search_fields = ["provider_key", "model", "base_url", "evidence"]
+    list_select_related = ["credential__tenant"]
+    fields = MODEL_TRAITS_FIELDS
+    # All shown read-only: no form is built, so the tenant-owned credential is never listed.
+    readonly_fields = MODEL_TRAITS_FIELDS
+    actions = ["forget"]
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        # Forgetting is deleting: whoever may delete rows of this model may forget.
+        return admin.ModelAdmin.has_delete_permission(self, request, obj)
+
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)  # `forget` says what deleting means here
+        return actions
+
+    @admin.display(description="tenant")
+    def tenant(self, traits: ModelTraits) -> str:
+        return str(traits.credential.tenant) if traits.credential else "platform"
+
+    def delete_model(self, request: HttpRequest, obj: ModelTraits) -> None:
+        model_traits_forget(rows=ModelTraits.objects.filter(pk=obj.pk), actor_label=_operator(request))
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[ModelTraits]) -> None:
+        model_traits_forget(rows=queryset, actor_label=_operator(request))
+
+    @admin.action(
+        description="Forget the selected traits (the next call tries the full request)",
+        permissions=["delete"],
+    )
+    def forget(self, request: HttpRequest, queryset: QuerySet[ModelTraits]) -> None:
+        forgotten = model_traits_forget(rows=queryset, actor_label=_operator(request))
+        self.message_user(request, f"Forgot {forgotten} learned trait record(s).", messages.SUCCESS)
+
+
+def _operator(request: HttpRequest) -> str:
+    return request.user.get_username() if request.user.is_authenticated else "an operator"

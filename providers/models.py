@@ -11,6 +11,7 @@ from django.utils import timezone
 from core.storable import StorableJSONEncoder
 from providers.errors import ErrorCode
 from providers.interface import Task
+from providers.structured_output import StructuredOutputMode
 from tenants.models import Tenant
 from tenants.scoping import TenantOwnedModel, TenantScopedManager
 
@@ -268,3 +269,49 @@ class CircuitReset(models.Model):
 
     def __str__(self) -> str:
         return f"{self.provider} reset at {self.reset_at:%Y-%m-%d %H:%M}"
+
+
+class ModelTraits(models.Model):
+    """What a provider's model was found not to take, learned from the provider's own refusals
+    (providers/model_traits.py), so that later calls go straight to what works.
+
+    One row per provider credential (`provider_key`, as ProviderConfig.breaker_key) and
+    model, for the server at `base_url`: a row learned from another server does not apply.
+    Operators may delete a row to have the gateway try the full request again.
+    """
+
+    provider_key = models.CharField(max_length=100)
+    model = models.CharField(max_length=100)
+    base_url = models.CharField(max_length=300, blank=True)
+    # The tenant's credential it was learned on (its rows go with it); null for a platform provider.
+    credential = models.ForeignKey(
+        ProviderCredential, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    structured_output_mode = models.CharField(
+        max_length=20,
+        choices=[(mode.value, mode.value.replace("_", " ")) for mode in StructuredOutputMode],
+        default=StructuredOutputMode.JSON_SCHEMA.value,
+        help_text=(
+            "How a reply in a JSON schema is asked for: json schema (the server holds the reply to it), "
+            "json object (JSON mode, the schema in the prompt) or prompt (the schema in the prompt alone); "
+            "the last two are checked by the gateway."
+        ),
+    )
+    stream_usage = models.BooleanField(
+        default=True,
+        verbose_name="usage in streams",
+        help_text="Off once the server refused stream_options: the usage of its streams is estimated.",
+    )
+    learned_at = models.DateTimeField(default=timezone.now)
+    # Cut short by providers.errors.upstream_detail.
+    evidence = models.TextField(blank=True, help_text="What the server answered when it refused.")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["provider_key", "model"], name="model_traits_unique_model")
+        ]
+        ordering = ["provider_key", "model"]
+        verbose_name_plural = "model traits"
+
+    def __str__(self) -> str:
+        return f"{self.provider_key} {self.model}"

@@ -5,6 +5,11 @@ classes (APITimeoutError, RateLimitError, …), so one mapping serves both; the 
 passed in. Failures below the SDK (a connection dropped mid-stream surfaces as an httpx
 error) and malformed data are mapped too, so nothing unnormalized escapes a kind. A connection the
 egress guard refused (core/egress; the SDKs wrap it as a connection error) is egress_refused.
+
+A refusal that names an optional parameter the request carried (`sent`: response_format,
+stream_options) is a bad_request naming it in `unsupported_parameter`, whatever the status:
+llama-cpp-python's server answers a json_schema response_format with HTTP 500, and it must
+not count against the breaker as a server failure. The kind then sends the request without it.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 import email.utils
 import json
 import time
+from collections.abc import Collection
 from types import ModuleType
 from typing import Any
 
@@ -48,6 +54,46 @@ CONTEXT_PHRASES = (
     "maximum context",
     "too many tokens",
 )
+
+
+# The words a server's refusal names each optional parameter by (its own name first), and the
+# words that make a mention of it a refusal: OpenAI's "'response_format' of type 'json_schema'
+# is not supported with this model", llama-cpp-python's pydantic "Input should be 'text' or
+# 'json_object'", LM Studio's "'response_format.type' must be 'json_schema' or 'text'",
+# "Unrecognized request argument supplied: stream_options", pydantic's "Extra inputs are not
+# permitted".
+PARAMETER_WORDS: dict[str, tuple[str, ...]] = {
+    "response_format": ("response_format", "input should be 'text' or 'json_object'"),
+    "stream_options": ("stream_options", "include_usage"),
+}
+REFUSAL_WORDS = (
+    "unsupported",
+    "not supported",
+    "does not support",
+    "doesn't support",
+    "unrecognized",
+    "unknown",
+    "not permitted",
+    "not allowed",
+    "input should be",
+    "must be",
+    "invalid",
+)
+
+
+def unsupported_parameter(message: str, param: str, sent: Collection[str]) -> str:
+    """Which of the optional parameters `sent` a server's refusal names, or "".
+
+    `param` is the body's own `param` field (OpenAI's error shape names the culprit there).
+    """
+    lowered = message.lower()
+    refusal = any(word in lowered for word in REFUSAL_WORDS)
+    for name in sent:
+        if param and param.split(".")[0].split("[")[0] == name:
+            return name
+        if refusal and any(word in lowered for word in PARAMETER_WORDS.get(name, (name,))):
+            return name
+    return ""
 
 
 def retry_after_seconds(headers: httpx2.Headers | None) -> float | None:
@@ -87,6 +133,15 @@ def _body_error(body: object) -> tuple[str, str]:
     return "", ""
 
 
+def _body_param(body: object) -> str:
+    """The `param` field of an OpenAI-shaped error body, or ""."""
+    if isinstance(body, dict):
+        inner = body.get("error", body)
+        if isinstance(inner, dict):
+            return str(inner.get("param") or "")
+    return ""
+
+
 def _body_text(body: object) -> str:
     """An error body as text, whatever its shape (the SDKs parse JSON and keep other text)."""
     if body is None:
@@ -117,11 +172,14 @@ def _by_status(status: int) -> ErrorCode:
     return ErrorCode.BAD_REQUEST
 
 
-def normalize(error: BaseException, *, sdk: ModuleType, provider: str) -> ProviderError:
+def normalize(
+    error: BaseException, *, sdk: ModuleType, provider: str, sent: Collection[str] = ()
+) -> ProviderError:
     """The ProviderError for anything a call through `sdk` (anthropic or openai) raised.
 
     The message is the gateway's own words; whatever the upstream said (an error body, an
-    exception's text) goes to `detail`, cut short, for the log row only.
+    exception's text) goes to `detail`, cut short, for the log row only. `sent` names the
+    optional parameters the request carried (see the module's docstring).
     """
     if isinstance(error, ProviderError):
         return error
@@ -135,15 +193,19 @@ def normalize(error: BaseException, *, sdk: ModuleType, provider: str) -> Provid
             ErrorCode.CONNECTION, f"could not reach {provider}", provider=provider, detail=_cause(error)
         )
     if isinstance(error, sdk.APIStatusError):
-        return _status_error(error, provider)
+        return _status_error(error, provider, sent)
     if isinstance(error, sdk.APIResponseValidationError | json.JSONDecodeError | ValueError | KeyError):
         return ProviderError(
             ErrorCode.SERVER_ERROR, f"{provider} sent a malformed response", provider=provider, detail=error
         )
     if isinstance(error, sdk.APIError):
         # An error reported inside a 200 stream: only its body says what it is.
-        kind, message = _body_error(getattr(error, "body", None))
+        body = getattr(error, "body", None)
+        kind, message = _body_error(body)
         code = BODY_TYPES.get(kind, ErrorCode.SERVER_ERROR)
+        refused = _refused_parameter(code, message or str(error), _body_param(body), sent, provider, None)
+        if refused is not None:
+            return refused
         return ProviderError(
             code, f"{provider} reported an error: {code.summary}", provider=provider, detail=message or error
         )
@@ -161,7 +223,30 @@ def _cause(error: BaseException) -> str:
     return f"{type(cause).__name__}: {cause}"
 
 
-def _status_error(error: Any, provider: str) -> ProviderError:
+def _refused_parameter(
+    code: ErrorCode, message: str, param: str, sent: Collection[str], provider: str, status: int | None
+) -> ProviderError | None:
+    """The bad_request for a refusal of an optional parameter, if that is what it is.
+
+    Only a failure that could be one is looked at: a 429, an auth error or a timeout that
+    happens to quote the request is still what its status says.
+    """
+    if code not in (ErrorCode.BAD_REQUEST, ErrorCode.SERVER_ERROR):
+        return None
+    name = unsupported_parameter(message, param, sent)
+    if not name:
+        return None
+    return ProviderError(
+        ErrorCode.BAD_REQUEST,
+        f"{provider} does not take the request's {name}",
+        status=status,
+        provider=provider,
+        detail=message,
+        unsupported_parameter=name,
+    )
+
+
+def _status_error(error: Any, provider: str, sent: Collection[str]) -> ProviderError:
     status = int(getattr(error, "status_code", 0) or 0)
     body = getattr(error, "body", None)
     kind, message = _body_error(body)
@@ -170,6 +255,9 @@ def _status_error(error: Any, provider: str) -> ProviderError:
     code = _by_status(status) if status and status != 200 else BODY_TYPES.get(kind, ErrorCode.SERVER_ERROR)
     if status == 200 and kind in BODY_TYPES:
         code = BODY_TYPES[kind]
+    refused = _refused_parameter(code, message, _body_param(body), sent, provider, status or None)
+    if refused is not None:
+        return refused
     if code is ErrorCode.BAD_REQUEST:
         if kind in ("context_length_exceeded", "request_too_large") or any(
             phrase in message.lower() for phrase in CONTEXT_PHRASES

@@ -11,11 +11,13 @@ official SDKs. In a test (fixtures `anthropic_emulator` / `openai_emulator`):
     assert anthropic_emulator.last_request.body["system"] == "..."
 
 `server.EmulatorServer` runs one outside pytest; `python -m tests.emulators` runs one from
-the command line. `script` describes the outcomes.
+the command line. `script` describes the outcomes; `profiles` the OpenAI-compatible servers
+the OpenAI emulator can behave like (fixture `llama_cpp_emulator`: llama-cpp-python's).
 """
 
 from __future__ import annotations
 
+from tests.emulators.profiles import LLAMA_CPP_PYTHON, LM_STUDIO, OPENAI, Profile
 from tests.emulators.script import (
     Disconnect,
     DropAfter,
@@ -32,6 +34,9 @@ from tests.emulators.server import EmulatorServer
 from tests.emulators.state import Emulator, RecordedRequest, Settings
 
 __all__ = [
+    "LLAMA_CPP_PYTHON",
+    "LM_STUDIO",
+    "OPENAI",
     "Disconnect",
     "DropAfter",
     "Emulator",
@@ -41,6 +46,7 @@ __all__ = [
     "MalformedAfter",
     "NoResponse",
     "Outcome",
+    "Profile",
     "RecordedRequest",
     "Reply",
     "Settings",

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import sys
 
+from tests.emulators.profiles import PROFILES
 from tests.emulators.server import serve_forever
 from tests.emulators.state import Emulator, Settings
 
@@ -28,13 +29,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--token-latency", type=float, default=0.0, help="seconds per streamed token")
     parser.add_argument("--first-token-latency", type=float, default=0.0, help="extra delay, seconds")
     parser.add_argument("--default-tokens", type=int, default=12, help="words in the default reply")
+    parser.add_argument(
+        "--profile",
+        choices=sorted(PROFILES),
+        default="openai",
+        help="the OpenAI-compatible server to behave like (openai only; see tests/emulators/profiles.py)",
+    )
     args = parser.parse_args(argv)
     settings = Settings(
         default_tokens=args.default_tokens,
         token_latency=args.token_latency,
         first_token_latency=args.first_token_latency,
     )
-    emulator = Emulator(args.provider, settings)
+    emulator = Emulator(args.provider, settings, PROFILES[args.profile])
 
     def announce(base_url: str) -> None:
         print(f"{args.provider} emulator listening; base_url={base_url}", flush=True)

@@ -3,8 +3,17 @@
 from tests.emulators.fixtures import (
     anthropic_emulator,
     anthropic_emulator_server,
+    llama_cpp_emulator,
+    llama_cpp_emulator_server,
     openai_emulator,
     openai_emulator_server,
 )
 
-__all__ = ["anthropic_emulator", "anthropic_emulator_server", "openai_emulator", "openai_emulator_server"]
+__all__ = [
+    "anthropic_emulator",
+    "anthropic_emulator_server",
+    "llama_cpp_emulator",
+    "llama_cpp_emulator_server",
+    "openai_emulator",
+    "openai_emulator_server",
+]

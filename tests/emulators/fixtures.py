@@ -13,6 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.emulators.profiles import LLAMA_CPP_PYTHON
 from tests.emulators.server import EmulatorServer
 
 
@@ -25,6 +26,12 @@ def anthropic_emulator_server() -> Iterator[EmulatorServer]:
 @pytest.fixture(scope="session")
 def openai_emulator_server() -> Iterator[EmulatorServer]:
     with EmulatorServer("openai") as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def llama_cpp_emulator_server() -> Iterator[EmulatorServer]:
+    with EmulatorServer("openai", profile=LLAMA_CPP_PYTHON) as server:
         yield server
 
 
@@ -42,3 +49,12 @@ def openai_emulator(openai_emulator_server: EmulatorServer) -> Iterator[Emulator
     openai_emulator_server.reset()
     yield openai_emulator_server
     openai_emulator_server.reset()
+
+
+@pytest.fixture
+def llama_cpp_emulator(llama_cpp_emulator_server: EmulatorServer) -> Iterator[EmulatorServer]:
+    """An OpenAI-compatible server shaped like llama-cpp-python's (its own address), with an
+    empty script and log."""
+    llama_cpp_emulator_server.reset()
+    yield llama_cpp_emulator_server
+    llama_cpp_emulator_server.reset()

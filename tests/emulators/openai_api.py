@@ -6,6 +6,10 @@ Wire format as the real service sends it: compact JSON, `x-request-id` headers, 
 frames ending with `data: [DONE]\\n\\n`, and with `stream_options.include_usage` a `"usage": null`
 on every chunk plus a final usage chunk whose `choices` is empty. In-stream errors are a
 `data: {"error": {...}}` frame, as the API sends them.
+
+An emulator with another profile (tests/emulators/profiles.py) behaves like an
+OpenAI-compatible server that refuses some `response_format` types or `stream_options`,
+with that server's own error, or that never reports usage in a stream.
 """
 
 from __future__ import annotations
@@ -153,7 +157,7 @@ class OpenAIApp(ProviderApp):
     async def chat_completions(self, request: web.Request) -> web.StreamResponse:
         incoming = await self.receive(request, "completions")
         body = incoming.body
-        problem = validate_chat(body)
+        problem = validate_chat(body) or self.emulator.profile.refusal(body)
         if problem is not None:
             raise self.reject(incoming, problem)
         outcome = self.choose(incoming) or Reply()
@@ -200,8 +204,7 @@ class OpenAIApp(ProviderApp):
         return {**body, **_serving(plan)}
 
     def frames(self, incoming: Incoming, plan: Plan) -> StreamFrames:
-        options = incoming.body.get("stream_options")
-        usage_requested = isinstance(options, dict) and options.get("include_usage") is True
+        usage_requested = self.emulator.profile.usage_streamed(incoming.body)
         identity = {**_identity(plan, "chat.completion.chunk"), **_serving(plan)}
         prefix = dumps(identity)[:-1] + b',"choices":[{"index":0,"delta":'
         suffix = b"}]" + (b',"usage":null' if usage_requested else b"") + b"}\n\n"

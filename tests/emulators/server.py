@@ -21,6 +21,7 @@ from typing import Self
 from aiohttp import web
 
 from tests.emulators import anthropic_api, openai_api
+from tests.emulators.profiles import OPENAI, Profile
 from tests.emulators.state import Emulator, Provider, Settings
 
 _BUILDERS: dict[str, Callable[[Emulator], web.Application]] = {
@@ -67,9 +68,15 @@ class EmulatorServer(Emulator):
     """
 
     def __init__(
-        self, provider: Provider, *, host: str = "127.0.0.1", port: int = 0, settings: Settings | None = None
+        self,
+        provider: Provider,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        settings: Settings | None = None,
+        profile: Profile = OPENAI,
     ) -> None:
-        super().__init__(provider, settings)
+        super().__init__(provider, settings, profile)
         self.host = host
         self._requested_port = port
         self.port = 0

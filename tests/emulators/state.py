@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from tests.emulators.profiles import OPENAI, Profile
 from tests.emulators.script import Outcome
 
 Provider = Literal["anthropic", "openai"]
@@ -58,10 +59,15 @@ class RecordedRequest:
 class Emulator:
     """The scriptable state behind one provider emulator (see `EmulatorServer`)."""
 
-    def __init__(self, provider: Provider, settings: Settings | None = None) -> None:
+    def __init__(
+        self, provider: Provider, settings: Settings | None = None, profile: Profile = OPENAI
+    ) -> None:
         self.provider: Provider = provider
         self._initial_settings = settings or Settings()
         self.settings = copy.copy(self._initial_settings)
+        # Which OpenAI-compatible server the OpenAI emulator behaves like (tests/emulators/profiles.py).
+        self._initial_profile = profile
+        self.profile = profile
         self._lock = threading.Lock()
         self._queues: dict[str, deque[Outcome]] = {name: deque() for name in ENDPOINTS}
         self._log: list[RecordedRequest] = []
@@ -94,6 +100,11 @@ class Emulator:
         with self._lock:
             self._accepted_keys = set(keys)
 
+    def use_profile(self, profile: Profile) -> None:
+        """Behave like another OpenAI-compatible server until `reset()`."""
+        with self._lock:
+            self.profile = profile
+
     @property
     def requests(self) -> list[RecordedRequest]:
         """Every request received since the last reset, oldest first (a copy)."""
@@ -111,7 +122,7 @@ class Emulator:
         return [r for r in self.requests if r.endpoint == endpoint]
 
     def reset(self) -> None:
-        """Forget the script, the log and the key rules; restore the settings; and release
+        """Forget the script, the log and the key rules; restore the settings and the profile; and release
         every connection held by NoResponse / StallAfter (they are then dropped)."""
         with self._lock:
             for queue in self._queues.values():
@@ -120,6 +131,7 @@ class Emulator:
             self._rejected_keys.clear()
             self._accepted_keys = None
             self.settings = copy.copy(self._initial_settings)
+            self.profile = self._initial_profile
             loop = self._loop
         if loop is not None and not loop.is_closed():
             # RuntimeError: the loop closed in between, so nothing is held any more.

@@ -1,3 +1,4 @@
+from tests.emulators.fixtures import llama_cpp_emulator, llama_cpp_emulator_server
 from tests.gateway_fixtures import (
     anthropic_emulator,
     anthropic_emulator_server,
@@ -14,6 +15,8 @@ __all__ = [
     "anthropic_emulator_server",
     "fast_gateway",
     "fresh_gateway_state",
+    "llama_cpp_emulator",
+    "llama_cpp_emulator_server",
     "model_prices",
     "openai_emulator",
     "openai_emulator_server",

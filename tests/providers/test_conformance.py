@@ -1,13 +1,15 @@
 """Conformance of the SDK-based provider kinds: every outcome of the wire, normalized.
 
-Each kind talks through its official SDK to the wire emulator of its protocol; the
-embedded kind's own suite is test_embedded_kind.py.
+Each kind talks through its official SDK to the wire emulator of its protocol; the openai
+kind also to an OpenAI-compatible server shaped like llama-cpp-python's (no json_schema, no
+usage in streams: tests/emulators/profiles.py). The embedded kind's own suite is
+test_embedded_kind.py.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +18,7 @@ import pytest
 from providers.errors import ErrorCode, ProviderError
 from providers.interface import KindChunk, Message, ProviderCall, Usage
 from providers.kinds import ProviderConfig, client_for
+from providers.model_traits import forget_cached_traits
 from tests.emulators.script import (
     DropAfter,
     ErrorAfter,
@@ -28,15 +31,33 @@ from tests.emulators.script import (
 from tests.emulators.server import EmulatorServer
 from tests.gateway_fixtures import ANTHROPIC_KEY, OPENAI_KEY
 
+# A kind reads what it learned about a model from the database (providers/model_traits.py),
+# in a thread of its own: the rows must be committed to be seen.
+pytestmark = pytest.mark.django_db(transaction=True)
+
 
 @dataclass(frozen=True)
 class Kind:
     name: str
+    wire: str  # the provider kind, named after the protocol it speaks
     model: str
     key: str
 
 
-KINDS = [Kind("anthropic", "claude-sonnet-5-5", ANTHROPIC_KEY), Kind("openai", "gpt-6-sol", OPENAI_KEY)]
+KINDS = [
+    Kind("anthropic", "anthropic", "claude-sonnet-5-5", ANTHROPIC_KEY),
+    Kind("openai", "openai", "gpt-6-sol", OPENAI_KEY),
+    Kind("llama_cpp", "openai", "qwen2.5-7b-instruct-q4_k_m", OPENAI_KEY),
+]
+OPENAI_KIND, LLAMA_CPP_KIND = KINDS[1], KINDS[2]
+
+
+@pytest.fixture(autouse=True)
+def no_learned_traits() -> Iterator[None]:
+    """What a kind learned about a model in one test is not carried into the next."""
+    forget_cached_traits()
+    yield
+    forget_cached_traits()
 
 
 @pytest.fixture(params=KINDS, ids=lambda kind: kind.name)
@@ -47,16 +68,21 @@ def kind(request: pytest.FixtureRequest) -> Kind:
 
 @pytest.fixture
 def emulator(
-    kind: Kind, anthropic_emulator: EmulatorServer, openai_emulator: EmulatorServer
+    kind: Kind,
+    anthropic_emulator: EmulatorServer,
+    openai_emulator: EmulatorServer,
+    llama_cpp_emulator: EmulatorServer,
 ) -> EmulatorServer:
-    return anthropic_emulator if kind.name == "anthropic" else openai_emulator
+    return {"anthropic": anthropic_emulator, "openai": openai_emulator, "llama_cpp": llama_cpp_emulator}[
+        kind.name
+    ]
 
 
 def client(kind: Kind, base_url: str) -> Any:
     return client_for(
         ProviderConfig(
             name=f"{kind.name}-test",
-            kind=kind.name,
+            kind=kind.wire,
             default_model=kind.model,
             api_key=kind.key,
             base_url=base_url,
@@ -109,7 +135,7 @@ async def test_complete_returns_text_usage_and_stop(kind: Kind, emulator: Emulat
     assert reply.usage == Usage(31, 7)
     assert reply.finish_reason == "stop"
     sent = emulator.last_request.body
-    if kind.name == "anthropic":
+    if kind.wire == "anthropic":
         assert sent["system"] == "You interview business users."
         assert sent["messages"] == [{"role": "user", "content": "Which service do you need?"}]
     else:
@@ -130,7 +156,7 @@ async def test_a_temperature_is_sent_where_the_api_takes_one(
         text = (await client(kind, emulator.base_url).complete(call(kind, temperature=0.2))).text
     assert text == "Sure."
     sent = emulator.last_request.body
-    assert sent.get("temperature") == (0.2 if kind.name == "openai" else None)
+    assert sent.get("temperature") == (0.2 if kind.wire == "openai" else None)
 
 
 async def test_a_reply_cut_by_max_tokens_says_length(kind: Kind, emulator: EmulatorServer) -> None:
@@ -145,36 +171,63 @@ async def test_stream_yields_the_text_then_usage(kind: Kind, emulator: EmulatorS
     texts = [chunk.text for chunk in chunks if chunk.text]
     assert len(texts) == 6
     assert "".join(texts) == "Managed VPN with per-site pricing"
-    assert chunks[-1].usage == Usage(20, 6)
+    # llama-cpp-python's server ignores stream_options: its streams never carry usage, and
+    # the gateway estimates it.
+    assert chunks[-1].usage == (None if kind.name == "llama_cpp" else Usage(20, 6))
     assert chunks[-1].finish_reason == "stop"
 
 
 async def test_openai_stream_without_usage_reports_none(openai_emulator: EmulatorServer) -> None:
-    kind = KINDS[1]
+    kind = OPENAI_KIND
     openai_emulator.push(Reply("no usage here", include_usage=False))
     chunks = await collect(kind, openai_emulator)
     assert chunks[-1].usage is None, "the gateway estimates it"
     assert openai_emulator.last_request.body["stream_options"] == {"include_usage": True}
 
 
+SCHEMA = {
+    "type": "object",
+    "properties": {"service_type": {"type": "string"}},
+    "required": ["service_type"],
+}
+
+
+@pytest.mark.parametrize("streamed", [False, True], ids=["complete", "stream"])
 async def test_structured_output_sends_the_schema_and_returns_json(
-    kind: Kind, emulator: EmulatorServer
+    kind: Kind, emulator: EmulatorServer, streamed: bool
 ) -> None:
-    schema = {
-        "type": "object",
-        "properties": {"service_type": {"type": "string"}},
-        "required": ["service_type"],
-    }
     emulator.push(Reply(json.dumps({"service_type": "vFirewall"})))
-    reply = await client(kind, emulator.base_url).complete(
-        call(kind, json_schema=schema, json_schema_name="fields")
-    )
-    assert json.loads(reply.text) == {"service_type": "vFirewall"}
-    sent = emulator.last_request.body
-    if kind.name == "anthropic":
-        assert sent["output_config"]["format"] == {"type": "json_schema", "schema": schema}
+    structured = call(kind, json_schema=SCHEMA, json_schema_name="fields")
+    if streamed:
+        text = "".join([chunk.text async for chunk in client(kind, emulator.base_url).stream(structured)])
     else:
-        assert sent["response_format"]["json_schema"]["schema"] == schema
+        text = (await client(kind, emulator.base_url).complete(structured)).text
+    assert json.loads(text) == {"service_type": "vFirewall"}
+    sent = emulator.last_request.body
+    if kind.wire == "anthropic":
+        assert sent["output_config"]["format"] == {"type": "json_schema", "schema": SCHEMA}
+    elif kind.name == "openai":
+        assert sent["response_format"]["json_schema"]["schema"] == SCHEMA
+    else:
+        # Refused with HTTP 500, then asked as JSON with the schema in the system prompt.
+        refused, answered = emulator.requests
+        assert refused.outcome == "http_error 500"
+        assert refused.body["response_format"]["type"] == "json_schema"
+        assert answered.body["response_format"] == {"type": "json_object"}
+        assert json.dumps(SCHEMA, separators=(",", ":")) in answered.body["messages"][0]["content"]
+
+
+async def test_a_refused_json_schema_is_not_asked_for_again(llama_cpp_emulator: EmulatorServer) -> None:
+    kind = LLAMA_CPP_KIND
+    emulator = llama_cpp_emulator
+    for _ in range(2):
+        emulator.push(Reply(json.dumps({"service_type": "vRouter"})))
+        await client(kind, emulator.base_url).complete(call(kind, json_schema=SCHEMA))
+    assert [request.body["response_format"]["type"] for request in emulator.requests] == [
+        "json_schema",
+        "json_object",
+        "json_object",
+    ]
 
 
 async def test_models_are_listed_as_a_free_probe(kind: Kind, emulator: EmulatorServer) -> None:
@@ -184,7 +237,7 @@ async def test_models_are_listed_as_a_free_probe(kind: Kind, emulator: EmulatorS
 
 
 async def test_openai_embeddings(openai_emulator: EmulatorServer) -> None:
-    result = await client(KINDS[1], openai_emulator.base_url).embed(
+    result = await client(OPENAI_KIND, openai_emulator.base_url).embed(
         ["vRouter", "vFirewall"], "text-embedding-3-small"
     )
     assert len(result.vectors) == 2
@@ -282,12 +335,12 @@ async def test_mid_stream_faults_come_after_the_tokens_already_sent(
     received, error = await streamed_until_failure(kind, emulator, timeout=0.5)
     assert received.split() == ["alpha", "beta", "gamma"]
     # Anthropic's default in-stream error is overloaded_error, OpenAI's server_error.
-    expected = code or (ErrorCode.OVERLOADED if kind.name == "anthropic" else ErrorCode.SERVER_ERROR)
+    expected = code or (ErrorCode.OVERLOADED if kind.wire == "anthropic" else ErrorCode.SERVER_ERROR)
     assert error.code is expected
 
 
 async def test_an_in_stream_rate_limit_error_is_rate_limited(kind: Kind, emulator: EmulatorServer) -> None:
-    error_type = "rate_limit_error" if kind.name == "anthropic" else "rate_limit_exceeded"
+    error_type = "rate_limit_error" if kind.wire == "anthropic" else "rate_limit_exceeded"
     emulator.push(Reply("a b c", fault=ErrorAfter(1, error_type=error_type, message="slow down")))
     with pytest.raises(ProviderError) as raised:
         await collect(kind, emulator)
@@ -308,7 +361,7 @@ async def test_clients_are_reused_per_credential_within_a_loop(kind: Kind, emula
     other = client_for(
         ProviderConfig(
             name="x",
-            kind=kind.name,
+            kind=kind.wire,
             default_model=kind.model,
             api_key="sk-other-key-000000",
             base_url=emulator.base_url,
