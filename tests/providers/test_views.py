@@ -36,8 +36,8 @@ CANARY = "sk-canary-portal-1234567890abcdef"
 PROVIDERS = "/t/acme/providers/"
 
 
-def add_key(client: Client, **overrides: str) -> Any:
-    data = {
+def add_key(client: Client, **overrides: str | list[str]) -> Any:
+    data: dict[str, str | list[str]] = {
         "name": "team-openai",
         "kind": "openai",
         "default_model": "gpt-6-sol",
