@@ -63,6 +63,27 @@
     if (box) box.value = "";
   });
 
+
+  // ---- Workflow editor (workflows/editor, workflows/templates/workflows) ---------------------
+  // Only the editor's code is in this section; the graph, the forms and the findings are
+  // rendered by the server, and everything here degrades to the forms without script.
+
+  // htmx wires up swapped-in elements when the swap settles, a moment after they appear: a
+  // click on a graph node in that moment went unheard, and a form sent then went without
+  // htmx (the journey saw both under load). Before an event reaches an editor element, wire
+  // it; htmx.process does nothing to an element already wired.
+  function wired(item) {
+    if (window.htmx && item) htmx.process(item);
+    return item;
+  }
+
+  ["click", "change", "submit"].forEach(function (type) {
+    document.addEventListener(type, function (event) {
+      var target = event.target;
+      wired(target.closest && target.closest(".workflow-editor [hx-get], .workflow-editor [hx-post]"));
+    }, true);
+  });
+
   // The workflow graph's nodes and edges are SVG groups, not buttons: Enter or Space on a
   // focused one opens it, as a click does.
   document.addEventListener("keydown", function (event) {
@@ -70,8 +91,167 @@
     var item = event.target.closest && event.target.closest(".workflow-graph [role=button]");
     if (!item) return;
     event.preventDefault();
-    item.dispatchEvent(new MouseEvent("click", { bubbles: true, cancelable: true }));
+    wired(item).dispatchEvent(new MouseEvent("click", { bubbles: true, cancelable: true }));
   });
+
+  // Connect two nodes by dragging from one onto the other (a graph members may change has
+  // data-connectable). The connection is posted by the hidden #connect-form, as the "Add an
+  // edge" form would post it; dropping elsewhere, or on the same node, connects nothing.
+  var DRAG_START = 6; // pixels the pointer moves before a press becomes a drag
+  var drag = null;
+
+  function graphPoint(svg, event) {
+    var point = svg.createSVGPoint();
+    point.x = event.clientX;
+    point.y = event.clientY;
+    return point.matrixTransform(svg.getScreenCTM().inverse());
+  }
+
+  function nodeAt(event) {
+    var under = document.elementFromPoint(event.clientX, event.clientY);
+    var node = under && under.closest && under.closest(".workflow-graph .wf-node");
+    return node && drag && node.ownerSVGElement === drag.svg ? node : null;
+  }
+
+  function markTarget(node) {
+    if (drag.target === node) return;
+    if (drag.target) drag.target.classList.remove("drop-target");
+    drag.target = node && node !== drag.source ? node : null;
+    if (drag.target) drag.target.classList.add("drop-target");
+  }
+
+  function endDrag() {
+    if (!drag) return;
+    if (drag.line) drag.line.remove();
+    drag.svg.classList.remove("is-connecting");
+    drag.source.classList.remove("drag-source");
+    if (drag.target) drag.target.classList.remove("drop-target");
+    drag = null;
+  }
+
+  document.addEventListener("pointerdown", function (event) {
+    if (event.button !== 0 || !event.target.closest) return;
+    var source = event.target.closest(".workflow-graph[data-connectable] .wf-node");
+    // A touch on a node scrolls the graph; only its port starts a connection.
+    if (!source || (event.pointerType === "touch" && !event.target.closest(".connect-port"))) return;
+    var svg = source.ownerSVGElement;
+    drag = { svg: svg, source: source, x: event.clientX, y: event.clientY, line: null, target: null, from: graphPoint(svg, event) };
+  });
+
+  document.addEventListener("pointermove", function (event) {
+    if (!drag) return;
+    if (!drag.line) {
+      if (Math.abs(event.clientX - drag.x) + Math.abs(event.clientY - drag.y) < DRAG_START) return;
+      drag.line = document.createElementNS("http://www.w3.org/2000/svg", "line");
+      drag.line.setAttribute("class", "drag-line");
+      drag.line.setAttribute("x1", drag.from.x);
+      drag.line.setAttribute("y1", drag.from.y);
+      drag.svg.appendChild(drag.line);
+      drag.svg.classList.add("is-connecting");
+      drag.source.classList.add("drag-source");
+    }
+    event.preventDefault();
+    var point = graphPoint(drag.svg, event);
+    drag.line.setAttribute("x2", point.x);
+    drag.line.setAttribute("y2", point.y);
+    markTarget(nodeAt(event));
+  });
+
+  document.addEventListener("pointerup", function (event) {
+    if (!drag) return;
+    var dragged = Boolean(drag.line);
+    if (dragged) markTarget(nodeAt(event));
+    var source = drag.source, target = drag.target;
+    endDrag();
+    if (!dragged) return; // a click: htmx opens the node
+    // The click that ends a drag is not a click on the node: swallowed, if it comes at once.
+    var swallow = function (click) {
+      click.stopPropagation();
+      click.preventDefault();
+    };
+    document.addEventListener("click", swallow, { capture: true, once: true });
+    window.setTimeout(function () { document.removeEventListener("click", swallow, true); }, 0);
+    var form = document.getElementById("connect-form");
+    if (!target || !form) return;
+    form.elements.source.value = source.getAttribute("data-node-id");
+    form.elements.target.value = target.getAttribute("data-node-id");
+    wired(form).requestSubmit();
+  });
+
+  document.addEventListener("pointercancel", endDrag);
+  document.addEventListener("keydown", function (event) {
+    if (event.key === "Escape") endDrag();
+  });
+
+  // A finding's link opens what it is about in the side panel and selects it in the graph:
+  // bring the selected node into view, which on a narrow screen is far above the findings.
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var config = event.detail.requestConfig;
+    if (!config || !config.elt || !config.elt.hasAttribute("data-show-in-graph")) return;
+    var selected = document.querySelector(".workflow-graph .is-selected");
+    if (selected) selected.scrollIntoView({ block: "center", inline: "center" });
+  });
+
+  // The edge form's Branch list shows the branches of the node chosen as From, taken from the
+  // form's template of every decision's branches; it is hidden while that node has none.
+  document.addEventListener("change", function (event) {
+    var source = event.target;
+    if (!source.matches || !source.matches("select[data-branch-source]")) return;
+    var form = source.form;
+    var field = form && form.querySelector("[data-branch-field]");
+    var options = form && form.querySelector("template[data-branch-options]");
+    if (!field || !options) return;
+    var select = field.querySelector("select");
+    while (select.options.length > 1) select.remove(1);
+    select.value = "";
+    var group = Array.prototype.find.call(options.content.querySelectorAll("optgroup"), function (candidate) {
+      return candidate.getAttribute("data-source") === source.value;
+    });
+    if (group) {
+      group.querySelectorAll("option").forEach(function (option) { select.appendChild(option.cloneNode(true)); });
+    }
+    field.hidden = !group;
+  });
+
+  // Key/value rows (workflows/editor/key_value.py): add a row from the template, remove one,
+  // and keep the rows' accessible names numbered and the field's id on the first name box.
+  function renumberRows(box) {
+    var rows = box.querySelectorAll("[data-kv-rows] [data-kv-row]");
+    rows.forEach(function (row, index) {
+      var key = row.querySelector("[data-kv-key]");
+      var value = row.querySelector("[data-kv-value]");
+      var number = index + 1;
+      key.setAttribute("aria-label", key.getAttribute("aria-label").replace(/, row \d+$/, "") + ", row " + number);
+      value.setAttribute("aria-label", value.getAttribute("aria-label").replace(/, row \d+$/, "") + ", row " + number);
+      row.querySelector("[data-kv-remove]").setAttribute("aria-label", "Remove row " + number);
+      if (index === 0) key.id = box.getAttribute("data-kv-id");
+      else key.removeAttribute("id");
+    });
+  }
+
+  function addRow(box) {
+    var template = box.querySelector("template[data-kv-template]");
+    var row = template.content.firstElementChild.cloneNode(true);
+    box.querySelector("[data-kv-rows]").appendChild(row);
+    renumberRows(box);
+    return row;
+  }
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("[data-kv-add], [data-kv-remove]");
+    if (!button) return;
+    var box = button.closest("[data-kv]");
+    if (!box) return;
+    if (button.hasAttribute("data-kv-add")) {
+      addRow(box).querySelector("[data-kv-key]").focus();
+      return;
+    }
+    button.closest("[data-kv-row]").remove();
+    if (!box.querySelector("[data-kv-rows] [data-kv-row]")) addRow(box);
+    renumberRows(box);
+    box.querySelector("[data-kv-add]").focus();
+  });
+  // ---- end of the workflow editor's section ----------------------------------------------
 
   // Close an open <details> menu when clicking elsewhere.
   document.addEventListener("click", function (event) {

@@ -120,11 +120,12 @@ class EditorJourney:
         form.get_by_label("From").select_option(source)
         form.get_by_label("To", exact=True).select_option(target)
         if handle:
-            form.get_by_label("Source handle").fill(handle)
+            # Choosing a decision as From shows its branches to choose from.
+            form.get_by_label("Branch", exact=True).select_option(handle)
         if condition:
             form.get_by_label("Condition", exact=True).fill(condition)
         if label:
-            form.get_by_label("Condition label").fill(label)
+            form.get_by_label("Label", exact=True).fill(label)
         form.get_by_test_id("save-edge").click()
         edge_id = f"{source}_to_{target}"
         self.notice(f"Added edge {source} → {target} ({edge_id})")
@@ -169,7 +170,7 @@ class EditorJourney:
             [("big", "amount > 1000", "Large"), ("small", "amount <= 1000", "Small")],
             default="small",
         )
-        self.add_parallel("fan_out", "Notify and ship", ["Notify customer (notify)", "Ship order (ship)"])
+        self.add_parallel("fan_out", "Notify and ship", ["Notify customer", "Ship order"])
         self.add_edge("receive", "route")
         self.add_edge("route", "approve", handle="big")
         self.add_edge("route", "fan_out", handle="small")

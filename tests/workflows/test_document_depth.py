@@ -21,7 +21,7 @@ from django.core.management.base import CommandError
 
 from tests.conftest import TenantUsers
 from tests.workflows.samples import chain, load_fixture, node, variable, workflow
-from tests.workflows.version_records import make_workflow, url
+from tests.workflows.version_records import make_workflow, url, valid_document
 from workflows import services
 from workflows.analysis.validation import validate_workflow
 from workflows.compiler import compile_workflow
@@ -163,25 +163,30 @@ def test_the_services_refuse_to_store_a_draft_that_deep(tenant_users: TenantUser
 def test_the_editors_json_fields_refuse_a_value_that_would_nest_the_draft_too_deeply(
     tenant_users: TenantUsers, field: str, levels_above: int, over: int
 ) -> None:
-    workflow_ = make_workflow(tenant_users.tenant)
+    document = valid_document()
+    # A trigger's settings are rows of text, which cannot nest, unless stored settings are
+    # not all text: those are edited as JSON.
+    document["triggers"] = [{"trigger_type": "webhook", "config": {"retries": 3}}]
+    workflow_ = make_workflow(tenant_users.tenant, document=document)
     before = workflow_.document
     client = tenant_users.client_for(tenant_users.member)
     levels = MAX_DOCUMENT_DEPTH - levels_above + over
     path, data = _form(field, nested(levels))
+    where: dict[str, Any] = {"trigger_index": 0} if field == "trigger config" else {}
 
-    response = client.post(url(path, workflow_), data)
+    response = client.post(url(path, workflow_, **where), data)
 
     assert response.status_code == 422
     assert f"The JSON is {MESSAGE.removeprefix('the document is ')}." in response.content.decode()
     assert Workflow.objects.for_tenant(tenant_users.tenant).get().document == before
 
-    at_the_limit = client.post(url(path, workflow_), _form(field, nested(levels - over))[1])
+    at_the_limit = client.post(url(path, workflow_, **where), _form(field, nested(levels - over))[1])
     assert at_the_limit.status_code == 302, at_the_limit.content.decode()[:2000]
 
 
 def _form(field: str, value: str) -> tuple[str, dict[str, str]]:
     if field == "trigger config":
-        return "workflow_trigger_new", {"trigger_type": "webhook", "config": value}
+        return "workflow_trigger", {"trigger_type": "webhook", "config": value}
     if field == "variable default":
         return "workflow_variable_new", {"name": "deep", "variable_type": "object", "default_value": value}
     return "workflow_node_new", {

@@ -242,7 +242,8 @@ def _entry_and_reachability(graph: WorkflowGraph) -> list[Finding]:
     return [
         error(
             UNREACHABLE_NODE,
-            f"node {node!r} cannot be reached from the entry node {entry!r}",
+            f"node {node!r} cannot be reached from the entry node {entry!r}: "
+            f"connect it from {entry!r} or a node after it, or remove it",
             node_id=node,
             path=("nodes", graph.position[node]),
         )

@@ -220,6 +220,9 @@ class WorkflowEdge(DSLModel):
     source_handle: str | None = None
     target_handle: str | None = None
     condition: EdgeCondition | None = None
+    label: str | None = Field(
+        default=None, description="Words the editor shows on an edge without a condition; no effect on runs."
+    )
 
 
 class WorkflowVariable(DSLModel):

@@ -12,17 +12,25 @@ from __future__ import annotations
 
 import itertools
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from workflows.dsl.document_types import WorkflowDocument
 from workflows.dsl.findings import CYCLIC_GRAPH, Finding
 from workflows.dsl.json_values import JSONValue
+from workflows.editor.editing import decision_branches
+from workflows.editor.label_lines import wrap_label
 from workflows.editor.layering import GraphEdge, GraphNode, back_edges, ordered_layers
 
 NODE_WIDTH = 176
-NODE_HEIGHT = 56
+NODE_HEIGHT = 56  # with a one-line label; each more line adds LABEL_LINE_HEIGHT
+LABEL_FONT_SIZE = 13
+LABEL_LINE_HEIGHT = 16
+LABEL_LEFT = 12
+# The label's lines stop short of the box's right side, where a finding's mark sits.
+LABEL_WIDTH = NODE_WIDTH - LABEL_LEFT - 22
+MAX_LABEL_LINES = 10  # a longer label ends in "…" (the node's tooltip and panel show it all)
 LAYER_GAP = 64  # room for an edge's label between two layers
 NODE_GAP = 32  # between the nodes of a layer
 MARGIN = 24
@@ -31,7 +39,7 @@ LANE_GAP = 26  # distance between the lanes of back edges right of the graph
 
 @dataclass(frozen=True)
 class NodeBox:
-    """A node as drawn: its box and what its findings say about it."""
+    """A node as drawn: its box, its label's lines and what its findings say about it."""
 
     id: str
     label: str
@@ -41,6 +49,27 @@ class NodeBox:
     state: str  # "error", "warning" or "ok"
     in_cycle: bool
     messages: tuple[str, ...]
+    lines: tuple[str, ...] = ()
+    height: float = NODE_HEIGHT
+
+    @property
+    def kind_y(self) -> float:
+        """The baseline of the line under the label (the node's type)."""
+        return label_baseline(max(len(self.lines), 1) - 1) + 18
+
+
+def label_baseline(line: int) -> float:
+    """The baseline of the label's line number `line` (from 0), from the box's top."""
+    return 24 + line * LABEL_LINE_HEIGHT
+
+
+def label_lines(label: str) -> tuple[str, ...]:
+    """The label wrapped to the box's width (at least one line, maybe empty)."""
+    return wrap_label(label, width=LABEL_WIDTH, font_size=LABEL_FONT_SIZE, max_lines=MAX_LABEL_LINES) or ("",)
+
+
+def box_height(lines: tuple[str, ...]) -> float:
+    return NODE_HEIGHT + (max(len(lines), 1) - 1) * LABEL_LINE_HEIGHT
 
 
 @dataclass(frozen=True)
@@ -99,25 +128,21 @@ def _read_nodes(document: WorkflowDocument) -> list[GraphNode]:
 
 def _branch_labels(document: WorkflowDocument) -> dict[tuple[str, str], str]:
     """(decision node id, branch id) -> the branch's label, for edges that name a branch."""
-    labels: dict[tuple[str, str], str] = {}
-    for item in _items(document, "nodes"):
-        config = item.get("config")
-        node_id = item.get("id")
-        if not isinstance(node_id, str) or not isinstance(config, Mapping):
-            continue
-        for branch in _items(config, "branches"):
-            branch_id, label = branch.get("id"), branch.get("label")
-            if isinstance(branch_id, str):
-                labels.setdefault((node_id, branch_id), _text(label) or _text(branch.get("condition")))
-    return labels
+    return {
+        (node_id, branch_id): words
+        for node_id, branches in decision_branches(document).items()
+        for branch_id, words in branches
+    }
 
 
 def _edge_label(item: Mapping[str, Any], branch_labels: dict[tuple[str, str], str]) -> str:
+    """What the edge says: its own words (a condition's label, a plain label), else its
+    condition, else the name of the decision branch it takes."""
     condition = item.get("condition")
-    if isinstance(condition, Mapping):
-        label = _text(condition.get("label")) or _text(condition.get("expression"))
-        if label:
-            return label
+    condition = condition if isinstance(condition, Mapping) else {}
+    label = _text(condition.get("label")) or _text(item.get("label")) or _text(condition.get("expression"))
+    if label:
+        return label
     handle = item.get("source_handle")
     if isinstance(handle, str) and handle:
         return branch_labels.get((_text(item.get("source")), handle), handle)
@@ -167,10 +192,29 @@ def _state(findings: list[Finding]) -> str:
     return "warning" if findings else "ok"
 
 
-def layout(document: JSONValue, findings: Iterable[Finding] = ()) -> Drawing:
-    """Place the document's nodes and edges; `findings` mark what is in error.
+@dataclass(frozen=True)
+class Place:
+    """Where a node's box goes: its top left corner, its height, its layer and the bottom of
+    the layer's tallest box."""
+
+    x: float
+    y: float
+    height: float
+    layer: int
+    layer_bottom: float
+
+
+def layout(
+    document: JSONValue,
+    findings: Iterable[Finding] = (),
+    describe: Callable[[Finding], str] = lambda finding: finding.message,
+) -> Drawing:
+    """Place the document's nodes and edges; `findings` mark what is in error, and each
+    node's tooltip lists what `describe` says of its findings.
 
     Takes any JSON value, as the draft is stored: one that is not an object draws nothing.
+    Boxes never overlap: a box is as tall as its wrapped label, and each layer as tall as
+    its tallest box.
     """
     drawn: WorkflowDocument = document if isinstance(document, dict) else {}
     nodes = _read_nodes(drawn)
@@ -179,37 +223,42 @@ def layout(document: JSONValue, findings: Iterable[Finding] = ()) -> Drawing:
     forward = [edge for edge in edges if edge.index not in back]
     layers = ordered_layers(nodes, forward)
     by_node, by_edge, cycle_nodes, cycle_links = _finding_marks(findings)
+    lines = {node.id: label_lines(node.label or node.id) for node in nodes}
+    heights = {node_id: box_height(node_lines) for node_id, node_lines in lines.items()}
 
     # Layers run top to bottom; a layer's nodes sit side by side, centred on the widest layer.
     widest = max((len(layer) for layer in layers), default=0)
     layer_width = widest * NODE_WIDTH + max(widest - 1, 0) * NODE_GAP
-    places: dict[str, tuple[float, float]] = {}
+    places: dict[str, Place] = {}
+    top: float = MARGIN
     for number, layer in enumerate(layers):
         offset = (layer_width - (len(layer) * NODE_WIDTH + (len(layer) - 1) * NODE_GAP)) / 2
-        for place, node_id in enumerate(layer):
-            places[node_id] = (
-                MARGIN + offset + place * (NODE_WIDTH + NODE_GAP),
-                MARGIN + number * (NODE_HEIGHT + LAYER_GAP),
-            )
+        bottom = top + max(heights[node_id] for node_id in layer)
+        for number_in_layer, node_id in enumerate(layer):
+            x = MARGIN + offset + number_in_layer * (NODE_WIDTH + NODE_GAP)
+            places[node_id] = Place(x, top, heights[node_id], number, bottom)
+        top = bottom + LAYER_GAP
 
     boxes = []
     for node in nodes:
-        x, y = places[node.id]
+        place = places[node.id]
         marks = by_node.get(node.id, [])
         boxes.append(
             NodeBox(
                 node.id,
                 node.label,
                 node.node_type,
-                x,
-                y,
+                place.x,
+                place.y,
                 _state(marks),
                 node.id in cycle_nodes,
-                tuple(dict.fromkeys(finding.message for finding in marks)),
+                tuple(dict.fromkeys(describe(finding) for finding in marks)),
+                lines[node.id],
+                place.height,
             )
         )
 
-    lines: list[EdgeLine] = []
+    drawn_lines: list[EdgeLine] = []
     right = MARGIN + layer_width
     lane = right + LANE_GAP
     seen_pairs: dict[tuple[str, str], int] = defaultdict(int)
@@ -227,7 +276,7 @@ def layout(document: JSONValue, findings: Iterable[Finding] = ()) -> Drawing:
         else:
             path, label_x, label_y = _forward_path(places[edge.source], places[edge.target])
             label_y += repeat * 14  # edges between the same two nodes: labels one under the other
-        lines.append(
+        drawn_lines.append(
             EdgeLine(
                 edge.id,
                 edge.index,
@@ -243,9 +292,9 @@ def layout(document: JSONValue, findings: Iterable[Finding] = ()) -> Drawing:
             )
         )
 
-    height = MARGIN * 2 + max(len(layers), 1) * NODE_HEIGHT + max(len(layers) - 1, 0) * LAYER_GAP
+    height = max(top - LAYER_GAP, MARGIN + NODE_HEIGHT) + MARGIN
     width = max(lane - LANE_GAP + MARGIN, right + MARGIN, MARGIN * 2 + NODE_WIDTH)
-    return Drawing(width, height, boxes, lines)
+    return Drawing(width, height, boxes, drawn_lines)
 
 
 def coordinate(value: float) -> str:
@@ -253,29 +302,29 @@ def coordinate(value: float) -> str:
     return f"{value:.1f}".rstrip("0").rstrip(".")
 
 
-def _forward_path(source: tuple[float, float], target: tuple[float, float]) -> tuple[str, float, float]:
+def _forward_path(source: Place, target: Place) -> tuple[str, float, float]:
     """From the bottom of the source to the top of the target."""
-    start_x, start_y = source[0] + NODE_WIDTH / 2, source[1] + NODE_HEIGHT
-    end_x, end_y = target[0] + NODE_WIDTH / 2, target[1]
+    start_x, start_y = source.x + NODE_WIDTH / 2, source.y + source.height
+    end_x, end_y = target.x + NODE_WIDTH / 2, target.y
     bend = max((end_y - start_y) / 2, 24)
     # An edge that skips layers bulges sideways, so it does not run through the nodes between.
-    aside = NODE_WIDTH * 0.9 if end_y - start_y > LAYER_GAP + 1 else 0.0
+    aside = NODE_WIDTH * 0.9 if target.layer - source.layer > 1 else 0.0
     path = (
         f"M{coordinate(start_x)},{coordinate(start_y)} "
         f"C{coordinate(start_x + aside)},{coordinate(start_y + bend)} "
         f"{coordinate(end_x + aside)},{coordinate(end_y - bend)} "
         f"{coordinate(end_x)},{coordinate(end_y)}"
     )
-    # The curve's midpoint (t = 1/2 of the cubic Bézier).
-    return path, (start_x + end_x) / 2 + aside * 0.75, (start_y + end_y) / 2 + 4
+    if aside:  # the curve's midpoint (t = 1/2 of the cubic Bézier)
+        return path, (start_x + end_x) / 2 + aside * 0.75, (start_y + end_y) / 2 + 4
+    # Between two layers the label sits in the gap under the source's layer, clear of its boxes.
+    return path, (start_x + end_x) / 2, (source.layer_bottom + end_y) / 2 + 4
 
 
-def _back_path(
-    source: tuple[float, float], target: tuple[float, float], lane: float
-) -> tuple[str, float, float]:
+def _back_path(source: Place, target: Place, lane: float) -> tuple[str, float, float]:
     """Out of the source's right side, up a lane right of the graph, into the target's."""
-    start_x, start_y = source[0] + NODE_WIDTH, source[1] + NODE_HEIGHT * 0.65
-    end_x, end_y = target[0] + NODE_WIDTH, target[1] + NODE_HEIGHT * 0.35
+    start_x, start_y = source.x + NODE_WIDTH, source.y + source.height * 0.65
+    end_x, end_y = target.x + NODE_WIDTH, target.y + target.height * 0.35
     if source == target:  # a self-loop: a small lane of its own beside the node
         lane = start_x + LANE_GAP
     path = (

@@ -37,6 +37,32 @@ def find(document: WorkflowDocument, section: str, item_id: str) -> Item | None:
     return next((item for item in items_of(document, section) if item.get("id") == item_id), None)
 
 
+def decision_branches(document: WorkflowDocument) -> dict[str, list[tuple[str, str]]]:
+    """Node id -> its declared branches as (branch id, what to call it: label, else condition),
+    for the nodes whose config lists branches as objects (decisions; parallel branches are
+    node ids). The first node of an id counts, and a branch id once per node."""
+    found: dict[str, list[tuple[str, str]]] = {}
+    seen: set[str] = set()
+    for node in items_of(document, "nodes"):
+        node_id, config = node.get("id"), node.get("config")
+        if not isinstance(node_id, str) or node_id in seen:
+            continue
+        seen.add(node_id)
+        if not isinstance(config, dict):
+            continue
+        branches = config.get("branches")
+        named: dict[str, str] = {}
+        for branch in branches if isinstance(branches, list) else []:
+            if not isinstance(branch, dict) or not isinstance(branch.get("id"), str) or not branch["id"]:
+                continue
+            label, condition = branch.get("label"), branch.get("condition")
+            words = label if isinstance(label, str) and label.strip() else condition
+            named.setdefault(branch["id"], words if isinstance(words, str) else "")
+        if named:
+            found[node_id] = list(named.items())
+    return found
+
+
 def fresh_id(base: str, taken: Iterable[str], *, fallback: str) -> str:
     """An id made from `base` (a label) that is not taken: `check_stock`, `check_stock_2`…"""
     stem = _NOT_ID.sub("_", base.strip().lower()).strip("_")[:48] or fallback

@@ -17,6 +17,7 @@ from tenants.access import TenantRequest, get_tenant_object_or_404, tenant_view
 from workflows import selectors, services
 from workflows.analysis.limits import current_limits, no_room_for
 from workflows.editor.editing import (
+    decision_branches,
     find,
     ids_of,
     items_of,
@@ -33,7 +34,7 @@ from workflows.editor.pages import (
     can_write,
     changed_response,
     editor_response,
-    findings_for,
+    element_finding_rows,
     node_labels,
     overview_panel,
     pretty_json,
@@ -97,17 +98,25 @@ def _node_panel(
 def _node_neighbourhood(request: TenantRequest, workflow: Workflow, node_id: str) -> dict[str, Any]:
     urls = Urls(workflow)
     edges = [edge for edge in items_of(workflow.document, "edges") if isinstance(edge.get("id"), str)]
+    labels = node_labels(workflow.document)
+    branches = dict(decision_branches(workflow.document).get(node_id, []))
+
+    def linked(edge: dict[str, Any], other: Any) -> dict[str, Any]:
+        handle = edge.get("source_handle")
+        return {
+            "edge": edge,
+            "url": urls.edge(edge["id"]),
+            "name": (labels.get(other) or other) if isinstance(other, str) else "?",
+            "branch": (branches.get(handle) or handle) if isinstance(handle, str) and handle else "",
+        }
+
     return {
         "node_id": node_id,
         "delete_url": urls("workflow_node_delete", node_id=node_id),
         "add_edge_url": urls("workflow_edge_new") + "?" + urlencode({"source": node_id}),
-        "outgoing": [
-            {"edge": edge, "url": urls.edge(edge["id"])} for edge in edges if edge.get("source") == node_id
-        ],
-        "incoming": [
-            {"edge": edge, "url": urls.edge(edge["id"])} for edge in edges if edge.get("target") == node_id
-        ],
-        "findings": findings_for(selectors.analysis_of(workflow), node_id=node_id),
+        "outgoing": [linked(edge, edge.get("target")) for edge in edges if edge.get("source") == node_id],
+        "incoming": [linked(edge, edge.get("source")) for edge in edges if edge.get("target") == node_id],
+        "findings": element_finding_rows(request, workflow, node_id=node_id),
     }
 
 
@@ -218,16 +227,35 @@ def _edge(workflow: Workflow, edge_id: str) -> dict[str, Any]:
     return edge
 
 
+EDGE_FIELDS = ("source", "target", "source_handle", "condition_expression", "label", "id")
+
+
 def _edge_form(
-    workflow: Workflow, *, data: Any = None, edge: dict[str, Any] | None = None, initial: Any = None
+    workflow: Workflow,
+    *,
+    data: Any = None,
+    edge: dict[str, Any] | None = None,
+    initial: dict[str, Any] | None = None,
 ) -> EdgeForm:
+    """The edge's form; `initial` (what a GET asked for) goes over the stored edge's values.
+    The stored branch is dropped with the node it is a branch of."""
+    stored = EdgeForm.initial_of(edge) if edge is not None else {}
+    asked = initial or {}
+    if "source" in asked and asked["source"] != stored.get("source"):
+        stored.pop("source_handle", None)
     return EdgeForm(
         data,
         node_labels=node_labels(workflow.document),
         edge_ids=ids_of(workflow.document, "edges"),
+        branches=decision_branches(workflow.document),
         editing=edge["id"] if edge is not None else None,
-        initial=EdgeForm.initial_of(edge) if edge is not None else initial,
+        initial={**stored, **asked},
     )
+
+
+def _asked(request: TenantRequest) -> dict[str, str]:
+    """The edge values a GET names (?source=…&target=…), to show the form prefilled."""
+    return {name: request.GET[name] for name in EDGE_FIELDS if name in request.GET}
 
 
 def _edge_panel(
@@ -241,10 +269,15 @@ def _edge_panel(
         "action": urls.edge(edge_id) if edge_id is not None else urls("workflow_edge_new"),
         "no_nodes": not node_labels(workflow.document),
     }
+    if edge is not None:
+        labels = node_labels(workflow.document)
+        for end in ("source", "target"):
+            node_id = edge.get(end)
+            context[f"{end}_name"] = (labels.get(node_id) or node_id) if isinstance(node_id, str) else "?"
     if edge_id is not None:
         context["delete_url"] = urls("workflow_edge_delete", edge_id=edge_id)
         context["settings"] = pretty_json(edge)
-        context["findings"] = findings_for(selectors.analysis_of(workflow), edge_id=edge_id)
+        context["findings"] = element_finding_rows(request, workflow, edge_id=edge_id)
     return Panel(
         "edge-form" if form is not None else "edge-view",
         context,
@@ -255,13 +288,21 @@ def _edge_panel(
 @tenant_view()
 @require_http_methods(["GET", "POST"])
 def workflow_edge_new(request: TenantRequest, workflow_id: int) -> HttpResponse:
-    """GET (?source=…): the form for a new edge; POST: add it."""
+    """GET (?source=…&target=…): the form for a new edge; POST: add it.
+
+    A connection dragged in the graph posts `connect` with its two ends; one out of a decision
+    with branches is not added yet but shown as this form, to choose its branch.
+    """
     workflow = _workflow(request, workflow_id)
     if not can_write(request):
         return editor_response(request, workflow, overview_panel(request, workflow))
     if request.method == "GET":
-        form = _edge_form(workflow, initial={"source": request.GET.get("source", "")})
+        form = _edge_form(workflow, initial=_asked(request))
         return editor_response(request, workflow, _edge_panel(request, workflow, form))
+    if request.POST.get("connect") and (question := _branch_question(workflow, request.POST)):
+        initial = {"source": request.POST["source"], "target": request.POST["target"]}
+        form = _edge_form(workflow, initial=initial)
+        return editor_response(request, workflow, _edge_panel(request, workflow, form), notice=question)
     form = _edge_form(workflow, data=request.POST)
     if not form.is_valid():
         return editor_response(request, workflow, _edge_panel(request, workflow, form), status=422)
@@ -281,6 +322,18 @@ def workflow_edge_new(request: TenantRequest, workflow_id: int) -> HttpResponse:
     )
 
 
+def _branch_question(workflow: Workflow, posted: Any) -> str | None:
+    """For a connection from a decision with branches to a node: which branch to ask for."""
+    labels = node_labels(workflow.document)
+    source, target = posted.get("source"), posted.get("target")
+    if source not in labels or target not in labels or source not in decision_branches(workflow.document):
+        return None
+    return (
+        f"Which branch of “{labels[source] or source}” leads to “{labels[target] or target}”? "
+        "Choose it below, then add the edge."
+    )
+
+
 @tenant_view()
 @require_http_methods(["GET", "POST"])
 def workflow_edge(request: TenantRequest, workflow_id: int, edge_id: str) -> HttpResponse:
@@ -289,9 +342,8 @@ def workflow_edge(request: TenantRequest, workflow_id: int, edge_id: str) -> Htt
     if not can_write(request):
         return editor_response(request, workflow, _edge_panel(request, workflow, None, edge))
     if request.method == "GET":
-        return editor_response(
-            request, workflow, _edge_panel(request, workflow, _edge_form(workflow, edge=edge), edge)
-        )
+        form = _edge_form(workflow, edge=edge, initial=_asked(request))
+        return editor_response(request, workflow, _edge_panel(request, workflow, form, edge))
     form = _edge_form(workflow, data=request.POST, edge=edge)
     if not form.is_valid():
         return editor_response(request, workflow, _edge_panel(request, workflow, form, edge), status=422)

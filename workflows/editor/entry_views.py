@@ -108,7 +108,8 @@ def _entry_edit(request: TenantRequest, workflow_id: int, kind: EntryKind, index
     if request.method == "GET":
         form = kind.form_class(initial=kind.initial(entry))
         return editor_response(request, workflow, _entry_panel(request, workflow, kind, form, index))
-    form = kind.form_class(request.POST)
+    # With the stored entry as initial values: the form is the one GET showed for it.
+    form = kind.form_class(request.POST, initial=kind.initial(entry))
     if not form.is_valid():
         return editor_response(
             request, workflow, _entry_panel(request, workflow, kind, form, index), status=422

@@ -1,4 +1,4 @@
-"""Form fields the editor's forms share: strict JSON, input mappings, optional text, seconds."""
+"""Form fields the editor's forms share: strict JSON, node choices, optional text, seconds."""
 
 from __future__ import annotations
 
@@ -83,18 +83,18 @@ class StrictJSONField(forms.JSONField):
         return forms.fields.InvalidJSONInput(data) if isinstance(data, str) and data.strip() else None
 
 
-class MappingField(StrictJSONField):
-    """A JSON object whose values are text: an input mapping (`{"field": "{{variable}}"}`)."""
-
-    def to_python(self, value: Any) -> Any:
-        converted = super().to_python(value)
-        if converted is None:
-            return {}
-        if not isinstance(converted, dict) or not all(isinstance(item, str) for item in converted.values()):
-            raise ValidationError(
-                'Write a JSON object whose values are text, like {"order": "{{order_id}}"}.'
-            )
-        return converted
+def labelled_choices(labels: dict[str, str]) -> dict[str, str]:
+    """Id -> how a list names the item (a node, a branch): its label, with the id after it only
+    when another item has the same label (so the two can be told apart); the id when it has
+    no label."""
+    counts: dict[str, int] = {}
+    for label in labels.values():
+        counts[label.strip()] = counts.get(label.strip(), 0) + 1
+    names = {}
+    for item_id, label in labels.items():
+        words = label.strip()
+        names[item_id] = item_id if not words else words if counts[words] == 1 else f"{words} ({item_id})"
+    return names
 
 
 def optional_text(label: str, **kwargs: Any) -> forms.CharField:

@@ -13,7 +13,8 @@ from pydantic import ValidationError as ModelError
 from workflows.dsl.models import ErrorHandlingPolicy, WorkflowEdge, WorkflowTrigger, WorkflowVariable
 from workflows.editor.editing import fresh_id
 from workflows.editor.element_ids import PLAIN_ID
-from workflows.editor.form_fields import StrictJSONField, optional_text
+from workflows.editor.form_fields import StrictJSONField, labelled_choices, optional_text
+from workflows.editor.key_value import KeyValueField
 
 
 class ModelCheckedForm(forms.Form):
@@ -40,23 +41,40 @@ class NameForm(forms.Form):
 
 
 class EdgeForm(ModelCheckedForm):
+    """An edge: from a node to a node, out of one of a decision's branches, with a condition
+    and a label, all optional but the ends.
+
+    The branch is chosen from a list of the branches of the node the edge comes from
+    (`branches`: decision node id -> its (branch id, name) pairs). The list is hidden while
+    that node has none; `branch_groups` holds every decision's list, for the page to show
+    the right one when another `From` is chosen (static/js/app.js).
+    """
+
     model = WorkflowEdge
 
-    id = forms.CharField(
-        label="Id", required=False, max_length=64, help_text="Left blank, one is made from the nodes' ids."
-    )
     source = forms.ChoiceField(label="From")
     target = forms.ChoiceField(label="To")
-    source_handle = optional_text(
-        "Source handle", help_text="For an edge out of a decision: the id of the branch it takes."
+    source_handle = forms.ChoiceField(
+        label="Branch",
+        required=False,
+        help_text="Which of the decision's ways out this edge is. None: an edge taken when no branch holds.",
+        error_messages={"invalid_choice": "Choose one of the branches of the node the edge comes from."},
     )
     condition_expression = forms.CharField(
         label="Condition",
         required=False,
         max_length=2000,
-        help_text="e.g. amount > 1000; blank: always taken.",
+        help_text="Optional, e.g. amount > 1000: the edge is taken only when it holds. Blank: always taken.",
     )
-    condition_label = optional_text("Condition label")
+    label = optional_text(
+        "Label", help_text="Optional words shown on the edge in the graph, e.g. “approved”."
+    )
+    id = forms.CharField(
+        label="Id",
+        required=False,
+        max_length=64,
+        help_text="Optional: left blank, one is made from the nodes' ids.",
+    )
 
     def __init__(
         self,
@@ -64,22 +82,41 @@ class EdgeForm(ModelCheckedForm):
         *,
         node_labels: dict[str, str],
         edge_ids: list[str],
+        branches: dict[str, list[tuple[str, str]]],
         editing: str | None = None,
         initial: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(data, initial=initial)
         self.edge_ids = edge_ids
         self.editing = editing
-        options = [(node_id, f"{label or node_id} ({node_id})") for node_id, label in node_labels.items()]
+        names = labelled_choices(node_labels)
         for name in ("source", "target"):
             current = (initial or {}).get(name)
-            field_options = list(options)
-            if isinstance(current, str) and current not in node_labels:
+            field_options = list(names.items())
+            if isinstance(current, str) and current and current not in node_labels:
                 field_options.append((current, f"{current} (no such node)"))
             cast(forms.ChoiceField, self.fields[name]).choices = field_options
+        self.fields["source"].widget.attrs["data-branch-source"] = ""
+        self.branch_groups = [
+            (node_id, list(labelled_choices(dict(own)).items())) for node_id, own in branches.items()
+        ]
+        self.branches_hidden = self._branch_choices(data, initial or {}, branches)
         if editing is not None:
             self.fields["id"].disabled = True
             self.fields["id"].help_text = "An edge's id cannot change."
+
+    def _branch_choices(
+        self, data: Any, initial: dict[str, Any], branches: dict[str, list[tuple[str, str]]]
+    ) -> bool:
+        """Offer the branches of the edge's source; whether there are none to offer."""
+        source = data.get("source") if data is not None else initial.get("source")
+        own = branches.get(source, []) if isinstance(source, str) else []
+        options = [("", "— none —"), *labelled_choices(dict(own)).items()]
+        current = initial.get("source_handle")
+        if isinstance(current, str) and current and current not in dict(options):
+            options.append((current, f"{current} (not a branch of this node)"))
+        cast(forms.ChoiceField, self.fields["source_handle"]).choices = options
+        return len(options) == 1
 
     def clean_id(self) -> str:
         if self.editing is not None:
@@ -91,13 +128,9 @@ class EdgeForm(ModelCheckedForm):
             raise ValidationError("Another edge has this id.")
         return edge_id
 
-    def clean(self) -> dict[str, Any]:
-        cleaned = self.cleaned_data
-        if cleaned.get("condition_label") and not cleaned.get("condition_expression", "").strip():
-            self.add_error("condition_label", "A label names a condition: write the condition too.")
-        return super().clean()
-
     def value(self) -> dict[str, Any]:
+        """The edge; a label goes with the condition when there is one (a decision names its
+        conditional ways out by it), else on the edge itself."""
         cleaned = self.cleaned_data
         edge_id = cleaned["id"] or fresh_id(
             f"{cleaned['source']}_to_{cleaned['target']}", self.edge_ids, fallback="edge"
@@ -106,10 +139,13 @@ class EdgeForm(ModelCheckedForm):
         if cleaned.get("source_handle"):
             edge["source_handle"] = cleaned["source_handle"]
         expression = cleaned.get("condition_expression", "").strip()
+        label = cleaned.get("label")
         if expression:
             edge["condition"] = {"expression": expression}
-            if cleaned.get("condition_label"):
-                edge["condition"]["label"] = cleaned["condition_label"]
+            if label:
+                edge["condition"]["label"] = label
+        elif label:
+            edge["label"] = label
         return edge
 
     @staticmethod
@@ -122,7 +158,7 @@ class EdgeForm(ModelCheckedForm):
             "target": edge.get("target"),
             "source_handle": edge.get("source_handle"),
             "condition_expression": condition.get("expression"),
-            "condition_label": condition.get("label"),
+            "label": condition.get("label") or edge.get("label"),
         }
 
 
@@ -157,20 +193,39 @@ class VariableForm(ModelCheckedForm):
 
 
 class TriggerForm(ModelCheckedForm):
+    """A trigger: its type and its settings, as name/value rows. Settings that are not all
+    text (written by the API or an import) are edited as JSON, so saving keeps them."""
+
     model = WorkflowTrigger
 
     trigger_type = forms.ChoiceField(
         label="Type", choices=[(name, name) for name in ("manual", "schedule", "webhook", "event")]
     )
-    config = StrictJSONField(
-        label="Configuration (JSON)",
-        help_text='e.g. {"cron": "0 6 * * *"}; read by the scheduler.',
-        levels_above=3,
+    config = KeyValueField(
+        label="Settings",
+        key_label="Setting",
+        value_label="Value",
+        help_text="Read by the scheduler, one setting a row; a schedule: cron, with e.g. 0 6 * * *.",
     )
+
+    def __init__(self, data: Any = None, *, initial: dict[str, Any] | None = None) -> None:
+        super().__init__(data, initial=initial)
+        stored = (initial or {}).get("config")
+        if stored not in (None, {}) and not _text_settings(stored):
+            self.fields["config"] = StrictJSONField(
+                label="Settings (JSON)",
+                help_text='e.g. {"cron": "0 6 * * *"}; read by the scheduler.',
+                levels_above=3,
+            )
 
     def value(self) -> dict[str, Any]:
         config = self.cleaned_data.get("config")
         return {"trigger_type": self.cleaned_data["trigger_type"], "config": {} if config is None else config}
+
+
+def _text_settings(config: object) -> bool:
+    """Whether trigger settings are names to text, which rows can show."""
+    return isinstance(config, dict) and all(isinstance(value, str) for value in config.values())
 
 
 class ErrorPolicyForm(ModelCheckedForm):

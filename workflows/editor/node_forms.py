@@ -16,7 +16,8 @@ from pydantic import ValidationError as ModelError
 from workflows.dsl.models import U32_MAX, U64_MAX, WorkflowNode
 from workflows.editor.editing import fresh_id
 from workflows.editor.element_ids import PLAIN_ID
-from workflows.editor.form_fields import MappingField, StrictJSONField, area, optional_text, seconds, text
+from workflows.editor.form_fields import StrictJSONField, area, labelled_choices, optional_text, seconds, text
+from workflows.editor.key_value import input_rows
 
 NODE_TYPE_LABELS = {
     "activity": "Activity",
@@ -162,7 +163,7 @@ class ActivityForm(NodeForm):
     activity_name = text(
         "Activity name", help_text="The name the activity is registered under in its worker."
     )
-    input_mapping = MappingField(label="Input mapping (JSON object)")
+    input_mapping = input_rows("activity")
     output_variable = optional_text("Output variable")
 
 
@@ -171,7 +172,7 @@ class SubflowForm(NodeForm):
     config_fields = ("workflow_id", "input_mapping", "output_variable")
 
     workflow_id = forms.ChoiceField(label="Workflow", required=False)
-    input_mapping = MappingField(label="Input mapping (JSON object)")
+    input_mapping = input_rows("workflow")
     output_variable = optional_text("Output variable")
 
     def set_choices(self, *, workflows: list[tuple[str, str]] | None = None, **_: Any) -> None:
@@ -221,7 +222,7 @@ class N8nForm(NodeForm):
 
     workflow_id = text("n8n workflow id")
     webhook_path = optional_text("Webhook path")
-    input_mapping = MappingField(label="Input mapping (JSON object)")
+    input_mapping = input_rows("n8n workflow")
     wait_for_completion = forms.BooleanField(label="Wait for completion", required=False, initial=True)
     timeout_seconds_config = seconds("n8n timeout (seconds)")
     output_variable = optional_text("Output variable")
@@ -238,7 +239,7 @@ class BranchForm(forms.Form):
         cleaned = super().clean() or {}
         if any(cleaned.get(name) for name in ("id", "condition", "label")):
             if not cleaned.get("id"):
-                self.add_error("id", "A branch needs an id (edges name it as their source handle).")
+                self.add_error("id", "A branch needs an id (its edges are chosen by it), e.g. yes.")
             if not cleaned.get("condition"):
                 self.add_error("condition", "A branch needs a condition, e.g. amount > 1000.")
         return cleaned
@@ -330,11 +331,9 @@ class ParallelForm(NodeForm):
     )
 
     def set_choices(self, *, node_labels: dict[str, str] | None = None, **_: Any) -> None:
-        labels = node_labels or {}
+        names = labelled_choices(node_labels or dict.fromkeys(self.node_ids, ""))
         options = [
-            (node_id, f"{labels.get(node_id) or node_id} ({node_id})")
-            for node_id in self.node_ids
-            if node_id != self.editing
+            (node_id, names.get(node_id, node_id)) for node_id in self.node_ids if node_id != self.editing
         ]
         current = self.initial.get("branches")
         for branch in current if isinstance(current, list) else []:

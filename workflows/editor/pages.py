@@ -7,9 +7,11 @@ head and the undo bar, so the page shows the draft as it now is after every chan
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.http import HttpResponse
@@ -21,12 +23,13 @@ from tenants.models import Role
 from workflows import selectors
 from workflows.analysis.validation import WorkflowAnalysis
 from workflows.dsl.document_types import WorkflowDocument
-from workflows.dsl.findings import CYCLIC_GRAPH, Finding
+from workflows.dsl.findings import CYCLIC_GRAPH, UNREACHABLE_NODE, Finding
 from workflows.editor.drawing import layout
 from workflows.editor.editing import items_of
 from workflows.editor.element_ids import ElementIdConverter
+from workflows.editor.finding_words import Names, explain, node_of
 from workflows.editor.graph_svg import render_svg
-from workflows.editor.node_forms import NODE_TYPE_LABELS
+from workflows.editor.node_forms import NODE_FORMS, NODE_TYPE_LABELS
 from workflows.models import Workflow
 
 DETAIL_TEMPLATE = "workflows/detail.html"
@@ -95,33 +98,67 @@ def node_labels(document: WorkflowDocument) -> dict[str, str]:
     return labels
 
 
-def _finding_rows(findings: list[Finding], document: WorkflowDocument, urls: Urls) -> list[dict[str, Any]]:
+def finding_rows(
+    findings: list[Finding], workflow: Workflow, analysis: WorkflowAnalysis, urls: Urls, *, writable: bool
+) -> list[dict[str, Any]]:
+    """The findings, errors first, each in words (`finding_words`) with links that open and
+    select what it is about, and for a node nothing reaches, one that connects it."""
+    document = workflow.document
     known_nodes = node_labels(document)
-    known_edges = {edge.get("id") for edge in items_of(document, "edges")}
+    raw_nodes = document.get("nodes")
+    # By position in the document's list (a finding's path counts entries that are not nodes too).
+    order = [
+        node["id"] if isinstance(node, dict) and isinstance(node.get("id"), str) else ""
+        for node in (raw_nodes if isinstance(raw_nodes, list) else [])
+    ]
+    types = _raw_node_types(document)
+    edges = {
+        edge["id"]: (str(edge.get("source")), str(edge.get("target")))
+        for edge in items_of(document, "edges")
+        if isinstance(edge.get("id"), str)
+    }
+    entry = analysis.graph.entry if analysis.graph is not None else None
+    names = Names(
+        known_nodes,
+        edges,
+        entry if entry in known_nodes else None,
+        lambda node_id, inside: field_label(types.get(node_id, ""), inside),
+    )
     rows = []
     ordered = [finding for finding in findings if finding.severity == "error"]
     ordered += [finding for finding in findings if finding.severity != "error"]
     for finding in ordered:
-        row: dict[str, Any] = {"finding": finding, "links": []}
+        node_id = node_of(finding, known_nodes, order)
+        row: dict[str, Any] = {
+            "finding": finding,
+            "words": explain(finding, names, node_id),
+            "node_id": node_id,
+            "links": [],
+            "actions": [],
+        }
         if finding.code == CYCLIC_GRAPH and finding.path:
             cycle = [str(part) for part in finding.path]
             row["links"] = [
-                {"label": node_id, "url": urls.node(node_id), "testid": f"finding-node-{node_id}"}
+                _node_link(node_id, known_nodes, urls)
                 for node_id in dict.fromkeys(cycle)
                 if node_id in known_nodes
             ]
-        elif finding.node_id is not None and finding.node_id in known_nodes:
+        elif node_id is not None:
+            row["links"] = [_node_link(node_id, known_nodes, urls)]
+            if finding.code == UNREACHABLE_NODE and names.entry is not None and writable:
+                query = urlencode({"source": names.entry, "target": node_id})
+                row["actions"] = [
+                    {
+                        "label": f"Connect from {names.node(names.entry)}",
+                        "url": f"{urls('workflow_edge_new')}?{query}",
+                        "testid": f"finding-connect-{node_id}",
+                    }
+                ]
+        elif finding.edge_id is not None and finding.edge_id in edges:
+            source, target = edges[finding.edge_id]
             row["links"] = [
                 {
-                    "label": known_nodes[finding.node_id] or finding.node_id,
-                    "url": urls.node(finding.node_id),
-                    "testid": f"finding-node-{finding.node_id}",
-                }
-            ]
-        elif finding.edge_id is not None and finding.edge_id in known_edges:
-            row["links"] = [
-                {
-                    "label": f"edge {finding.edge_id}",
+                    "label": f"{names.node(source)} → {names.node(target)}",
                     "url": urls.edge(finding.edge_id),
                     "testid": f"finding-edge-{finding.edge_id}",
                 }
@@ -132,12 +169,59 @@ def _finding_rows(findings: list[Finding], document: WorkflowDocument, urls: Url
                 name = "workflow_variable" if section == "variables" else "workflow_trigger"
                 keyword = "variable_index" if section == "variables" else "trigger_index"
                 row["links"] = [
-                    {"label": f"{section[:-1]} {index + 1}", "url": urls(name, **{keyword: index})}
+                    {"label": _entry_name(document, section, index), "url": urls(name, **{keyword: index})}
                 ]
         elif finding.path and finding.path[0] == "error_policy":
             row["links"] = [{"label": "error policy", "url": urls("workflow_error_policy")}]
         rows.append(row)
     return rows
+
+
+def _name_of(node_id: object, labels: dict[str, str]) -> str:
+    """A node as a list names it: its label, else its id."""
+    return (labels.get(node_id) or node_id) if isinstance(node_id, str) else "?"
+
+
+def _entry_name(document: WorkflowDocument, section: str, index: int) -> str:
+    """A variable by its name, a trigger by its type; by its number if it has neither."""
+    entries = document.get(section)
+    entry = entries[index] if isinstance(entries, list) and 0 <= index < len(entries) else None
+    key = "name" if section == "variables" else "trigger_type"
+    value = entry.get(key) if isinstance(entry, dict) else None
+    if isinstance(value, str) and value:
+        return f"variable {value}" if section == "variables" else f"{value} trigger"
+    return f"{section[:-1]} {index + 1}"
+
+
+def _node_link(node_id: str, labels: dict[str, str], urls: Urls) -> dict[str, str]:
+    return {
+        "label": labels[node_id] or node_id,
+        "url": urls.node(node_id),
+        "testid": f"finding-node-{node_id}",
+    }
+
+
+@functools.cache
+def _field_labels(node_type: str) -> dict[str, str]:
+    """A node type's form labels by where the field goes in the node: `config.activity_name`,
+    `retry_policy.max_attempts`, `timeout_seconds`."""
+    form = NODE_FORMS.get(node_type)
+    if form is None:
+        return {}
+    labels: dict[str, str] = {}
+    for name, form_field in form.base_fields.items():
+        if name in form.config_fields:
+            labels[f"config.{form.renamed.get(name, name)}"] = str(form_field.label)
+        elif name in form.retry_fields:
+            labels[f"retry_policy.{name.removeprefix('retry_')}"] = str(form_field.label)
+        elif name in ("label", "timeout_seconds"):
+            labels[name] = str(form_field.label)
+    return labels
+
+
+def field_label(node_type: str, inside: tuple[str | int, ...]) -> str | None:
+    """The form's label of a node's field at `inside` (a path within the node), if any."""
+    return _field_labels(node_type).get(".".join(str(part) for part in inside))
 
 
 def findings_for(
@@ -152,6 +236,15 @@ def findings_for(
             or (finding.code == CYCLIC_GRAPH and finding.path and node_id in finding.path)
         ]
     return [finding for finding in analysis.findings if edge_id is not None and finding.edge_id == edge_id]
+
+
+def element_finding_rows(
+    request: TenantRequest, workflow: Workflow, *, node_id: str | None = None, edge_id: str | None = None
+) -> list[dict[str, Any]]:
+    """The side panel's findings about one node or one edge, as `finding_rows`."""
+    analysis = selectors.analysis_of(workflow)
+    found = findings_for(analysis, node_id=node_id, edge_id=edge_id)
+    return finding_rows(found, workflow, analysis, Urls(workflow), writable=can_write(request))
 
 
 def status_of(workflow: Workflow) -> dict[str, str]:
@@ -178,8 +271,8 @@ def overview_panel(request: TenantRequest, workflow: Workflow) -> Panel:
         edges.append(
             {
                 "id": edge_id,
-                "source": edge.get("source"),
-                "target": edge.get("target"),
+                "source": _name_of(edge.get("source"), labels),
+                "target": _name_of(edge.get("target"), labels),
                 "condition": condition.get("expression") if isinstance(condition, dict) else None,
                 "url": urls.edge(edge_id),
             }
@@ -218,13 +311,19 @@ def overview_panel(request: TenantRequest, workflow: Workflow) -> Panel:
 
 def _node_types(document: WorkflowDocument) -> dict[str, str]:
     """Node id -> the label of its type (of the first node of that id)."""
+    return {
+        node_id: NODE_TYPE_LABELS.get(node_type, "unknown")
+        for node_id, node_type in _raw_node_types(document).items()
+    }
+
+
+def _raw_node_types(document: WorkflowDocument) -> dict[str, str]:
+    """Node id -> its node_type as stored (of the first node of that id)."""
     types: dict[str, str] = {}
     for node in items_of(document, "nodes"):
         node_id, node_type = node.get("id"), node.get("node_type")
         if isinstance(node_id, str) and node_id not in types:
-            types[node_id] = (
-                NODE_TYPE_LABELS.get(node_type, "unknown") if isinstance(node_type, str) else "unknown"
-            )
+            types[node_id] = node_type if isinstance(node_type, str) else ""
     return types
 
 
@@ -244,16 +343,25 @@ def editor_response(
     analysis = selectors.analysis_of(workflow)
     urls = Urls(workflow)
     writable = can_write(request)
-    drawing = layout(workflow.document, analysis.findings)
+    rows = finding_rows(analysis.findings, workflow, analysis, urls, writable=writable)
+    # The graph's tooltips say what the findings panel says, once per finding.
+    words = {id(row["finding"]): row["words"] for row in rows}
+    drawing = layout(
+        workflow.document,
+        analysis.findings,
+        describe=lambda finding: f"{words[id(finding)].headline}. {words[id(finding)].advice}".strip(),
+    )
     context = {
         "workflow": workflow,
         "can_write": writable,
         "analysis": analysis,
         "status": status_of(workflow),
-        "finding_rows": _finding_rows(analysis.findings, workflow.document, urls),
+        "finding_rows": rows,
         "error_count": len(analysis.errors),
         "warning_count": len(analysis.warnings),
-        "graph_svg": render_svg(drawing, node_url=urls.node, edge_url=urls.edge, selected=panel.selected),
+        "graph_svg": render_svg(
+            drawing, node_url=urls.node, edge_url=urls.edge, selected=panel.selected, connectable=writable
+        ),
         "has_nodes": bool(drawing.nodes),
         "last_change": selectors.last_change(workflow),
         "panel_template": f"{PANELS}#{panel.partial}",
@@ -263,6 +371,7 @@ def editor_response(
             "overview": urls("workflow_detail"),
             "undo": urls("workflow_undo"),
             "rename": urls("workflow_rename"),
+            "add_edge": urls("workflow_edge_new"),
             "list": reverse("workflows:workflow_list", kwargs={"tenant_slug": workflow.tenant.slug}),
         },
     }

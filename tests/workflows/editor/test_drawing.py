@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import html
+import itertools
 import re
 import time
+from typing import NamedTuple
 
 from tests.workflows import samples
 from workflows.analysis.validation import validate_workflow
 from workflows.dsl.document_types import WorkflowDocument
 from workflows.editor.drawing import NODE_HEIGHT, layout
 from workflows.editor.graph_svg import render_svg
+from workflows.editor.label_lines import text_width
+
+# Where the label starts and its size, as static/css/app.css and graph_svg draw it.
+LABEL_LEFT = 12
+LABEL_FONT_SIZE = 13
 
 
 def _analysed(document: WorkflowDocument) -> str:
@@ -148,3 +156,106 @@ def test_a_few_hundred_nodes_draw_quickly() -> None:
     elapsed = time.perf_counter() - started
     assert svg.count('class="wf-node ') == count
     assert elapsed < 0.5, f"{count} nodes took {elapsed:.3f}s"
+
+
+LONG_LABEL = "Send the order confirmation e-mail to the customer and to the warehouse team"
+WIDE_LABEL = "WWWWWWWWWWWWWWWWWWWWWWWWWWWWWW"  # one word, wider than any box
+
+
+class DrawnNode(NamedTuple):
+    """A node as the SVG draws it: its box and its label's lines with their baselines."""
+
+    x: float
+    y: float
+    width: float
+    height: float
+    lines: list[tuple[float, str]]
+
+    def extent(self) -> tuple[float, float, float, float]:
+        """Left, top, right, bottom of everything the node draws: its box and its label."""
+        right, bottom = self.x + self.width, self.y + self.height
+        for baseline, text in self.lines:
+            right = max(right, self.x + LABEL_LEFT + text_width(text, LABEL_FONT_SIZE))
+            bottom = max(bottom, self.y + baseline + 4)
+        return self.x, self.y, right, bottom
+
+
+def _drawn_nodes(svg: str) -> dict[str, DrawnNode]:
+    drawn: dict[str, DrawnNode] = {}
+    for node_id, x, y, body in re.findall(
+        r'data-testid="node-([^"]+)"[^>]*transform="translate\(([\d.]+),([\d.]+)\)"[^>]*>(.*?)</g>', svg, re.S
+    ):
+        rect = re.search(r'<rect width="([\d.]+)" height="([\d.]+)"', body)
+        assert rect is not None
+        label = re.search(r'<text class="node-label"[^>]*>(.*?)</text>', body)
+        assert label is not None
+        tspans = re.findall(r'<tspan x="[\d.]+" y="([\d.]+)">([^<]*)</tspan>', label.group(1))
+        lines = [(float(baseline), html.unescape(text)) for baseline, text in tspans]
+        if not tspans:  # one line, straight in the text element
+            baseline = re.search(r'y="([\d.]+)"', label.group(0))
+            lines = [(float(baseline.group(1)) if baseline else 24.0, html.unescape(label.group(1)))]
+        drawn[node_id] = DrawnNode(float(x), float(y), float(rect.group(1)), float(rect.group(2)), lines)
+    return drawn
+
+
+def _overlapping(drawn: dict[str, DrawnNode]) -> list[tuple[str, str]]:
+    extents = {node_id: node.extent() for node_id, node in drawn.items()}
+    return [
+        (first, second)
+        for first, second in itertools.combinations(sorted(extents), 2)
+        if extents[first][0] < extents[second][2]
+        and extents[second][0] < extents[first][2]
+        and extents[first][1] < extents[second][3]
+        and extents[second][1] < extents[first][3]
+    ]
+
+
+def test_a_long_label_is_wrapped_onto_lines_inside_its_box_not_cut() -> None:
+    start = samples.node("start")
+    start["label"] = LONG_LABEL
+    wide = samples.node("wide")
+    wide["label"] = WIDE_LABEL
+    document = samples.workflow(
+        [start, wide, samples.node("finish")], samples.chain("start", "wide", "finish")
+    )
+    drawn = _drawn_nodes(_analysed(document))
+
+    lines = [text for _, text in drawn["start"].lines]
+    assert len(lines) >= 3
+    assert " ".join(lines) == LONG_LABEL, "every word is drawn"
+    assert "".join(text for _, text in drawn["wide"].lines) == WIDE_LABEL
+    for node_id in ("start", "wide"):
+        node = drawn[node_id]
+        _left, _top, right, bottom = node.extent()
+        assert right <= node.x + node.width, f"{node_id}'s label leaves its box"
+        assert bottom <= node.y + node.height, f"{node_id}'s label leaves its box"
+    assert drawn["start"].height > drawn["finish"].height, "a box is as tall as its label"
+
+
+def test_no_two_nodes_overlap_with_long_labels_and_after_adding_nodes() -> None:
+    nodes = [samples.node(name) for name in ("start", "left", "middle", "right", "join")]
+    for node in nodes[1:4]:
+        node["label"] = f"{node['id']}: {LONG_LABEL}"
+    nodes[2]["label"] = WIDE_LABEL * 2
+    edges = [
+        samples.edge("a", "start", "left"),
+        samples.edge("b", "start", "middle"),
+        samples.edge("c", "start", "right"),
+        samples.edge("d", "left", "join"),
+        samples.edge("e", "middle", "join"),
+        samples.edge("f", "right", "join"),
+        samples.edge("g", "start", "join"),
+    ]
+    document = samples.workflow(nodes, edges)
+    assert _overlapping(_drawn_nodes(_analysed(document))) == []
+
+    # Nodes added later, unconnected (as the editor adds them) and with long labels, go
+    # beside the others without covering any.
+    for index in range(4):
+        added = samples.node(f"added{index}")
+        added["label"] = LONG_LABEL[: 20 + index * 15]
+        document["nodes"].append(added)
+    document["edges"].append(samples.edge("h", "added0", "start"))
+    drawn = _drawn_nodes(_analysed(document))
+    assert len(drawn) == 9
+    assert _overlapping(drawn) == []

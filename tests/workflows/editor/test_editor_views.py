@@ -69,11 +69,12 @@ NEW_NODES: dict[str, dict[str, str]] = {
     "activity": {
         "label": "Charge card",
         "activity_name": "ChargeCard",
-        "input_mapping": '{"order": "{{order_id}}"}',
+        "input_mapping-key": "order",
+        "input_mapping-value": "{{order_id}}",
         "output_variable": "charge",
         "timeout_seconds": "30",
     },
-    "subflow": {"label": "Ship it", "input_mapping": "{}"},
+    "subflow": {"label": "Ship it"},
     "ai_action": {
         "label": "Summarise",
         "provider": "anthropic",
@@ -88,7 +89,6 @@ NEW_NODES: dict[str, dict[str, str]] = {
         "label": "Notify",
         "workflow_id": "notify-flow",
         "webhook_path": "/hooks/notify",
-        "input_mapping": "",
         "wait_for_completion": "on",
         "timeout_seconds_config": "120",
     },
@@ -398,8 +398,24 @@ def test_a_node_without_an_id_gets_one_from_its_label(tenant_users: TenantUsers)
         ("ai_action", {"max_tokens": "-1"}, "max_tokens", "greater than or equal to 0"),
         ("ai_action", {"output_schema": '{"type": '}, "output_schema", "Not valid JSON"),
         ("ai_action", {"output_schema": "NaN"}, "output_schema", "not a JSON number"),
-        ("activity", {"input_mapping": '["a"]'}, "input_mapping", "JSON object whose values are text"),
-        ("activity", {"input_mapping": '{"a": 1}'}, "input_mapping", "JSON object whose values are text"),
+        (
+            "activity",
+            {"input_mapping-key": "", "input_mapping-value": "{{order_id}}"},
+            "input_mapping-key",
+            "The value “{{order_id}}” has no input name: write one.",
+        ),
+        (
+            "activity",
+            {"input_mapping-key": "order", "input_mapping-value": ""},
+            "input_mapping-value",
+            "“order” has no value: write one, or remove the row.",
+        ),
+        (
+            "activity",
+            {"input_mapping-key": ["order", "order"], "input_mapping-value": ["{{a}}", "{{b}}"]},
+            "input_mapping-key",
+            "“order” is in two rows: keep one.",
+        ),
         ("activity", {"id": "start"}, "id", "Another node has this id."),
         ("activity", {"id": "has space"}, "id", "Letters, digits"),
         ("activity", {"label": ""}, "label", "This field is required."),
@@ -490,7 +506,7 @@ def test_a_back_edge_shows_the_cycle_on_its_nodes_and_deleting_it_clears_it(
             "source": "fix",
             "target": "check",
             "condition_expression": "retries < 3",
-            "condition_label": "again",
+            "label": "again",
         },
         headers=HTMX,
     )
@@ -524,16 +540,24 @@ def test_edges_are_edited_and_their_shapes_checked(tenant_users: TenantUsers) ->
     edge_url = url("workflow_edge", workflow, edge_id="e_start_finish")
     assert 'data-testid="edge-form"' in client.get(edge_url, headers=HTMX).content.decode()
     saved = client.post(
-        edge_url, {"source": "start", "target": "finish", "source_handle": "yes"}, headers=HTMX
+        edge_url, {"source": "start", "target": "finish", "condition_expression": "amount > 1"}, headers=HTMX
     )
     assert saved.status_code == 200
     assert fresh(workflow).document["edges"] == [
-        {"id": "e_start_finish", "source": "start", "target": "finish", "source_handle": "yes"}
+        {
+            "id": "e_start_finish",
+            "source": "start",
+            "target": "finish",
+            "condition": {"expression": "amount > 1"},
+        }
     ]
     before = fresh(workflow).document
     for data, message in [
         ({"source": "start", "target": "ghost"}, "Select a valid choice"),
-        ({"source": "start", "target": "finish", "condition_label": "why"}, "write the condition too"),
+        (
+            {"source": "start", "target": "finish", "source_handle": "yes"},
+            "Choose one of the branches of the node the edge comes from.",
+        ),
     ]:
         refused = client.post(edge_url, data, headers=HTMX)
         assert refused.status_code == 422
@@ -599,17 +623,15 @@ def test_variables_are_added_edited_and_deleted(tenant_users: TenantUsers) -> No
 def test_triggers_are_added_edited_and_deleted(tenant_users: TenantUsers) -> None:
     workflow = make(tenant_users)
     client = tenant_users.client_for(tenant_users.member)
-    data = {"trigger_type": "schedule", "config": '{"cron": "0 6 * * *"}'}
+    data = {"trigger_type": "schedule", "config-key": "cron", "config-value": "0 6 * * *"}
     assert client.post(url("workflow_trigger_new", workflow), data).status_code == 302
     assert fresh(workflow).document["triggers"][-1] == {
         "trigger_type": "schedule",
         "config": {"cron": "0 6 * * *"},
     }
-    refused = client.post(
-        url("workflow_trigger", workflow, trigger_index=1), {"trigger_type": "cron", "config": ""}
-    )
+    refused = client.post(url("workflow_trigger", workflow, trigger_index=1), {"trigger_type": "cron"})
     assert refused.status_code == 422
-    client.post(url("workflow_trigger", workflow, trigger_index=1), {"trigger_type": "webhook", "config": ""})
+    client.post(url("workflow_trigger", workflow, trigger_index=1), {"trigger_type": "webhook"})
     assert fresh(workflow).document["triggers"][-1] == {"trigger_type": "webhook", "config": {}}
     client.post(url("workflow_trigger_delete", workflow, trigger_index=0))
     assert [trigger["trigger_type"] for trigger in fresh(workflow).document["triggers"]] == ["webhook"]
