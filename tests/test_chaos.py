@@ -272,9 +272,10 @@ async def test_a_turn_whose_web_process_is_killed_shows_failed_with_its_retry_on
 ) -> None:
     conversation = await database_sync_to_async(_interview)(tenant_users)
     cookie = await database_sync_to_async(session_cookie)(tenant_users.member)
-    # The question streams, then hangs (daphne dies there); asked again, it comes whole.
+    # The question streams past its question mark (the page shows nothing before it), then
+    # hangs (daphne dies there); asked again, it comes whole.
     openai_emulator.push(
-        Reply(QUESTION, tokens=20, token_latency=0.02, fault=StallAfter(4)),
+        Reply(QUESTION, tokens=20, token_latency=0.02, fault=StallAfter(16)),
         Reply(QUESTION, tokens=10, token_latency=0.02),
     )
     env = stack_env(openai_emulator, TURN_LOCK_SECONDS="3")

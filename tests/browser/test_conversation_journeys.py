@@ -33,6 +33,20 @@ def sign_up(page: Page, organization: str, email: str) -> None:
     expect(page.get_by_role("navigation", name="Sections")).to_be_visible()
 
 
+def team_anthropic(tenant: Tenant, emulator: EmulatorServer, task: Task) -> None:
+    """The tenant's own Anthropic key ("team-anthropic"), served by the emulator, alone on `task`'s route."""
+    provider_services.credential_create(
+        tenant=tenant,
+        actor=None,
+        name="team-anthropic",
+        kind="anthropic",
+        api_key="sk-ant-journey-0123456789",
+        default_model="claude-sonnet-5-5",
+        base_url=emulator.base_url,
+    )
+    provider_services.route_set(tenant=tenant, task=task, targets=[{"provider": "team-anthropic"}])
+
+
 def start_service(page: Page, title: str, blueprint: str = "Network service") -> None:
     page.get_by_role("navigation", name="Sections").get_by_role("link", name="Services", exact=True).click()
     page.get_by_test_id("new-service").click()
@@ -63,18 +77,7 @@ def test_a_network_service_interview_to_the_end_with_one_answer_changed(
     page = nadia.page
     sign_up(page, "Edge Networks", "nadia@edge.test")
     tenant = Tenant.objects.get(name="Edge Networks")
-    provider_services.credential_create(
-        tenant=tenant,
-        actor=None,
-        name="team-anthropic",
-        kind="anthropic",
-        api_key="sk-ant-journey-0123456789",
-        default_model="claude-sonnet-5-5",
-        base_url=anthropic_emulator.base_url,
-    )
-    provider_services.route_set(
-        tenant=tenant, task=Task.CONVERSATION, targets=[{"provider": "team-anthropic"}]
-    )
+    team_anthropic(tenant, anthropic_emulator, Task.CONVERSATION)
 
     anthropic_emulator.push(
         question(
@@ -191,18 +194,7 @@ def test_a_reload_mid_answer_shows_the_text_so_far_and_continues(
     page = nadia.page
     sign_up(page, "Reload Networks", "nadia@reload.test")
     tenant = Tenant.objects.get(name="Reload Networks")
-    provider_services.credential_create(
-        tenant=tenant,
-        actor=None,
-        name="team-anthropic",
-        kind="anthropic",
-        api_key="sk-ant-journey-0123456789",
-        default_model="claude-sonnet-5-5",
-        base_url=anthropic_emulator.base_url,
-    )
-    provider_services.route_set(
-        tenant=tenant, task=Task.CONVERSATION, targets=[{"provider": "team-anthropic"}]
-    )
+    team_anthropic(tenant, anthropic_emulator, Task.CONVERSATION)
     words = [f"word{n}" for n in range(40)]
     text = "Which kind of network service? " + " ".join(words)
     anthropic_emulator.push(Reply(text, tokens=45, token_latency=0.12))

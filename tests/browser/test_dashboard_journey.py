@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from providers import services as provider_services
 from providers.interface import Task
 from tenants.models import Tenant
+from tests.browser.test_conversation_journeys import team_anthropic
 from tests.emulators.fixtures import anthropic_emulator, anthropic_emulator_server
 from tests.emulators.script import Reply
 from tests.emulators.server import EmulatorServer
@@ -64,18 +64,7 @@ def test_a_new_owner_follows_the_first_step_and_finds_it_done(
 
     # The interview's first question comes from the tenant's key, answered by the emulator.
     tenant = Tenant.objects.get(slug="northwind-telecom")
-    provider_services.credential_create(
-        tenant=tenant,
-        actor=None,
-        name="team-anthropic",
-        kind="anthropic",
-        api_key="sk-ant-journey-0123456789",
-        default_model="claude-sonnet-5-5",
-        base_url=anthropic_emulator.base_url,
-    )
-    provider_services.route_set(
-        tenant=tenant, task=Task.CONVERSATION, targets=[{"provider": "team-anthropic"}]
-    )
+    team_anthropic(tenant, anthropic_emulator, Task.CONVERSATION)
     anthropic_emulator.push(
         Reply("Which kind of network service do you want to offer?", tokens=8, token_latency=0.02)
     )

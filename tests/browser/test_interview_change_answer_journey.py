@@ -12,7 +12,6 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from conversations.models import TenantBlueprint
-from providers import services as provider_services
 from providers.interface import Task
 from tenants.models import Tenant
 from tests.browser.test_conversation_journeys import (
@@ -20,6 +19,7 @@ from tests.browser.test_conversation_journeys import (
     question,
     sign_up,
     start_service,
+    team_anthropic,
     wait_for_question,
 )
 from tests.emulators.fixtures import anthropic_emulator, anthropic_emulator_server
@@ -54,18 +54,7 @@ def test_changed_answers_have_what_depended_on_them_asked_again(
     page = desk.page
     sign_up(page, "Edge Networks", "nadia@edge.test")
     tenant = Tenant.objects.get(name="Edge Networks")
-    provider_services.credential_create(
-        tenant=tenant,
-        actor=None,
-        name="team-anthropic",
-        kind="anthropic",
-        api_key="sk-ant-journey-0123456789",
-        default_model="claude-sonnet-5-5",
-        base_url=anthropic_emulator.base_url,
-    )
-    provider_services.route_set(
-        tenant=tenant, task=Task.CONVERSATION, targets=[{"provider": "team-anthropic"}]
-    )
+    team_anthropic(tenant, anthropic_emulator, Task.CONVERSATION)
 
     # A firewall on Fortinet, its API, and the rest: the interview runs to its end.
     anthropic_emulator.push(

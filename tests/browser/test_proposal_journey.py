@@ -13,10 +13,9 @@ from playwright.sync_api import expect
 
 from conversations import services as conversation_services
 from conversations.blueprints.builtin import BUSINESS_PROCESS
-from providers import services as provider_services
 from providers.interface import Task
 from tenants.models import Tenant, User
-from tests.browser.test_conversation_journeys import sign_up
+from tests.browser.test_conversation_journeys import sign_up, team_anthropic
 from tests.emulators.fixtures import anthropic_emulator, anthropic_emulator_server
 from tests.emulators.script import Reply
 from tests.emulators.server import EmulatorServer
@@ -39,16 +38,7 @@ def test_generate_a_workflow_from_requirements_accept_it_then_enhance_it(
     page = nadia.page
     sign_up(page, "Edge Networks", "nadia@edge.test")
     tenant = Tenant.objects.get(name="Edge Networks")
-    provider_services.credential_create(
-        tenant=tenant,
-        actor=None,
-        name="team-anthropic",
-        kind="anthropic",
-        api_key="sk-ant-journey-0123456789",
-        default_model="claude-sonnet-5-5",
-        base_url=anthropic_emulator.base_url,
-    )
-    provider_services.route_set(tenant=tenant, task=Task.WORKFLOW, targets=[{"provider": "team-anthropic"}])
+    team_anthropic(tenant, anthropic_emulator, Task.WORKFLOW)
     conversation = conversation_services.conversation_create(
         tenant=tenant,
         owner=User.objects.get(email="nadia@edge.test"),

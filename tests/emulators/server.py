@@ -175,8 +175,10 @@ class EmulatorServer(Emulator):
                 filler = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
                 filler.setblocking(False)
                 filler.connect_ex(address)
-                _, writable, _ = select.select([], [filler], [], 0.05)
-                if not writable:  # the queue is full: this SYN was dropped
+                # poll, not select: a test process may hold file descriptors past select's 1024.
+                poller = select.poll()
+                poller.register(filler, select.POLLOUT)
+                if not poller.poll(50):  # the queue is full: this SYN was dropped
                     filler.close()
                     break
                 self._held_sockets.append(filler)

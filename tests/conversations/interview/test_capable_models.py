@@ -52,6 +52,17 @@ def extraction_server(
     return openai
 
 
+async def at_pricing(
+    tenant_users: TenantUsers, conversation: Conversation, anthropic: EmulatorServer
+) -> Interview:
+    """The interview with its first answers given, asking for the pricing model."""
+    await sync_to_async(services.answers_apply)(conversation=conversation, values=EARLY_ANSWERS)
+    interview = Interview(tenant_users, conversation)
+    anthropic.push(Reply("Which pricing model will customers pay by? Why: it decides metering."))
+    await interview.start()
+    return interview
+
+
 def _logged(conversation: Conversation) -> list[tuple[str, bool]]:
     rows = ProviderLog.objects.for_tenant(conversation.tenant).filter(
         links__conversation=str(conversation.pk)
@@ -78,10 +89,7 @@ async def test_a_server_fit_for_extraction_reads_answers_and_never_words_questio
     platform: tuple[EmulatorServer, EmulatorServer],
 ) -> None:  # fmt: skip
     anthropic, _openai = platform
-    await sync_to_async(services.answers_apply)(conversation=conversation, values=EARLY_ANSWERS)
-    interview = Interview(tenant_users, conversation)
-    anthropic.push(Reply("Which pricing model will customers pay by? Why: it decides metering."))
-    await interview.start()
+    interview = await at_pricing(tenant_users, conversation, anthropic)
     # Long enough to be read by a model; the phrasing of the next question (free text, which
     # no reading fills) starts while the slow extraction is under way.
     extraction_server.push(Reply('{"pricing_model": "Per instance per month"}', first_token_latency=2.0))
@@ -111,10 +119,7 @@ async def test_a_phrasing_started_early_is_dropped_unseen_when_the_answer_leads_
     platform: tuple[EmulatorServer, EmulatorServer],
 ) -> None:  # fmt: skip
     anthropic, _openai = platform
-    await sync_to_async(services.answers_apply)(conversation=conversation, values=EARLY_ANSWERS)
-    interview = Interview(tenant_users, conversation)
-    anthropic.push(Reply("Which pricing model will customers pay by? Why: it decides metering."))
-    await interview.start()
+    interview = await at_pricing(tenant_users, conversation, anthropic)
     # The reading finds no pricing model: the same question is asked again, not the early one.
     extraction_server.push(Reply("{}", first_token_latency=0.3))
     anthropic.push(Reply("Which vendor API documents matter? Why: the code calls them.", token_latency=0.2))
@@ -138,10 +143,7 @@ async def test_fields_nobody_asked_about_take_only_what_the_users_words_name(
     platform: tuple[EmulatorServer, EmulatorServer],
 ) -> None:  # fmt: skip
     anthropic, _openai = platform
-    await sync_to_async(services.answers_apply)(conversation=conversation, values=EARLY_ANSWERS)
-    interview = Interview(tenant_users, conversation)
-    anthropic.push(Reply("Which pricing model will customers pay by? Why: it decides metering."))
-    await interview.start()
+    interview = await at_pricing(tenant_users, conversation, anthropic)
     # A small model fills fields from the option lists of its prompt, not from the message.
     reading = {
         "pricing_model": "Per instance per month",
