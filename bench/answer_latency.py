@@ -293,8 +293,10 @@ def watch_turns() -> None:
     about its next question is published (Redis has numbered, kept and sent it)."""
     from conversations.interview import frames, turn
 
-    # The turn module calls the name it imported: that is the one to wrap.
-    publish, understand = frames.publish, getattr(turn, "understand")  # noqa: B009
+    # The turn module calls the name it imported: that is the one to wrap (through the
+    # module's namespace: it does not re-export the name).
+    namespace = vars(turn)
+    publish, understand = frames.publish, namespace["understand"]
 
     async def read(conversation: Conversation, *args: Any) -> Understood:
         understood: Understood = await understand(conversation, *args)
@@ -328,7 +330,7 @@ def watch_turns() -> None:
         return seq
 
     frames.publish = noted
-    setattr(turn, "understand", read)  # noqa: B010
+    namespace["understand"] = read
 
 
 @contextlib.contextmanager

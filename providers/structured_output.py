@@ -27,9 +27,8 @@ from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any
 
-# No stubs ship with jsonschema (typeshed's types-jsonschema is not a dependency here).
-import jsonschema  # type: ignore[import-untyped]
-from jsonschema.exceptions import SchemaError, best_match  # type: ignore[import-untyped]
+import jsonschema
+from jsonschema.exceptions import SchemaError, best_match
 
 from providers.errors import ErrorCode, ProviderError
 
@@ -113,8 +112,9 @@ def checked_reply(text: str, schema: Mapping[str, Any], *, provider: str) -> str
     return bare
 
 
-def schema_violation(value: object, schema: Mapping[str, Any]) -> str | None:
-    """What is wrong with `value` under `schema` (the most relevant error), or None."""
+def schema_violation(value: Any, schema: Mapping[str, Any]) -> str | None:
+    """What is wrong with `value` (decoded JSON) under `schema` (the most relevant error), or None."""
+    schema = dict(schema)
     validator_class = jsonschema.validators.validator_for(schema)
     try:
         validator_class.check_schema(schema)

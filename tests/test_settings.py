@@ -17,6 +17,7 @@ ENV_NAMES = [
     "PROVIDER_KEYRING", "ANTHROPIC_API_KEY", "OPENAI_API_KEY",
     "DATABASE_URL", "REDIS_URL", "SITE_ROOT", "SECRET_KEY", "ALLOWED_HOSTS", "DEBUG",
     "SECURE_HSTS_SECONDS", "EMAIL_HOST", "DB_POOL_MAX_SIZE",
+    "ANTHROPIC_CAPABILITIES", "OPENAI_CAPABILITIES", "EMBEDDED_CAPABILITIES",
 ]  # fmt: skip
 
 
@@ -117,3 +118,11 @@ def test_the_http_clients_request_lines_stay_off_the_console() -> None:
     """The SDKs' httpx logs every request at INFO: noise on a command's stderr."""
     for name in ("httpx", "httpx2", "httpcore"):
         assert logging.getLogger(name).getEffectiveLevel() >= logging.WARNING, name
+
+
+def test_platform_capabilities_come_from_the_environment(load: Any) -> None:
+    settings = load(OPENAI_CAPABILITIES="extraction, code")
+    assert settings["OPENAI_CAPABILITIES"] == ["extraction", "code"]
+    assert settings["EMBEDDED_CAPABILITIES"] == ["extraction"]
+    with pytest.raises(ImproperlyConfigured, match="OPENAI_CAPABILITIES"):
+        load(OPENAI_CAPABILITIES="phrasing,poetry")

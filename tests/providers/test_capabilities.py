@@ -4,12 +4,10 @@ it are tried (the 135M embedded model only reads answers under a grammar)."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest
 from asgiref.sync import sync_to_async
-from django.core.exceptions import ImproperlyConfigured
 
 from providers import gateway, services
 from providers.errors import ErrorCode
@@ -19,7 +17,6 @@ from tests.conftest import TenantUsers
 from tests.emulators.script import Reply
 from tests.emulators.server import EmulatorServer
 from tests.providers.test_views import PROVIDERS, add_key
-from tests.test_settings import load  # noqa: F401 (a fixture)
 
 Emulators = tuple[EmulatorServer, EmulatorServer]
 PHRASING = frozenset({Capability.PHRASING})
@@ -113,14 +110,6 @@ def test_a_key_added_without_a_declaration_is_fit_for_what_its_kind_does(tenant_
     client = tenant_users.client_for(tenant_users.admin)
     assert add_key(client).status_code == 302
     assert ProviderCredential.objects.for_tenant(tenant_users.tenant).get().capabilities is None
-
-
-def test_platform_capabilities_come_from_the_environment(load: Any, tmp_path: Path) -> None:  # noqa: F811
-    settings = load(OPENAI_CAPABILITIES="extraction, code")
-    assert settings["OPENAI_CAPABILITIES"] == ["extraction", "code"]
-    assert settings["EMBEDDED_CAPABILITIES"] == ["extraction"]
-    with pytest.raises(ImproperlyConfigured, match="OPENAI_CAPABILITIES"):
-        load(OPENAI_CAPABILITIES="phrasing,poetry")
 
 
 @pytest.mark.django_db

@@ -46,7 +46,9 @@ class KeyValueWidget(forms.Widget):
     def value_omitted_from_data(self, data: Any, files: Any, name: str) -> bool:
         return f"{name}-key" not in data and f"{name}-value" not in data
 
-    def format_value(self, value: Any) -> Rows:  # type: ignore[override]  # rows, not one string
+    @staticmethod
+    def rows_of(value: Any) -> Rows:
+        """The rows a stored mapping, or rows sent back by a form, are shown as."""
         if isinstance(value, dict):
             return [(str(key), text if isinstance(text, str) else str(text)) for key, text in value.items()]
         if isinstance(value, list):
@@ -55,7 +57,7 @@ class KeyValueWidget(forms.Widget):
 
     def get_context(self, name: str, value: Any, attrs: dict[str, Any] | None) -> dict[str, Any]:
         context = super().get_context(name, value, attrs)
-        rows = [row for row in context["widget"]["value"] if row[0].strip() or row[1].strip()]
+        rows = [row for row in self.rows_of(value) if row[0].strip() or row[1].strip()]
         context["widget"].update(
             {
                 "rows": [*rows, ("", "")],
