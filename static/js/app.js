@@ -251,6 +251,32 @@
     renumberRows(box);
     box.querySelector("[data-kv-add]").focus();
   });
+
+  // A decision's "When no branch holds" list offers its branches: as branch rows are typed,
+  // the list's "A branch" group follows them (the server checks the choice against the rows
+  // it receives), so a branch and the default can be set in one save.
+  document.addEventListener("input", function (event) {
+    var form = event.target.closest && event.target.closest("[data-testid=branch-row]") && event.target.form;
+    var select = form && form.querySelector("select[name=default_branch]");
+    if (!select) return;
+    var chosen = select.value;
+    var group = select.querySelector('optgroup[label="A branch"]');
+    if (!group) {
+      group = document.createElement("optgroup");
+      group.label = "A branch";
+      select.insertBefore(group, select.options[0].nextSibling);  // after "None"
+    }
+    group.replaceChildren();
+    form.querySelectorAll("[data-testid=branch-row]").forEach(function (each) {
+      var id = each.querySelector("input[name$='-id']").value.trim();
+      var label = each.querySelector("input[name$='-label']").value.trim();
+      if (!id) return;
+      group.appendChild(new Option("The \u201c" + (label || id) + "\u201d branch", id));
+    });
+    if (!group.children.length) group.remove();
+    select.value = chosen;
+    if (select.value !== chosen) select.value = "";
+  });
   // ---- end of the workflow editor's section ----------------------------------------------
 
   // Close an open <details> menu when clicking elsewhere.

@@ -27,6 +27,7 @@ class EditorJourney:
         self.base = live_server_url
         # Deleting asks for confirmation (hx-confirm): this person always says yes.
         self.page.on("dialog", lambda dialog: dialog.accept())
+        self.labels: dict[str, str] = {}  # node id -> label, as the page names the nodes
 
     def sign_up(self, name: str, email: str, organization: str) -> None:
         page = self.page
@@ -76,7 +77,8 @@ class EditorJourney:
         if timeout:
             form.get_by_label("Node timeout (seconds)").fill(timeout)
         form.get_by_test_id("save-node").click()
-        self.notice(f"Added node “{label}” ({node_id})")
+        self.notice(f"Added node “{label}”.")
+        self.labels[node_id] = label
         expect(self.node(node_id)).to_be_visible()
 
     def add_activity(self, node_id: str, label: str, activity_name: str) -> None:
@@ -94,7 +96,8 @@ class EditorJourney:
             row.get_by_label("Branch id").fill(branch_id)
             row.get_by_label("Branch condition").fill(condition)
             row.get_by_label("Branch label").fill(branch_label)
-        form.get_by_label("Default branch").fill(default)
+        # The list follows the branch rows as they are typed.
+        form.get_by_label("When no branch holds").select_option(default)
         self.save_node(form, node_id, label)
 
     def add_human_task(self, node_id: str, label: str, title: str) -> None:
@@ -128,8 +131,11 @@ class EditorJourney:
             form.get_by_label("Label", exact=True).fill(label)
         form.get_by_test_id("save-edge").click()
         edge_id = f"{source}_to_{target}"
-        self.notice(f"Added edge {source} → {target} ({edge_id})")
+        self.notice(f"Connected {self.ends(source, target)}.")
         return edge_id
+
+    def ends(self, source: str, target: str) -> str:
+        return f"“{self.labels[source]}” to “{self.labels[target]}”"
 
     def node(self, node_id: str) -> Locator:
         return self.page.get_by_test_id(f"node-{node_id}")
@@ -192,7 +198,7 @@ class EditorJourney:
         self.edge(back).locator("text.edge-label").click()
         expect(self.page.get_by_test_id("edge-form")).to_be_visible()
         self.panel().get_by_test_id("delete-edge").click()
-        self.notice(f"Deleted edge {back}")
+        self.notice(f"Deleted the edge from {self.ends('notify', 'fan_out')}.")
         expect(self.edge(back)).to_have_count(0)
         self.expect_no_findings()
 
@@ -234,23 +240,24 @@ def test_build_a_workflow_loop_it_back_and_untangle_it(editor: EditorJourney) ->
     editor.node("ship").focus()
     expect(editor.node("ship")).to_be_focused()
     editor.page.keyboard.press("Enter")
-    expect(editor.panel().get_by_role("heading", name="Activity node ship")).to_be_visible()
+    expect(editor.panel().get_by_role("heading", name="Ship order")).to_be_visible()
+    expect(editor.panel().get_by_test_id("node-kind")).to_have_text("Activity node · id ship")
     expect(editor.node("ship")).to_have_class(_has_class("is-selected"))
 
     # Remove the loop from the graph: open the back edge by its label and delete it.
     editor.edge(back).locator("text.edge-label").click()
     expect(editor.page.get_by_test_id("edge-form")).to_be_visible()
     editor.panel().get_by_test_id("delete-edge").click()
-    editor.notice(f"Deleted edge {back}")
+    editor.notice(f"Deleted the edge from {editor.ends('notify', 'fan_out')}.")
     expect(editor.edge(back)).to_have_count(0)
     editor.expect_no_findings()
 
     # Undo brings the loop back; undoing again takes it away once more.
     editor.page.get_by_test_id("undo-button").click()
-    editor.notice("Undone: Deleted edge notify → fan_out")
+    editor.notice(f"Undone: Deleted the edge from {editor.ends('notify', 'fan_out')}.")
     editor.expect_cycle_through(in_cycle=["notify", "fan_out"], outside=["receive", "finish"])
     editor.page.get_by_test_id("undo-button").click()
-    editor.notice("Undone: Added edge notify → fan_out")
+    editor.notice(f"Undone: Connected {editor.ends('notify', 'fan_out')}.")
     editor.expect_no_findings()
     editor.session.shot("03-untangled")
 

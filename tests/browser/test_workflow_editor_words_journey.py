@@ -61,6 +61,20 @@ def test_connect_by_dragging_pick_a_branch_and_fill_inputs_as_rows(editor: Edito
         [("big", "amount > 1000", "Large"), ("small", "amount <= 1000", "Small")],
         default="small",
     )
+    # The decision's default is chosen from its branches, by their labels, not typed as an id.
+    editor.node("route").click()
+    default = page.get_by_test_id("node-form").get_by_label("When no branch holds")
+    expect(default).to_have_value("small")
+    expect(default.locator("option")).to_have_text(
+        [
+            "None: the edge without a branch",
+            "The “Large” branch",
+            "The “Small” branch",
+            "Go to “Receive order”",
+        ]
+    )
+    editor.session.shot("02-decision-default-from-a-list-1280")
+    page.get_by_test_id("panel-back").click()
     editor.add_activity("approve", LONG_LABEL, "ApproveOrder")
     editor.add_activity("ship", "Ship order", "ShipOrder")
 
@@ -76,7 +90,7 @@ def test_connect_by_dragging_pick_a_branch_and_fill_inputs_as_rows(editor: Edito
 
     # Connect by dragging: receive onto route.
     editor.node("receive").drag_to(editor.node("route"))
-    editor.notice("Added edge receive → route (receive_to_route)")
+    editor.notice("Connected “Receive order” to “Big order?”.")
     expect(editor.edge("receive_to_route")).to_be_visible()
 
     # Out of a decision, the drop asks which branch, from a list of the decision's branches.
@@ -88,9 +102,9 @@ def test_connect_by_dragging_pick_a_branch_and_fill_inputs_as_rows(editor: Edito
     expect(edge_form.get_by_label("From")).to_have_value("route")
     expect(edge_form.get_by_label("To", exact=True)).to_have_value("approve")
     branch.select_option(label="Large")
-    editor.session.shot("02-branch-from-a-list-1280")
+    editor.session.shot("03-branch-from-a-list-1280")
     edge_form.get_by_test_id("save-edge").click()
-    editor.notice("Added edge route → approve (route_to_approve)")
+    editor.notice(f"Connected “Big order?” to “{LONG_LABEL}”.")
     expect(editor.edge("route_to_approve")).to_contain_text("Large")
 
     # Choosing another From in the form shows that node's branches, or none.
@@ -108,22 +122,22 @@ def test_connect_by_dragging_pick_a_branch_and_fill_inputs_as_rows(editor: Edito
     # The finding's link selects the node it is about; its other link connects it.
     editor.findings().get_by_test_id("finding-node-ship").click()
     expect(editor.node("ship")).to_have_class(re.compile(r"(^|\s)is-selected(\s|$)"))
-    expect(editor.panel().get_by_role("heading", name="Activity node ship")).to_be_visible()
-    editor.session.shot("03-finding-selects-its-node-1280")
+    expect(editor.panel().get_by_role("heading", name="Ship order")).to_be_visible()
+    editor.session.shot("04-finding-selects-its-node-1280")
     editor.node("route").drag_to(editor.node("ship"))
     page.get_by_test_id("edge-form").get_by_label("Branch", exact=True).select_option("small")
     # A plain label, without a condition, is taken as it is.
     page.get_by_test_id("edge-form").get_by_label("Label", exact=True).fill("the rest")
     page.get_by_test_id("save-edge").click()
-    editor.notice("Added edge route → ship (route_to_ship)")
+    editor.notice("Connected “Big order?” to “Ship order”.")
     expect(editor.edge("route_to_ship")).to_contain_text("the rest")
     editor.expect_no_findings()
-    editor.session.shot("04-connected-1280")
+    editor.session.shot("05-connected-1280")
 
     # The same page on a phone.
     page.set_viewport_size({"width": 390, "height": 844})
-    editor.session.shot("05-connected-390")
+    editor.session.shot("06-connected-390")
     editor.node("receive").click()
     expect(page.get_by_test_id("node-form").get_by_label("Input name, row 1")).to_have_value("order")
     page.get_by_test_id("node-form").scroll_into_view_if_needed()
-    editor.session.shot("06-input-rows-390")
+    editor.session.shot("07-input-rows-390")

@@ -114,8 +114,8 @@ def decision_routes(
         findings.append(
             error(
                 INVALID_NODE,
-                f"decision node {node_id!r}: default_branch {config.default_branch!r} is no branch id, "
-                "edge id or target of its edges",
+                f"decision node {node_id!r}: default_branch {config.default_branch!r} leads nowhere: "
+                "no edge out of the node has it as its branch, its id or its target",
                 node_id=node_id,
                 path=(*node_path, "config", "default_branch"),
             )

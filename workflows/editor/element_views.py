@@ -112,6 +112,7 @@ def _node_neighbourhood(request: TenantRequest, workflow: Workflow, node_id: str
 
     return {
         "node_id": node_id,
+        "node_name": labels.get(node_id) or node_id,
         "delete_url": urls("workflow_node_delete", node_id=node_id),
         "add_edge_url": urls("workflow_edge_new") + "?" + urlencode({"source": node_id}),
         "outgoing": [linked(edge, edge.get("target")) for edge in edges if edge.get("source") == node_id],
@@ -152,7 +153,7 @@ def workflow_node_new(request: TenantRequest, workflow_id: int) -> HttpResponse:
         change=lambda document: with_item_added(document, "nodes", node),
         summary=f"Added {NODE_TYPE_LABELS[node_type].lower()} node “{node['label']}”",
     )
-    return changed_response(request, workflow, f"Added node “{node['label']}” ({node['id']}).")
+    return changed_response(request, workflow, f"Added node “{node['label']}”.")
 
 
 @tenant_view()
@@ -315,11 +316,19 @@ def workflow_edge_new(request: TenantRequest, workflow_id: int) -> HttpResponse:
         workflow=workflow,
         actor=request.membership.user,
         change=lambda document: with_item_added(document, "edges", edge),
-        summary=f"Added edge {edge['source']} → {edge['target']}",
+        summary=f"Connected {_ends(workflow, edge)}",
     )
-    return changed_response(
-        request, workflow, f"Added edge {edge['source']} → {edge['target']} ({edge['id']})."
-    )
+    return changed_response(request, workflow, f"Connected {_ends(workflow, edge)}.")
+
+
+def _ends(workflow: Workflow, edge: dict[str, Any]) -> str:
+    """An edge in words: “Its source” to “its target”, by the nodes' labels."""
+    labels = node_labels(workflow.document)
+    names = [
+        (labels.get(end) or end) if isinstance(end, str) else "?"
+        for end in (edge.get("source"), edge.get("target"))
+    ]
+    return f"“{names[0]}” to “{names[1]}”"
 
 
 def _branch_question(workflow: Workflow, posted: Any) -> str | None:
@@ -352,9 +361,9 @@ def workflow_edge(request: TenantRequest, workflow_id: int, edge_id: str) -> Htt
         workflow=workflow,
         actor=request.membership.user,
         change=lambda document: with_item_replaced(document, "edges", edge_id, changed),
-        summary=f"Edited edge {changed['source']} → {changed['target']}",
+        summary=f"Edited the edge from {_ends(workflow, changed)}",
     )
-    return changed_response(request, workflow, f"Saved edge {edge_id}.")
+    return changed_response(request, workflow, f"Saved the edge from {_ends(workflow, changed)}.")
 
 
 @tenant_view()
@@ -362,11 +371,11 @@ def workflow_edge(request: TenantRequest, workflow_id: int, edge_id: str) -> Htt
 def workflow_edge_delete(request: TenantRequest, workflow_id: int, edge_id: str) -> HttpResponse:
     workflow = _workflow(request, workflow_id)
     edge = _edge(workflow, edge_id)
-    link = f"{edge.get('source')} → {edge.get('target')}"
+    link = _ends(workflow, edge)
     workflow = services.workflow_change(
         workflow=workflow,
         actor=request.membership.user,
         change=lambda document: with_edge_removed(document, edge_id),
-        summary=f"Deleted edge {link}",
+        summary=f"Deleted the edge from {link}",
     )
-    return changed_response(request, workflow, f"Deleted edge {edge_id} ({link}).")
+    return changed_response(request, workflow, f"Deleted the edge from {link}.")

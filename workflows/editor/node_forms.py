@@ -269,6 +269,13 @@ BranchFormSet = forms.formset_factory(
 BRANCH_PREFIX = "branch"
 
 
+def _row_count(data: Any) -> int:
+    try:
+        return max(0, int(data.get(f"{BRANCH_PREFIX}-TOTAL_FORMS", 0)))
+    except (TypeError, ValueError):
+        return 0
+
+
 class DecisionForm(NodeForm):
     node_type = "decision"
     config_fields = ("condition_expression", "default_branch")
@@ -278,7 +285,13 @@ class DecisionForm(NodeForm):
         max_length=2000,
         help_text="A branch condition that is a bare literal means subject == literal.",
     )
-    default_branch = optional_text("Default branch", help_text="A branch id, edge id or target node id.")
+    default_branch = forms.ChoiceField(
+        label="When no branch holds",
+        required=False,
+        help_text="Where the workflow goes when no branch's condition is true. "
+        "None: the edge out of this node that has no branch, if there is one.",
+        error_messages={"invalid_choice": "Choose one of the listed branches or nodes."},
+    )
 
     def __init__(self, data: Any = None, **kwargs: Any) -> None:
         super().__init__(data, **kwargs)
@@ -292,6 +305,49 @@ class DecisionForm(NodeForm):
         self.branch_forms = cast(
             BaseBranchFormSet, BranchFormSet(data, prefix=BRANCH_PREFIX, initial=initial)
         )
+        self._default_choices(rows, data)
+
+    def set_choices(self, *, node_labels: dict[str, str] | None = None, **_: Any) -> None:
+        self.node_names = labelled_choices(node_labels or dict.fromkeys(self.node_ids, ""))
+
+    def _default_choices(self, rows: list[dict[str, Any]], data: Any) -> None:
+        """The default as a choice: one of the branches (the stored ones, or when posted, the
+        rows that replace them) or a node to go to. A stored default that is neither (an
+        edge's id) is kept as it is."""
+        branches = {
+            str(row["id"]): str(row.get("label") or row["id"])
+            for row in rows
+            if isinstance(row.get("id"), str) and row["id"] and data is None
+        }
+        if data is not None:
+            for index in range(min(_row_count(data), BranchFormSet.absolute_max)):
+                posted = str(data.get(f"{BRANCH_PREFIX}-{index}-id", "")).strip()
+                label = str(data.get(f"{BRANCH_PREFIX}-{index}-label", "")).strip()
+                if posted:
+                    branches[posted] = label or posted
+        nodes = [
+            (node_id, f"Go to “{name}”")
+            for node_id, name in self.node_names.items()
+            if node_id != self.editing
+        ]
+        options: list[Any] = [("", "None: the edge without a branch")]
+        if branches:
+            options.append(
+                (
+                    "A branch",
+                    [(key, f"The “{name}” branch") for key, name in labelled_choices(branches).items()],
+                )
+            )
+        if nodes:
+            options.append(("A node", nodes))
+        known = set(branches) | {node_id for node_id, _ in nodes}
+        current = self.initial.get("default_branch")
+        if isinstance(current, str) and current and current not in known:
+            options.append((current, f"{current} (as stored)"))
+        cast(forms.ChoiceField, self.fields["default_branch"]).choices = options
+
+    def clean_default_branch(self) -> str | None:
+        return self.cleaned_data.get("default_branch") or None
 
     def is_valid(self) -> bool:
         valid = super().is_valid()

@@ -103,7 +103,7 @@ NEW_NODES: dict[str, dict[str, str]] = {
         "branch-1-id": "",
         "branch-1-condition": "",
         "branch-1-label": "",
-        "default_branch": "small",
+        "default_branch": "start",
     },
     "parallel": {"label": "Fan out", "wait_for_all": "on"},
     "wait": {"label": "Cool off", "wait_type": "timer", "duration_seconds": "3600"},
@@ -153,7 +153,7 @@ EXPECTED_CONFIG: dict[str, dict[str, Any]] = {
     "decision": {
         "type": "decision",
         "condition_expression": "",
-        "default_branch": "small",
+        "default_branch": "start",
         "branches": [{"id": "big", "condition": "amount > 1000", "label": "Large"}],
     },
     "parallel": {"type": "parallel", "branches": ["start"], "wait_for_all": True},
@@ -686,7 +686,7 @@ def test_changes_without_htmx_redirect_back_to_the_editor(tenant_users: TenantUs
     assert response.status_code == 302
     assert response["Location"] == url("workflow_detail", workflow)
     page = client.get(response["Location"]).content.decode()
-    assert "Added node “Cool off” (cool_off)." in page
+    assert "Added node “Cool off”." in page
     assert 'data-testid="node-cool_off"' in page
     full = client.get(url("workflow_node", workflow, node_id="cool_off"))
     assert "<html" in full.content.decode()

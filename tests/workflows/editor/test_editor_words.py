@@ -162,6 +162,57 @@ def test_the_branch_is_chosen_from_the_decisions_branches(tenant_users: TenantUs
     assert "Choose one of the branches of the node the edge comes from." in refused.content.decode()
 
 
+def test_a_decisions_default_is_chosen_from_its_branches_or_a_node(tenant_users: TenantUsers) -> None:
+    document = decision_document()
+    document["nodes"][1]["config"]["default_branch"] = "e_kept"  # an edge id, as the DSL allows
+    workflow = make(tenant_users, document=document)
+    client = tenant_users.client_for(tenant_users.member)
+    node_url = url("workflow_node", workflow, node_id="route")
+
+    edit = client.get(node_url, headers=HTMX).content.decode()
+    assert "Default branch" not in edit
+    assert options_of(edit, "default_branch") == [
+        ("", "None: the edge without a branch"),
+        ("big", "The “Large order” branch"),
+        ("small", "The “Small order” branch"),
+        ("start", "Go to “Start”"),
+        ("approve", "Go to “Approve”"),
+        ("ship", "Go to “Ship”"),
+        ("e_kept", "e_kept (as stored)"),
+    ]
+    assert '<option value="e_kept" selected>' in edit
+
+    def posted(default: str) -> dict[str, str]:
+        """The node saved with a branch added in the same form, and `default`."""
+        rows = [("big", "amount > 1000", "Large order"), ("rush", "express", "Rush"), ("", "", "")]
+        form = {
+            "node_type": "decision",
+            "label": "Route",
+            "condition_expression": "",
+            "default_branch": default,
+            "branch-TOTAL_FORMS": str(len(rows)),
+            "branch-INITIAL_FORMS": "0",
+        }
+        for index, (branch_id, condition, label) in enumerate(rows):
+            form |= {
+                f"branch-{index}-id": branch_id,
+                f"branch-{index}-condition": condition,
+                f"branch-{index}-label": label,
+            }
+        return form
+
+    assert client.post(node_url, posted("rush"), headers=HTMX).status_code == 200
+    assert node_of(fresh(workflow), "route")["config"]["default_branch"] == "rush"
+    assert client.post(node_url, posted(""), headers=HTMX).status_code == 200
+    assert "default_branch" not in node_of(fresh(workflow), "route")["config"]
+
+    client.post(node_url, {**posted(""), "branch-1-id": "small"}, headers=HTMX)
+    refused = client.post(node_url, posted("small"), headers=HTMX)  # stored, but its row is gone
+    assert refused.status_code == 422
+    assert "Choose one of the listed branches or nodes." in refused.content.decode()
+    assert "default_branch" not in node_of(fresh(workflow), "route")["config"]
+
+
 # 3. A plain label
 
 
