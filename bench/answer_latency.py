@@ -680,13 +680,13 @@ def main() -> None:
         setup_django(data_dir, base_url)
         from django.conf import settings
 
-        from core import embedded_redis
+        from core import embedded_redis, processes
 
         if settings.EMBEDDED_REDIS:
             redis_process = embedded_redis.start(
                 socket_path=settings.EMBEDDED_REDIS_SOCKET, data_dir=settings.DATA_DIR
             )
-            stack.callback(embedded_redis.stop, redis_process)
+            stack.callback(processes.stop, redis_process)
         mode = "SQLite" if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3") else "PostgreSQL"
         mode += ", embedded Redis" if settings.EMBEDDED_REDIS else ", Redis over TCP"
         print(

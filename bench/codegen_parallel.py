@@ -435,13 +435,13 @@ def main() -> None:
         setup_django(data_dir)
         from django.conf import settings
 
-        from core import embedded_redis
+        from core import embedded_redis, processes
 
         if settings.EMBEDDED_REDIS:
             redis_process = embedded_redis.start(
                 socket_path=settings.EMBEDDED_REDIS_SOCKET, data_dir=settings.DATA_DIR
             )
-            stack.callback(embedded_redis.stop, redis_process)
+            stack.callback(processes.stop, redis_process)
         plan, files = bench_plan(deployment=args.deployment)
         replies_file = Path(data_dir) / "replies.json"
         replies_file.write_text(json.dumps({"plan": plan.as_dict(), "files": files}), encoding="utf-8")

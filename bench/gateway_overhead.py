@@ -176,7 +176,7 @@ def main() -> None:
         setup_django(data_dir)
         from django.conf import settings
 
-        from core import embedded_redis
+        from core import embedded_redis, processes
 
         redis_process = None
         if settings.EMBEDDED_REDIS:
@@ -192,7 +192,7 @@ def main() -> None:
         finally:
             emulator.terminate()
             if redis_process is not None:
-                embedded_redis.stop(redis_process)
+                processes.stop(redis_process)
 
 
 if __name__ == "__main__":
