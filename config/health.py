@@ -20,6 +20,8 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from kombu import Connection
 
+from core import temporal_client
+
 logger = logging.getLogger(__name__)
 
 CHECK_TIMEOUT = 3.0
@@ -64,6 +66,11 @@ def _ping_broker() -> None:
         )
 
 
+async def _ping_temporal() -> None:
+    # Connecting checks the server answers gRPC calls and has our namespace: what runs need.
+    await temporal_client.connect(within=CHECK_TIMEOUT)
+
+
 def _backend_of_channel_layer() -> str:
     backend = str(settings.CHANNEL_LAYERS["default"]["BACKEND"])
     return "redis" if "redis" in backend.lower() else backend.rsplit(".", 1)[-1]
@@ -71,6 +78,10 @@ def _backend_of_channel_layer() -> str:
 
 def _backend_of_broker() -> str:
     return settings.CELERY_BROKER_URL.split(":", 1)[0].split("+", 1)[0]
+
+
+def _backend_of_temporal() -> str:
+    return "embedded" if settings.EMBEDDED_TEMPORAL else "remote"
 
 
 async def _run(name: str, backend: str, probe: Any) -> CheckResult:
@@ -90,6 +101,7 @@ async def healthz(request: HttpRequest) -> JsonResponse:
         _run("database", connection.vendor, sync_to_async(_ping_database)),
         _run("channel_layer", _backend_of_channel_layer(), _ping_channel_layer),
         _run("broker", _backend_of_broker(), sync_to_async(_ping_broker, thread_sensitive=False)),
+        _run("temporal", _backend_of_temporal(), _ping_temporal),
     )
     down = [f"{result.name}: {result.backend}" for result in results if not result.ok]
     body = {

@@ -6,6 +6,9 @@ save child. `stop` stops the leader gracefully, then kills what is left of its g
 nothing outlives it, not even when the leader itself was killed and left orphans behind.
 Being in their own session, the children also no longer receive the terminal's Ctrl-C or
 hang-up: whoever started them (`manage.py serve`) stops them, in its own order.
+
+Apps above core add long-running children of their own to `serve` through `register_child`,
+so that core starts them without importing those apps.
 """
 
 from __future__ import annotations
@@ -14,7 +17,8 @@ import contextlib
 import os
 import signal
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -58,3 +62,41 @@ def kill(process: subprocess.Popen[bytes]) -> None:
     else:
         process.kill()
     process.wait()
+
+
+@dataclass(frozen=True)
+class RegisteredChild:
+    """A long-running process an app asks `serve` to run beside the portal."""
+
+    name: str
+    command: Callable[[], list[str]]
+    when: Callable[[], bool]
+    needs_temporal: bool
+
+
+_registered: dict[str, RegisteredChild] = {}
+
+
+def register_child(
+    name: str,
+    command: Callable[[], list[str]],
+    *,
+    when: Callable[[], bool] = lambda: True,
+    needs_temporal: bool = False,
+) -> None:
+    """Have `manage.py serve` run `command()` as a child, named `name` in its messages.
+
+    Call it from an AppConfig.ready(), e.g. the runs app's Temporal worker:
+    `register_child("runs worker", lambda: [sys.executable, "manage.py", "runs_worker"],
+    needs_temporal=True)`. `serve` starts registered children after the Celery worker and
+    beat, stops them before those, stops everything when one exits, and skips them all under
+    `--no-worker`, one whose `when()` is false, and one that `needs_temporal` under
+    `--no-temporal`. Both callables are called by `serve` at start, with settings loaded.
+    Registering a name again replaces the earlier registration (ready() may run twice).
+    """
+    _registered[name] = RegisteredChild(name, command, when, needs_temporal)
+
+
+def registered_children() -> list[RegisteredChild]:
+    """The children apps registered, in the order they were first registered."""
+    return list(_registered.values())

@@ -21,6 +21,9 @@ from tests import servers
 from tests.context_guard import refuse_shadowing
 from tests.factories import MembershipFactory, TenantFactory
 
+# The session's Temporal dev server, started on first use (temporal_server, temporal_settings).
+pytest_plugins = ["tests.temporal"]
+
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 
 

@@ -11,6 +11,10 @@ import tempfile
 
 # Short path: the embedded Redis listens on a Unix socket inside it (108-byte limit).
 os.environ.setdefault("SCE_DATA_DIR", tempfile.mkdtemp(prefix="sce-test-"))
+# Code under test reaches Temporal only where a test points it at the session's dev server
+# (tests/temporal.py): elsewhere the embedded address is a port nothing listens on, never a
+# developer's `serve` on the default port.
+os.environ.setdefault("TEMPORAL_EMBEDDED_PORT", "1")
 
 from config.settings import *
 from config.settings import DATA_DIR, DATABASES

@@ -1,11 +1,13 @@
 """`manage.py serve`: the whole portal in one command.
 
-Starts daphne (HTTP and WebSockets), a Celery worker, Celery beat and, when REDIS_URL is
-unset, the bundled Redis; stops them all together however it ends: Ctrl-C, SIGTERM or
-SIGHUP, one child dying, an error. Each child leads its own process group
-(core.processes.Leader) and is stopped with everything it started; beat is a child of its
-own, not the worker's embedded one, so it cannot outlive a worker that was killed. A second
-Ctrl-C while stopping kills what is left at once.
+Starts daphne (HTTP and WebSockets), a Celery worker, Celery beat, the children apps
+register (core.processes.register_child: the runs app's Temporal worker) and, in embedded
+mode, the bundled Redis (REDIS_URL unset) and Temporal's dev server (TEMPORAL_ADDRESS unset);
+stops them all together however it ends: Ctrl-C, SIGTERM or SIGHUP, one child dying, an
+error. The servers start first and stop last: Temporal, then Redis. Each child leads its own
+process group (core.processes.Leader) and is stopped with everything it started; beat is a
+child of its own, not the worker's embedded one, so it cannot outlive a worker that was
+killed. A second Ctrl-C while stopping kills what is left at once.
 
 One daphne process runs on one core; `--web-processes N` starts N of them on one listening
 socket (the kernel hands each new connection to one of them), as Channels' deployment
@@ -28,19 +30,37 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from core import embedded_redis, processes
+from core import embedded_redis, processes, temporal_server
+from core.temporal_client import temporal_address
 
 logger = logging.getLogger(__name__)
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 class Command(BaseCommand):
-    help = "Run the portal: daphne, a Celery worker and beat, and (embedded mode) the bundled Redis."
+    help = (
+        "Run the portal: daphne, a Celery worker and beat, the apps' workers (workflow runs),"
+        " and (embedded mode) the bundled Redis and Temporal dev server."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
-        parser.add_argument("--no-worker", action="store_true", help="do not start a Celery worker and beat")
+        parser.add_argument(
+            "--no-worker",
+            action="store_true",
+            help="do not start the background workers (Celery worker and beat, the workflow-runs worker)",
+        )
+        parser.add_argument(
+            "--no-temporal",
+            action="store_true",
+            help="run without Temporal: no embedded dev server, no worker that needs it (no workflow runs)",
+        )
+        parser.add_argument(
+            "--temporal-ui",
+            action="store_true",
+            help="also serve the embedded Temporal's Web UI, on TEMPORAL_EMBEDDED_PORT + 1000",
+        )
         parser.add_argument("--no-migrate", action="store_true", help="do not apply migrations first")
         parser.add_argument(
             "--web-processes",
@@ -52,6 +72,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         children: list[tuple[str, subprocess.Popen[bytes]]] = []
         redis_process = None
+        temporal_process = None
         listener: socket.socket | None = None
         if options["web_processes"] < 1:
             raise CommandError("--web-processes must be at least 1")
@@ -69,6 +90,8 @@ class Command(BaseCommand):
                 else:
                     redis_process = embedded_redis.start(socket_path=socket, data_dir=settings.DATA_DIR)
                     self.stdout.write(f"Embedded Redis on {socket}")
+            if not options["no_temporal"]:
+                temporal_process = self._start_temporal(ui=options["temporal_ui"])
             if not options["no_migrate"]:
                 call_command("migrate", interactive=False, verbosity=1)
             # Links in emails and pages point at SITE_ROOT: by default, where we listen.
@@ -76,6 +99,8 @@ class Command(BaseCommand):
             if not options["no_worker"]:
                 children.append(("worker", processes.Leader(worker_command())))
                 children.append(("beat", processes.Leader(beat_command(settings.DATA_DIR))))
+                for child in children_to_start(no_temporal=options["no_temporal"]):
+                    children.append((child.name, processes.Leader(child.command())))
             if options["web_processes"] == 1:
                 children.append(("web", processes.Leader(daphne_command(options["host"], options["port"]))))
             else:
@@ -89,11 +114,42 @@ class Command(BaseCommand):
         except KeyboardInterrupt:
             self.stdout.write("Stopping…")
         finally:
+            if temporal_process is not None:
+                children.insert(0, ("temporal", temporal_process))  # stopped after its workers
             if redis_process is not None:
                 children.insert(0, ("redis", redis_process))  # stopped last
             self._stop(children)
             if listener is not None:
                 listener.close()
+
+    def _start_temporal(self, *, ui: bool) -> processes.Leader | None:
+        """The embedded Temporal dev server, unless TEMPORAL_ADDRESS names another or one already
+        answers on the embedded port (a second `serve`, a `workflow run` command's)."""
+        namespace = settings.TEMPORAL_NAMESPACE
+        address = temporal_address()
+        if not settings.EMBEDDED_TEMPORAL:
+            self.stdout.write(f"Using Temporal at {address}, namespace {namespace}")
+            return None
+        if temporal_server.is_answering(address, namespace):
+            self.stdout.write(f"Using the Temporal server already answering on {address}")
+            return None
+        try:
+            process = temporal_server.start(
+                port=settings.TEMPORAL_EMBEDDED_PORT,
+                db_file=settings.TEMPORAL_EMBEDDED_DB,
+                namespace=namespace,
+                ui=ui,
+            )
+        except temporal_server.EmbeddedTemporalError as error:
+            raise CommandError(str(error)) from error
+        where = (
+            f"Embedded Temporal on {address}, namespace {namespace}, state in {settings.TEMPORAL_EMBEDDED_DB}"
+        )
+        if ui:
+            ui_port = settings.TEMPORAL_EMBEDDED_PORT + temporal_server.UI_PORT_OFFSET
+            where += f", Web UI at http://127.0.0.1:{ui_port}/"
+        self.stdout.write(where)
+        return process
 
     def _stop(self, children: list[tuple[str, subprocess.Popen[bytes]]]) -> None:
         """Stop the children, the last started first; on another stop signal meanwhile, kill
@@ -133,6 +189,16 @@ class Command(BaseCommand):
 # little, so it is given longer, and the listen queue (Twisted's default: 50) room for them.
 WEBSOCKET_CONNECT_TIMEOUT = 30
 LISTEN_BACKLOG = 1024
+
+
+def children_to_start(*, no_temporal: bool) -> list[processes.RegisteredChild]:
+    """The children apps registered that this `serve` runs: those whose condition holds, less
+    those that need Temporal when it runs without."""
+    return [
+        child
+        for child in processes.registered_children()
+        if child.when() and not (no_temporal and child.needs_temporal)
+    ]
 
 
 def worker_command() -> list[str]:
