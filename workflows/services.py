@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from conversations.models import Conversation
 from tenants.models import Tenant, User
-from workflows import selectors
+from workflows import selectors, signals
 from workflows.analysis.limits import current_limits, size_findings
 from workflows.dsl.document_types import WorkflowDocument
 from workflows.dsl.documents import parse_object, parse_workflow, read_document, too_deep
@@ -199,6 +199,10 @@ def workflow_publish(*, workflow: Workflow, actor: User | None, note: str = "") 
     locked.document = document
     locked.updated_at = timezone.now()
     locked.save(update_fields=["published_version", "has_changes", "document", "updated_at"])
+    # Apps above this one act on it (runs: its schedule) once the version is there for them.
+    transaction.on_commit(
+        lambda: signals.version_published.send_robust(sender=WorkflowVersion, version=version)
+    )
     return version
 
 

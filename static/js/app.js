@@ -22,7 +22,7 @@
   // the page has already applied is dropped, and a socket that reconnects asks only for what
   // the page has not seen yet. The page's marker is #<stream>-seq.
   function lastSeq() {
-    var marker = document.querySelector("#conversation-seq, #proposal-seq, #generation-seq");
+    var marker = document.querySelector("#conversation-seq, #proposal-seq, #generation-seq, #run-seq");
     return marker ? parseInt(marker.getAttribute("data-seq") || "0", 10) : 0;
   }
 
@@ -49,10 +49,32 @@
     var added = /<div id="messages" hx-swap-oob="beforeend"><article id="(message-\d+)"/.exec(message);
     var shown = added && document.getElementById(added[1]);
     if (shown) shown.remove();
+    // A run's event line the page already shows comes again the same way: the new copy
+    // replaces it (placed in order after the swap, below).
+    var line = /<li id="(run-event-\d+)"/.exec(message);
+    var listed = line && document.getElementById(line[1]);
+    if (listed) listed.remove();
   });
+
+  // A run's event lines stay in the order of their events (data-order), whatever order their
+  // frames were published in (the branches of a parallel node record at the same time).
+  function orderRunEvents() {
+    var log = document.getElementById("run-events");
+    if (!log) return;
+    var lines = Array.prototype.slice.call(log.children);
+    var order = function (line) { return parseInt(line.getAttribute("data-order") || "0", 10); };
+    for (var index = 1; index < lines.length; index++) {
+      if (order(lines[index - 1]) > order(lines[index])) {
+        lines.sort(function (a, b) { return order(a) - order(b); });
+        lines.forEach(function (line) { log.appendChild(line); });
+        return;
+      }
+    }
+  }
 
   document.addEventListener("htmx:wsAfterMessage", function () {
     if (document.querySelector("[data-reload]")) window.location.reload();
+    orderRunEvents();
     var list = document.getElementById("messages");
     if (list) list.scrollTop = list.scrollHeight;
   });

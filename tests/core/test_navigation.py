@@ -32,8 +32,8 @@ def test_the_portal_menu_lists_every_registered_section_in_order(tenant_users: T
     )
     links = [link.label for link in page.context["portal_nav"]]
     assert links == [
-        "Dashboard", "Services", "Workflows", "Generated services", "Providers", "Usage", "Members",
-        "Settings",
+        "Dashboard", "Services", "Workflows", "Runs", "Tasks", "Generated services", "Providers", "Usage",
+        "Members", "Settings",
     ]  # fmt: skip
     active = [link.label for link in page.context["portal_nav"] if link.active]
     assert active == ["Workflows"]
@@ -45,7 +45,8 @@ def test_a_section_registered_later_takes_its_place_by_order() -> None:
     labels = [link.label for link in navigation.tenant_sections(tenant_slug="acme", current=None)]
     # Registering the same URL name again replaces the entry instead of adding a second one.
     assert labels == [
-        "Dashboard", "Services", "Runs", "Generated services", "Providers", "Usage", "Members", "Settings",
+        "Dashboard", "Services", "Runs", "Runs", "Tasks", "Generated services", "Providers", "Usage",
+        "Members", "Settings",
     ]  # fmt: skip
 
 

@@ -153,6 +153,7 @@ def test_the_walk_finds_the_tenant_sockets() -> None:
         "/ws/t/acme/conversations/<int:conversation_id>/",
         "/ws/t/acme/workflows/proposals/<int:proposal_id>/",
         "/ws/t/acme/generations/<int:generation_id>/",
+        "/ws/t/acme/runs/<int:run_id>/",
     ]
 
 

@@ -17,6 +17,7 @@ from workflows.analysis.limits import WorkflowLimits, current_limits, nesting_fi
 from workflows.analysis.node_inputs import ParsedInputs, parse_inputs
 from workflows.analysis.node_rules import node_findings
 from workflows.analysis.regions import ParallelLayout, parallel_layout
+from workflows.analysis.trigger_rules import schedule_findings
 from workflows.analysis.variable_rules import variable_findings
 from workflows.dsl.document_types import RawDocument
 from workflows.dsl.documents import parse_object, parse_workflow, read_document
@@ -246,4 +247,4 @@ def _trigger_findings(workflow: WorkflowDSL) -> list[Finding]:
                     path=("triggers", index, "config"),
                 )
             )
-    return findings
+    return findings + schedule_findings(workflow)

@@ -20,6 +20,7 @@ NO_ENTRY_NODE = "no_entry_node"
 UNREACHABLE_NODE = "unreachable_node"
 UNDEFINED_VARIABLE = "undefined_variable"
 UNKNOWN_SUBFLOW = "unknown_subflow"
+INVALID_TRIGGER = "invalid_trigger"  # a schedule that cannot be used (as a warning: does nothing)
 TOO_LARGE = "too_large"  # over a size limit (nodes, edges, branches, nesting): not analysed
 
 # Warnings: the workflow compiles but probably does not do what was meant.

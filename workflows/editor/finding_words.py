@@ -191,6 +191,16 @@ def explain(finding: Finding, names: Names, node_id: str | None = None) -> Expla
         return Explained(
             "The workflow is too large to check", detail, "Make it smaller, or split it into subflows."
         )
+    if code == codes.INVALID_TRIGGER:
+        if finding.path and finding.path[0] == "variables":
+            return Explained(
+                "Scheduled runs would miss a required input",
+                detail,
+                "Give the variable a default value, or make it optional.",
+            )
+        return Explained(
+            "A schedule is not set up right", detail, "Open the trigger and correct its settings."
+        )
     if code == codes.INVALID_VARIABLE:
         return Explained("A variable is not right", detail, "Open the variable and correct it.")
     if code == codes.INVALID_DOCUMENT:

@@ -1,5 +1,8 @@
 """`manage.py workflow validate|compile PATH`: check workflow files, e.g. in a CI job.
 
+Apps above workflows add subcommands of their own (workflows.command_extensions: the runs
+app's `workflow run` and `workflow signal`); their help says what their exit status means.
+
 Exit status: 0 when the workflow is valid (warnings allowed), 1 when it has errors, 2 when
 the input cannot be read as a JSON object (or the output written, or the tenant found).
 
@@ -11,7 +14,6 @@ and --json output are data for programs and escape their own strings.
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Collection
 from pathlib import Path
 from typing import Any
@@ -20,16 +22,15 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from core.terminal import printable
 from tenants.models import Tenant
+from workflows import command_extensions
 from workflows.analysis.validation import validate_workflow
+from workflows.command_extensions import EXIT_UNREADABLE, read_workflow_file
 from workflows.compiler import compile_workflow
 from workflows.dsl.document_types import WorkflowDocument
-from workflows.dsl.documents import read_document
 from workflows.dsl.findings import CYCLIC_GRAPH, DSLValidationError, Finding, format_path
 from workflows.selectors import known_workflow_ids
 
 EXIT_INVALID = 1
-EXIT_UNREADABLE = 2
-STDIN = "-"
 
 EXIT_STATUS_HELP = (
     "Exit status: 0 valid (warnings allowed), 1 errors found, 2 unreadable input "
@@ -77,7 +78,11 @@ def _count(findings: Collection[Finding], severity: str) -> str:
 
 
 class Command(BaseCommand):
-    help = "Validate a workflow document, or compile it to a Temporal Go file. " + EXIT_STATUS_HELP
+    help = (
+        "Validate a workflow document, or compile it to a Temporal Go file. "
+        + EXIT_STATUS_HELP
+        + " Other subcommands say theirs: manage.py workflow COMMAND --help."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -105,9 +110,19 @@ class Command(BaseCommand):
             "-o", "--output", metavar="OUT.go", help="write the Go file here, not to stdout"
         )
 
+        for subcommand in command_extensions.registered_subcommands():
+            added = commands.add_parser(
+                subcommand.name, help=subcommand.help, description=subcommand.description
+            )
+            subcommand.add_arguments(added)
+
     def handle(self, *args: Any, **options: Any) -> None:
+        extension = command_extensions.registered_subcommand(options["command"])
+        if extension is not None:
+            extension.handle(self, options)
+            return
         known = self._known_workflow_ids(options["tenant"])
-        label, document = self._read(options["path"])
+        label, document = read_workflow_file(options["path"])
         if options["command"] == "validate":
             self.validate(label, document, known, as_json=options["json"])
         else:
@@ -162,28 +177,3 @@ class Command(BaseCommand):
         if tenant is None:
             raise CommandError(f"no tenant with slug {slug!r}", returncode=EXIT_UNREADABLE)
         return known_workflow_ids(tenant)
-
-    def _read(self, path: str) -> tuple[str, WorkflowDocument]:
-        """The document's label for messages (escaped), and its JSON object; exit 2 when there is none."""
-        label = "<stdin>" if path == STDIN else printable(path)
-        try:
-            raw = sys.stdin.buffer.read() if path == STDIN else Path(path).read_bytes()
-        except OSError as problem:
-            raise CommandError(
-                f"cannot read {label}: {problem.strerror or problem}", returncode=EXIT_UNREADABLE
-            ) from None
-        document = read_document(raw)
-        if isinstance(document, Finding):
-            message = document.message
-            if document.position is not None:
-                message += f" ({_line_and_column(raw, document.position)})"
-            raise CommandError(f"cannot read {label}: {printable(message)}", returncode=EXIT_UNREADABLE)
-        return label, document
-
-
-def _line_and_column(raw: bytes, position: int) -> str:
-    """Where a character offset is, as editors show it (the text is UTF-8 when this is called)."""
-    text = raw.decode("utf-8", errors="replace")
-    line = text.count("\n", 0, position) + 1
-    column = position - (text.rfind("\n", 0, position) + 1) + 1
-    return f"line {line}, column {column}"
