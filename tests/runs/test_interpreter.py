@@ -312,3 +312,33 @@ def test_variables_that_outgrow_what_a_run_carries_fail_the_node_that_made_them(
     assert run.error_code == "too_large"
     assert run.failed_node == "again"
     assert ran(run) == ["copy:succeeded", "again:failed"]
+
+
+def test_a_human_task_nobody_answers_in_time_fails_its_node(
+    tenant_users: TenantUsers, run_worker: WorkerThread
+) -> None:
+    task = samples.node("approve", "human_task")
+    task["config"]["timeout_seconds"] = 1
+    document = samples.workflow([task])
+    run = wait_for_run(start(tenant_users, document))
+    assert run.status == Run.Status.FAILED
+    assert run.error_code == "task_timed_out"
+    task = HumanTask.objects.for_tenant(tenant_users.tenant).get(run=run)
+    assert task.status == HumanTask.Status.TIMED_OUT
+
+
+def test_an_activity_that_outlasts_its_timeout_fails_after_its_retries(
+    tenant_users: TenantUsers, run_worker: WorkerThread
+) -> None:
+    slow = activity("slow", "wait.sleep", None, seconds="5")
+    slow["timeout_seconds"] = 1
+    slow["retry_policy"] = {
+        "max_attempts": 2,
+        "initial_interval_ms": 100,
+        "backoff_coefficient": 1.0,
+        "max_interval_ms": 100,
+    }
+    run = wait_for_run(start(tenant_users, samples.workflow([slow])))
+    assert run.status == Run.Status.FAILED
+    assert run.error_code == "timeout"
+    assert run.failed_node == "slow"
