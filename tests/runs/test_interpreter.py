@@ -317,9 +317,9 @@ def test_variables_that_outgrow_what_a_run_carries_fail_the_node_that_made_them(
 def test_a_human_task_nobody_answers_in_time_fails_its_node(
     tenant_users: TenantUsers, run_worker: WorkerThread
 ) -> None:
-    task = samples.node("approve", "human_task")
-    task["config"]["timeout_seconds"] = 1
-    document = samples.workflow([task])
+    node = samples.node("approve", "human_task")
+    node["config"]["timeout_seconds"] = 1
+    document = samples.workflow([node])
     run = wait_for_run(start(tenant_users, document))
     assert run.status == Run.Status.FAILED
     assert run.error_code == "task_timed_out"
