@@ -12,7 +12,7 @@ Inputs by schema: a string is a text input (`format` email or date: those inputs
 select; a `maxLength` over LONG_TEXT: a textarea); a number or integer a number input; a
 boolean a checkbox; an array of enum values checkboxes; anything else (objects, other arrays,
 no type) a JSON textarea. A schema that is not an object with properties is answered as one
-JSON object. Fields come in the order of the schema's `x-order` list, else required first.
+JSON object. Fields come in the order of the schema's `x-order` list, else required first, then by name.
 """
 
 from __future__ import annotations
@@ -136,11 +136,13 @@ def _in_order(schema: Mapping[str, Any], names: list[str], required: list[str]) 
     """The properties in the order to ask for them. The order they were written in does not
     survive the trip (Temporal's payloads and PostgreSQL's jsonb sort an object's keys), so
     `x-order` (a list of names) decides; without it, the required ones come first, in the
-    order `required` lists them."""
+    order `required` lists them; the others follow by name."""
     stated = schema.get("x-order")
     first = stated if isinstance(stated, list) else required
     leading = list(dict.fromkeys(name for name in first if isinstance(name, str) and name in names))
-    return leading + [name for name in names if name not in leading]
+    # The rest by name: the stored schema's own key order is not kept (PostgreSQL's jsonb
+    # sorts keys by length), so the same form reads the same on every database.
+    return leading + sorted(name for name in names if name not in leading)
 
 
 def _whole_answer_field(schema: Mapping[str, Any] | None) -> TaskField:
