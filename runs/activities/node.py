@@ -10,11 +10,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from asgiref.sync import sync_to_async
+from django.db import close_old_connections
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from runs.activities import ai, catalog, n8n
-from runs.engine.types import NODE_ACTIVITY, NodeCall
+from runs.activities import ai, catalog, events, n8n
+from runs.engine.types import NODE_ACTIVITY, EventBatch, NodeCall
 
 # Temporal refuses payloads over 2 MB; a node's output stays well under it.
 MAX_OUTPUT_BYTES = 1_000_000
@@ -22,6 +24,11 @@ MAX_OUTPUT_BYTES = 1_000_000
 
 @activity.defn(name=NODE_ACTIVITY)
 async def run_node(call: NodeCall) -> Any:
+    if call.started is not None:
+        batch = EventBatch(
+            run_id=call.run_id, tenant_id=call.tenant_id, source=call.source, events=[call.started]
+        )
+        await sync_to_async(_record_started, thread_sensitive=False)(batch)
     if call.node_type == "ai_action":
         output = await ai.answer(call)
     elif call.node_type == "n8n":
@@ -36,6 +43,14 @@ async def run_node(call: NodeCall) -> Any:
             non_retryable=True,
         )
     return output
+
+
+def _record_started(batch: EventBatch) -> None:
+    close_old_connections()
+    try:
+        events.record_and_show(batch)
+    finally:
+        close_old_connections()
 
 
 async def _builtin(call: NodeCall) -> Any:

@@ -14,7 +14,8 @@ from django.db import close_old_connections
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from runs import frames, recording, services
+from runs import services
+from runs.activities import events
 from runs.activities.node import run_node
 from runs.activities.schedule_fire import fire_schedule
 from runs.engine.types import (
@@ -47,9 +48,7 @@ def _with_connections(function: Callable[P, R]) -> Callable[P, R]:
 @activity.defn(name=RECORD_ACTIVITY)
 @_with_connections
 def record_events(batch: EventBatch) -> None:
-    created = recording.record_batch(batch)
-    if created:
-        frames.publish(batch.tenant_id, batch.run_id, created)
+    events.record_and_show(batch)
 
 
 @activity.defn(name=TASK_OPEN_ACTIVITY)

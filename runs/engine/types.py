@@ -66,6 +66,9 @@ class NodeCall:
     arguments: dict[str, Any]
     config: dict[str, Any] = field(default_factory=dict)
     canned: dict[str, Any] | None = None
+    # The node's node_started event, recorded by the activity as it starts.
+    started: Event | None = None
+    source: str = ""  # the run's event source (a child run's node prefix)
 
 
 @dataclass

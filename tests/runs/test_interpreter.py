@@ -56,8 +56,10 @@ def test_a_chain_of_built_ins_passes_values_along(
     run = wait_for_run(run)
     assert run.status == Run.Status.SUCCEEDED, run.error_message
     assert ran(run) == ["shape:succeeded", "note:succeeded"]
-    assert kinds(run)[0] == "workflow_started"
-    assert kinds(run)[-1] == "workflow_finished"
+    started, finished = "node_started", "node_finished"
+    assert kinds(run) == ["workflow_started", started, finished, started, finished, "workflow_finished"]
+    by_id = RunEvent.objects.for_tenant(run.tenant).filter(run=run).order_by("id")
+    assert [event.seq for event in by_id] == sorted(event.seq for event in by_id), "written in order"
     assert run.outputs is not None
     assert run.outputs["order"] == {"id": "A-1", "total": 12.5}
     finished = RunEvent.objects.for_tenant(run.tenant).get(run=run, kind="node_finished", node_id="note")
