@@ -62,8 +62,8 @@ def test_a_chain_of_built_ins_passes_values_along(
     assert [event.seq for event in by_id] == sorted(event.seq for event in by_id), "written in order"
     assert run.outputs is not None
     assert run.outputs["order"] == {"id": "A-1", "total": 12.5}
-    finished = RunEvent.objects.for_tenant(run.tenant).get(run=run, kind="node_finished", node_id="note")
-    assert finished.data["inputs"] == {"message": "order A-1 of 12.5"}
+    note = RunEvent.objects.for_tenant(run.tenant).get(run=run, kind="node_finished", node_id="note")
+    assert note.data["inputs"] == {"message": "order A-1 of 12.5"}
     assert run.started_at is not None
     assert run.finished_at is not None
 
