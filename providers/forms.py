@@ -3,14 +3,22 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.core.validators import URLValidator
+from django.core.validators import RegexValidator, URLValidator
 
 from core.egress import validate_outbound_url
 from providers.interface import Capability, Task
+from providers.kinds import AZURE_API_VERSION
 from providers.models import CredentialKind, LogState
 
 MAX_TRY_PROMPT = 4000
 ROUTE_SLOTS = 3
+
+# Kinds with no vendor address of their own: the base URL says where the server is.
+BASE_URL_REQUIRED = frozenset({CredentialKind.OPENAI_COMPATIBLE, CredentialKind.AZURE_OPENAI})
+# The groq SDK cannot connect through the egress guard (providers/kinds/groq.py).
+BASE_URL_REFUSED = frozenset({CredentialKind.GROQ})
+# Local servers mostly take no key.
+KEY_OPTIONAL = frozenset({CredentialKind.OPENAI_COMPATIBLE})
 
 
 CAPABILITY_CHOICES = [
@@ -32,13 +40,28 @@ class CredentialForm(forms.Form):
         # The form refuses what the URL itself shows to be internal; the connection checks the
         # addresses its host resolves to (core/egress).
         validators=[URLValidator(schemes=["http", "https"]), validate_outbound_url],
-        help_text="Only for OpenAI-compatible servers (Azure, Groq, vLLM, Ollama…) on a public address.",
+        help_text=(
+            "Required for an OpenAI-compatible server (e.g. https://llm.example.com/v1) and for Azure "
+            "OpenAI (the resource's endpoint, https://NAME.openai.azure.com); on a public address."
+        ),
+    )
+    api_version = forms.CharField(
+        label="Azure API version",
+        required=False,
+        max_length=30,
+        validators=[
+            RegexValidator(r"^\d{4}-\d{2}-\d{2}(-preview)?$", "Write it as 2024-10-21 or 2025-04-01-preview.")
+        ],
+        widget=forms.TextInput(attrs={"placeholder": AZURE_API_VERSION}),
+        help_text=f"Azure OpenAI only; empty for {AZURE_API_VERSION}.",
     )
     api_key = forms.CharField(
         label="API key",
+        # Required for every kind but a local server's: checked in clean().
+        required=False,
         max_length=500,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
-        help_text="Stored encrypted; shown only as its last four characters.",
+        help_text="Stored encrypted; shown only as its last four characters. A local server may need none.",
     )
     capabilities = forms.MultipleChoiceField(
         label="Fit for",
@@ -61,6 +84,7 @@ class CredentialForm(forms.Form):
     ) -> None:
         super().__init__(*args, **kwargs)
         self.taken_names = taken_names or set()
+        self.editing = editing
         if editing:
             self.fields["api_key"].required = False
             self.fields["api_key"].help_text = "Leave empty to keep the current key."
@@ -84,6 +108,29 @@ class CredentialForm(forms.Form):
 
     def clean_api_key(self) -> str:
         return str(self.cleaned_data.get("api_key") or "").strip()
+
+    def clean(self) -> dict[str, Any]:
+        """What one kind needs and another refuses: a base URL, a key, an API version."""
+        cleaned = super().clean() or {}
+        kind = cleaned.get("kind")
+        label = CredentialKind(kind).label if kind in CredentialKind.values else ""
+        if kind in BASE_URL_REQUIRED and "base_url" in cleaned and not cleaned["base_url"]:
+            self.add_error("base_url", f"{label} needs the address of its server.")
+        if kind in BASE_URL_REFUSED and cleaned.get("base_url"):
+            self.add_error("base_url", f"{label} is reached at its own API only; leave this empty.")
+        if not self.editing and kind not in KEY_OPTIONAL and "api_key" in cleaned and not cleaned["api_key"]:
+            self.add_error("api_key", "This field is required.")
+        if kind != CredentialKind.AZURE_OPENAI and cleaned.get("api_version"):
+            self.add_error("api_version", "Only Azure OpenAI takes an API version.")
+        return cleaned
+
+    def options(self) -> dict[str, str]:
+        """The credential's options (ProviderCredential.options) from the cleaned form."""
+        if self.cleaned_data.get("kind") == CredentialKind.AZURE_OPENAI and self.cleaned_data.get(
+            "api_version"
+        ):
+            return {"api_version": self.cleaned_data["api_version"]}
+        return {}
 
 
 class RouteForm(forms.Form):

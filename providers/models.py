@@ -18,7 +18,10 @@ from tenants.scoping import TenantOwnedModel, TenantScopedManager
 
 class CredentialKind(models.TextChoices):
     ANTHROPIC = "anthropic", "Anthropic"
-    OPENAI = "openai", "OpenAI or OpenAI-compatible"
+    OPENAI = "openai", "OpenAI"
+    OPENAI_COMPATIBLE = "openai_compatible", "OpenAI-compatible server (vLLM, Ollama, llama.cpp, LM Studio)"
+    AZURE_OPENAI = "azure_openai", "Azure OpenAI"
+    GROQ = "groq", "Groq"
 
 
 class ProviderCredential(TenantOwnedModel):
@@ -34,6 +37,8 @@ class ProviderCredential(TenantOwnedModel):
         help_text="For OpenAI-compatible servers (vLLM, Ollama, Groq, Azure…); blank for the vendor's API.",
     )
     default_model = models.CharField(max_length=100)
+    # What a kind needs besides its key and URL: {"api_version": "2024-10-21"} for Azure OpenAI.
+    options = models.JSONField(encoder=StorableJSONEncoder, default=dict, blank=True)
     # Names of providers.interface.Capability the model is fit for; null: its kind's defaults.
     capabilities = models.JSONField(encoder=StorableJSONEncoder, null=True, blank=True)
     encrypted_key = models.TextField(editable=False)

@@ -18,6 +18,8 @@ from providers.models import ModelPrice
 
 CACHE_SECONDS = 60.0
 FREE_KINDS = frozenset({"embedded"})
+# Servers a tenant runs itself: free unless an operator recorded a price for the model.
+SELF_HOSTED_KINDS = frozenset({"openai_compatible"})
 
 
 @dataclass(frozen=True)
@@ -75,15 +77,15 @@ def price_table() -> PriceTable:
 def lookup(table: PriceTable, kind: str, model: str) -> Price:
     """The price of a model of a provider kind in `table`, by the longest matching name.
 
-    A model with no recorded price (a self-hosted one behind an OpenAI-compatible URL, say)
-    costs 0 with an empty price version, which the logs show as "no price".
+    A model with no recorded price costs 0 with an empty price version, which the logs show
+    as "no price"; on a self-hosted server (openai_compatible) it is free instead.
     """
     if kind in FREE_KINDS:
         return FREE
     for name, price in table.get(kind, []):
         if model == name or model.startswith((name + "-", name + "@")):
             return price
-    return UNKNOWN
+    return FREE if kind in SELF_HOSTED_KINDS else UNKNOWN
 
 
 def price_for(kind: str, model: str) -> Price:

@@ -106,6 +106,7 @@ def credential_config(credential: ProviderCredential) -> ProviderConfig:
         base_url=credential.base_url or None,
         credential_id=credential.pk,
         capabilities=capabilities_of(credential.kind, credential.capabilities),
+        api_version=str((credential.options or {}).get("api_version") or ""),
     )
 
 

@@ -38,15 +38,18 @@ def credential_create(
     default_model: str,
     base_url: str = "",
     capabilities: list[str] | None = None,
+    options: dict[str, str] | None = None,
 ) -> ProviderCredential:
     """Store a tenant's provider key, encrypted and bound to its row. `capabilities` None:
-    the kind's own (providers.kinds.KIND_CAPABILITIES)."""
+    the kind's own (providers.kinds.KIND_CAPABILITIES); `options` what the kind needs besides
+    (Azure's api_version)."""
     credential = ProviderCredential(
         tenant=tenant,
         name=name,
         kind=kind,
         base_url=base_url,
         default_model=default_model,
+        options=dict(options or {}),
         capabilities=None if capabilities is None else sorted(capabilities),
         created_by=actor,
     )
@@ -66,9 +69,10 @@ def credential_update(
     enabled: bool,
     api_key: str | None = None,
     capabilities: list[str] | None = None,
+    options: dict[str, str] | None = None,
 ) -> ProviderCredential:
     """Change a credential; a new key replaces the old one and clears a rejection.
-    `capabilities` None keeps what the credential declares."""
+    `capabilities` None keeps what the credential declares, `options` None its options."""
     credential.name = name
     credential.default_model = default_model
     credential.base_url = base_url
@@ -78,6 +82,9 @@ def credential_update(
     if capabilities is not None:
         credential.capabilities = sorted(capabilities)
         fields.append("capabilities")
+    if options is not None:
+        credential.options = dict(options)
+        fields.append("options")
     if api_key:
         _seal(credential, api_key)
         credential.rejected_at = None

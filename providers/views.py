@@ -84,6 +84,7 @@ def credential_create(request: TenantRequest) -> HttpResponse:
         default_model=form.cleaned_data["default_model"],
         base_url=form.cleaned_data["base_url"],
         capabilities=form.cleaned_data["capabilities"],
+        options=form.options(),
     )
     messages.success(request, f"Added {credential.name}; its key is stored encrypted.")
     return redirect("providers:provider_list", tenant_slug=request.tenant.slug)
@@ -103,6 +104,7 @@ def credential_detail(request: TenantRequest, credential_id: int) -> HttpRespons
         "kind": credential.kind,
         "default_model": credential.default_model,
         "base_url": credential.base_url,
+        "api_version": (credential.options or {}).get("api_version", ""),
         "enabled": credential.enabled,
         "capabilities": sorted(capabilities_of(credential.kind, credential.capabilities)),
     }
@@ -117,6 +119,7 @@ def credential_detail(request: TenantRequest, credential_id: int) -> HttpRespons
             default_model=form.cleaned_data["default_model"],
             base_url=form.cleaned_data["base_url"],
             capabilities=form.cleaned_data["capabilities"],
+            options=form.options(),
             enabled=form.cleaned_data["enabled"],
             api_key=form.cleaned_data["api_key"] or None,
         )

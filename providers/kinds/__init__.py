@@ -23,15 +23,22 @@ from core.egress import guarded_async_client
 from providers.errors import ErrorCode, ProviderError
 from providers.interface import ALL_CAPABILITIES, Capability, ProviderKind
 
-KINDS = ("anthropic", "openai", "embedded")
+KINDS = ("anthropic", "openai", "openai_compatible", "azure_openai", "groq", "embedded")
 
 # What a credential of each kind is fit for unless it declares otherwise: the vendors'
-# models everything; a tenant's OpenAI-compatible server declares less when its model is small.
+# models everything; a local server (vLLM, Ollama, llama.cpp, LM Studio) mostly runs a
+# small model, best kept to short phrasing and extraction until its owner says more.
 KIND_CAPABILITIES: dict[str, frozenset[Capability]] = {
     "anthropic": ALL_CAPABILITIES,
     "openai": ALL_CAPABILITIES,
+    "openai_compatible": frozenset({Capability.PHRASING, Capability.EXTRACTION}),
+    "azure_openai": ALL_CAPABILITIES,
+    "groq": ALL_CAPABILITIES,
     "embedded": frozenset({Capability.EXTRACTION}),
 }
+
+# Azure OpenAI's data-plane API version when the credential names none: the newest GA one.
+AZURE_API_VERSION = "2024-10-21"
 
 
 def capabilities_of(kind: str, declared: list[str] | None) -> frozenset[Capability]:
@@ -54,11 +61,13 @@ class ProviderConfig:
     # The tenant's ProviderCredential row, None for platform providers.
     credential_id: int | None = None
     capabilities: frozenset[Capability] = ALL_CAPABILITIES
+    # Azure OpenAI's api-version query parameter ("" for AZURE_API_VERSION); other kinds ignore it.
+    api_version: str = ""
 
     @property
     def fingerprint(self) -> str:
-        """Identifies the client to reuse; a changed key or URL gets a new client."""
-        material = f"{self.kind}\0{self.base_url or ''}\0{self.api_key}"
+        """Identifies the client to reuse; a changed key, URL or API version gets a new client."""
+        material = f"{self.kind}\0{self.base_url or ''}\0{self.api_key}\0{self.api_version}"
         return hashlib.sha256(material.encode()).hexdigest()[:32]
 
     @property
@@ -111,6 +120,18 @@ def _build(config: ProviderConfig) -> ProviderKind:
         from providers.kinds.openai import OpenAIKind
 
         return OpenAIKind(config)
+    if config.kind == "openai_compatible":
+        from providers.kinds.openai_compatible import OpenAICompatibleKind
+
+        return OpenAICompatibleKind(config)
+    if config.kind == "azure_openai":
+        from providers.kinds.azure_openai import AzureOpenAIKind
+
+        return AzureOpenAIKind(config)
+    if config.kind == "groq":
+        from providers.kinds.groq import GroqKind
+
+        return GroqKind(config)
     if config.kind == "embedded":
         from providers.kinds.embedded import EmbeddedKind
 

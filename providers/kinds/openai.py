@@ -1,12 +1,15 @@
-"""OpenAI Chat Completions through the official `openai` SDK: OpenAI itself and every
-OpenAI-compatible server (Azure OpenAI, Groq, vLLM, llama.cpp server, Ollama) via base_url."""
+"""OpenAI Chat Completions through the official `openai` SDK: OpenAI itself, or any
+OpenAI-compatible server through a base URL. The named kinds for local servers, Azure
+OpenAI and Groq (openai_compatible.py, azure_openai.py, groq.py) are this kind with another
+client or a few quirks: `_make_client`, `sdk`, `asks_stream_usage` and `_stream_extras`."""
 
 from __future__ import annotations
 
 import logging
 import time
 from collections.abc import AsyncGenerator
-from typing import Any
+from types import ModuleType
+from typing import Any, ClassVar
 
 import openai
 
@@ -30,23 +33,36 @@ RESEND_SECONDS = 1.0
 
 class OpenAIKind:
     kind = "openai"
+    # The SDK whose exceptions the client raises (Groq's is a sibling of openai's).
+    sdk: ClassVar[ModuleType] = openai
+    # Whether a stream asks for its usage with `stream_options` (Groq reports it unasked).
+    asks_stream_usage: ClassVar[bool] = True
 
     def __init__(self, config: ProviderConfig) -> None:
         self.config = config
-        # One client per credential: its connection pool is reused. Retries are the router's;
-        # a tenant's credential connects through the egress guard.
-        self.client = openai.AsyncOpenAI(
-            api_key=config.api_key,
-            base_url=config.base_url or None,
+        # One client per credential: its connection pool is reused. Retries are the router's.
+        self.client = self._make_client()
+
+    def _make_client(self) -> Any:
+        """The SDK client; a tenant's credential connects through the egress guard."""
+        return openai.AsyncOpenAI(
+            api_key=self.config.api_key,
+            base_url=self.config.base_url or None,
             max_retries=0,
             http_client=http_client_for(
-                config, timeout=openai.DEFAULT_TIMEOUT, limits=openai.DEFAULT_CONNECTION_LIMITS
+                self.config, timeout=openai.DEFAULT_TIMEOUT, limits=openai.DEFAULT_CONNECTION_LIMITS
             ),
         )
 
     def _error(self, error: BaseException, arguments: dict[str, Any] | None = None) -> ProviderError:
         sent = [name for name in OPTIONAL_PARAMETERS if arguments and name in arguments]
-        return normalize(error, sdk=openai, provider=self.config.name, sent=sent)
+        return normalize(error, sdk=self.sdk, provider=self.config.name, sent=sent)
+
+    def _stream_extras(self, chunk: dict[str, Any]) -> tuple[dict[str, Any] | None, str]:
+        """A chunk's usage counts (OpenAI's `usage`) and an error it reports beside its
+        choices ("" for none); a server that puts them elsewhere overrides this."""
+        counts = chunk.get("usage")
+        return (counts if isinstance(counts, dict) and counts else None), ""
 
     def _arguments(
         self, call: ProviderCall, traits: Traits, *, streamed: bool, deadline: float
@@ -77,7 +93,7 @@ class OpenAIKind:
             arguments["response_format"] = {"type": "json_object"}
         if streamed:
             arguments["stream"] = True
-            if traits.stream_usage:
+            if traits.stream_usage and self.asks_stream_usage:
                 arguments["stream_options"] = {"include_usage": True}
         return arguments
 
@@ -201,14 +217,14 @@ class OpenAIKind:
                         if event.data.startswith("[DONE]"):
                             continue  # read to the end, so that the connection is reused
                         chunk = event.json()
-                        if chunk.get("error"):
-                            raise openai.APIError(
-                                sse.error_message(chunk, "An error occurred during streaming"),
+                        counts, reported = self._stream_extras(chunk)
+                        if chunk.get("error") or reported:
+                            raise self.sdk.APIError(
+                                reported or sse.error_message(chunk, "An error occurred during streaming"),
                                 request=response.http_request,
-                                body=chunk["error"],
+                                body=chunk.get("error") or {"message": reported},
                             )
-                        if chunk.get("usage"):
-                            counts = chunk["usage"]
+                        if counts:
                             usage = Usage(int(counts["prompt_tokens"]), int(counts["completion_tokens"]))
                         for choice in chunk.get("choices") or ():
                             content = (choice.get("delta") or {}).get("content")

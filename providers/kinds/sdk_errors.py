@@ -1,8 +1,8 @@
 """Turn the official SDKs' exceptions into the gateway's ProviderError.
 
-The anthropic and openai SDKs are generated from one template and raise parallel exception
-classes (APITimeoutError, RateLimitError, …), so one mapping serves both; the module is
-passed in. Failures below the SDK (a connection dropped mid-stream surfaces as an httpx
+The anthropic, openai and groq SDKs are generated from one template and raise parallel
+exception classes (APITimeoutError, RateLimitError, …), so one mapping serves them all; the
+module is passed in. Failures below the SDK (a connection dropped mid-stream surfaces as an httpx
 error) and malformed data are mapped too, so nothing unnormalized escapes a kind. A connection the
 egress guard refused (core/egress; the SDKs wrap it as a connection error) is egress_refused.
 
@@ -21,7 +21,8 @@ from collections.abc import Collection
 from types import ModuleType
 from typing import Any
 
-# The SDKs' HTTP client (httpx2, the successor of httpx that they are built on).
+# The SDKs' HTTP clients: httpx2 (openai's, anthropic's), httpx (groq's).
+import httpx
 import httpx2
 
 from core.egress import refusal_in
@@ -96,7 +97,7 @@ def unsupported_parameter(message: str, param: str, sent: Collection[str]) -> st
     return ""
 
 
-def retry_after_seconds(headers: httpx2.Headers | None) -> float | None:
+def retry_after_seconds(headers: httpx2.Headers | httpx.Headers | None) -> float | None:
     """Seconds the provider asked us to wait: retry-after-ms, or retry-after as seconds or a date."""
     if headers is None:
         return None
@@ -175,7 +176,7 @@ def _by_status(status: int) -> ErrorCode:
 def normalize(
     error: BaseException, *, sdk: ModuleType, provider: str, sent: Collection[str] = ()
 ) -> ProviderError:
-    """The ProviderError for anything a call through `sdk` (anthropic or openai) raised.
+    """The ProviderError for anything a call through `sdk` (anthropic, openai or groq) raised.
 
     The message is the gateway's own words; whatever the upstream said (an error body, an
     exception's text) goes to `detail`, cut short, for the log row only. `sent` names the
@@ -186,9 +187,9 @@ def normalize(
     refusal = refusal_in(error)
     if refusal is not None:
         return ProviderError(ErrorCode.EGRESS_REFUSED, f"{provider}: {refusal.reason}", provider=provider)
-    if isinstance(error, sdk.APITimeoutError | httpx2.TimeoutException):
+    if isinstance(error, sdk.APITimeoutError | httpx2.TimeoutException | httpx.TimeoutException):
         return ProviderError(ErrorCode.TIMEOUT, f"{provider} did not answer in time", provider=provider)
-    if isinstance(error, sdk.APIConnectionError | httpx2.TransportError):
+    if isinstance(error, sdk.APIConnectionError | httpx2.TransportError | httpx.TransportError):
         return ProviderError(
             ErrorCode.CONNECTION, f"could not reach {provider}", provider=provider, detail=_cause(error)
         )

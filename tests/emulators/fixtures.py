@@ -35,6 +35,34 @@ def llama_cpp_emulator_server() -> Iterator[EmulatorServer]:
         yield server
 
 
+@pytest.fixture(scope="session")
+def azure_openai_emulator_server() -> Iterator[EmulatorServer]:
+    with EmulatorServer("azure_openai") as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def groq_emulator_server() -> Iterator[EmulatorServer]:
+    with EmulatorServer("groq") as server:
+        yield server
+
+
+@pytest.fixture
+def azure_openai_emulator(azure_openai_emulator_server: EmulatorServer) -> Iterator[EmulatorServer]:
+    """The Azure OpenAI emulator (its endpoint is `base_url`), with an empty script and log."""
+    azure_openai_emulator_server.reset()
+    yield azure_openai_emulator_server
+    azure_openai_emulator_server.reset()
+
+
+@pytest.fixture
+def groq_emulator(groq_emulator_server: EmulatorServer) -> Iterator[EmulatorServer]:
+    """The Groq emulator, with an empty script and log."""
+    groq_emulator_server.reset()
+    yield groq_emulator_server
+    groq_emulator_server.reset()
+
+
 @pytest.fixture
 def anthropic_emulator(anthropic_emulator_server: EmulatorServer) -> Iterator[EmulatorServer]:
     """The Anthropic emulator, with an empty script and log."""

@@ -67,6 +67,9 @@ def data(value: Any) -> bytes:
 
 
 class OpenAIApp(ProviderApp):
+    # (id, created, owned_by) of what GET /models lists.
+    listed_models: tuple[tuple[str, int, str], ...] = MODELS
+
     def add_routes(self, router: web.UrlDispatcher) -> None:
         router.add_post("/v1/chat/completions", self.chat_completions)
         router.add_post("/v1/embeddings", self.embeddings)
@@ -155,7 +158,10 @@ class OpenAIApp(ProviderApp):
     # -- /v1/chat/completions ------------------------------------------------------------
 
     async def chat_completions(self, request: web.Request) -> web.StreamResponse:
-        incoming = await self.receive(request, "completions")
+        return await self.answer_chat(await self.receive(request, "completions"))
+
+    async def answer_chat(self, incoming: Incoming) -> web.StreamResponse:
+        """A received chat request's answer (the Azure and Groq apps route to it too)."""
         body = incoming.body
         problem = validate_chat(body) or self.emulator.profile.refusal(body)
         if problem is not None:
@@ -239,7 +245,10 @@ class OpenAIApp(ProviderApp):
     # -- /v1/embeddings ------------------------------------------------------------------
 
     async def embeddings(self, request: web.Request) -> web.StreamResponse:
-        incoming = await self.receive(request, "embeddings")
+        return await self.answer_embeddings(await self.receive(request, "embeddings"))
+
+    async def answer_embeddings(self, incoming: Incoming) -> web.StreamResponse:
+        """A received embeddings request's answer."""
         body = incoming.body
         inputs: Any = body.get("input") if isinstance(body, dict) else None
         if not isinstance(body, dict) or "model" not in body or inputs in (None, "", []):
@@ -277,12 +286,15 @@ class OpenAIApp(ProviderApp):
     # -- /v1/models ----------------------------------------------------------------------
 
     async def models(self, request: web.Request) -> web.StreamResponse:
-        incoming = await self.receive(request, "models", body_expected=False)
+        return await self.answer_models(await self.receive(request, "models", body_expected=False))
+
+    async def answer_models(self, incoming: Incoming) -> web.StreamResponse:
+        """A received model list request's answer."""
         outcome = self.choose(incoming)
         if outcome is not None and not isinstance(outcome, Reply):
             return await self.perform(incoming, outcome)
         return self.json_response(
-            {"object": "list", "data": [_model(*model) for model in MODELS]}, incoming.request_id
+            {"object": "list", "data": [_model(*model) for model in self.listed_models]}, incoming.request_id
         )
 
     async def model(self, request: web.Request) -> web.StreamResponse:

@@ -20,13 +20,15 @@ from typing import Self
 
 from aiohttp import web
 
-from tests.emulators import anthropic_api, openai_api
+from tests.emulators import anthropic_api, azure_openai_api, groq_api, openai_api
 from tests.emulators.profiles import OPENAI, Profile
 from tests.emulators.state import Emulator, Provider, Settings
 
 _BUILDERS: dict[str, Callable[[Emulator], web.Application]] = {
     "anthropic": anthropic_api.build_app,
     "openai": openai_api.build_app,
+    "azure_openai": azure_openai_api.build_app,
+    "groq": groq_api.build_app,
 }
 
 # Room for the benchmark's 1,000 concurrent connections arriving at once.
@@ -35,8 +37,9 @@ _BACKLOG = 4096
 
 def base_url_for(provider: Provider, root_url: str) -> str:
     """What to pass to the SDK as `base_url`: the Anthropic SDK appends `/v1/messages` to
-    it, the OpenAI SDK appends `/chat/completions`, so its base ends in `/v1`."""
-    return root_url if provider == "anthropic" else root_url + "/v1"
+    it, the OpenAI SDK appends `/chat/completions`, so its base ends in `/v1`; Azure's
+    endpoint and Groq's base URL are the server's root (their SDKs add `/openai/…`)."""
+    return root_url + "/v1" if provider == "openai" else root_url
 
 
 def bind(host: str, port: int) -> socket.socket:

@@ -1,4 +1,11 @@
-from tests.emulators.fixtures import llama_cpp_emulator, llama_cpp_emulator_server
+from tests.emulators.fixtures import (
+    azure_openai_emulator,
+    azure_openai_emulator_server,
+    groq_emulator,
+    groq_emulator_server,
+    llama_cpp_emulator,
+    llama_cpp_emulator_server,
+)
 from tests.gateway_fixtures import (
     anthropic_emulator,
     anthropic_emulator_server,
@@ -13,8 +20,12 @@ from tests.gateway_fixtures import (
 __all__ = [
     "anthropic_emulator",
     "anthropic_emulator_server",
+    "azure_openai_emulator",
+    "azure_openai_emulator_server",
     "fast_gateway",
     "fresh_gateway_state",
+    "groq_emulator",
+    "groq_emulator_server",
     "llama_cpp_emulator",
     "llama_cpp_emulator_server",
     "model_prices",

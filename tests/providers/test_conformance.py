@@ -1,9 +1,10 @@
 """Conformance of the SDK-based provider kinds: every outcome of the wire, normalized.
 
-Each kind talks through its official SDK to the wire emulator of its protocol; the openai
-kind also to an OpenAI-compatible server shaped like llama-cpp-python's (no json_schema, no
-usage in streams: tests/emulators/profiles.py). The embedded kind's own suite is
-test_embedded_kind.py.
+Each kind talks through its official SDK to the wire emulator of its protocol: anthropic,
+openai, azure_openai (the openai SDK's Azure client at Azure's paths) and groq (the groq
+SDK); the openai and openai_compatible kinds also to an OpenAI-compatible server shaped like
+llama-cpp-python's (no json_schema, no usage in streams: tests/emulators/profiles.py). The
+embedded kind's own suite is test_embedded_kind.py.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import pytest
 
 from providers.errors import ErrorCode, ProviderError
 from providers.interface import KindChunk, Message, ProviderCall, Usage
-from providers.kinds import ProviderConfig, client_for
+from providers.kinds import AZURE_API_VERSION, ProviderConfig, client_for
 from providers.model_traits import forget_cached_traits
 from tests.emulators.script import (
     DropAfter,
@@ -39,17 +40,26 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @dataclass(frozen=True)
 class Kind:
     name: str
-    wire: str  # the provider kind, named after the protocol it speaks
+    wire: str  # the provider kind
     model: str
     key: str
+    emulator: str  # which emulator serves it
+
+    @property
+    def quirky(self) -> bool:
+        """Served by the llama-cpp-python-shaped server: no json_schema, no usage in streams."""
+        return self.emulator == "llama_cpp"
 
 
 KINDS = [
-    Kind("anthropic", "anthropic", "claude-sonnet-5-5", ANTHROPIC_KEY),
-    Kind("openai", "openai", "gpt-6-sol", OPENAI_KEY),
-    Kind("llama_cpp", "openai", "qwen2.5-7b-instruct-q4_k_m", OPENAI_KEY),
+    Kind("anthropic", "anthropic", "claude-sonnet-5-5", ANTHROPIC_KEY, "anthropic"),
+    Kind("openai", "openai", "gpt-6-sol", OPENAI_KEY, "openai"),
+    Kind("llama_cpp", "openai", "qwen2.5-7b-instruct-q4_k_m", OPENAI_KEY, "llama_cpp"),
+    Kind("openai_compatible", "openai_compatible", "qwen2.5-7b-instruct-q4_k_m", OPENAI_KEY, "llama_cpp"),
+    Kind("azure_openai", "azure_openai", "gpt-4o-prod", "azure-key-0123456789abcdef", "azure_openai"),
+    Kind("groq", "groq", "llama-3.3-70b-versatile", "gsk_emulator_key_0123456789", "groq"),
 ]
-OPENAI_KIND, LLAMA_CPP_KIND = KINDS[1], KINDS[2]
+OPENAI_KIND, LLAMA_CPP_KIND, COMPATIBLE_KIND, AZURE_KIND, GROQ_KIND = KINDS[1:]
 
 
 @pytest.fixture(autouse=True)
@@ -72,10 +82,16 @@ def emulator(
     anthropic_emulator: EmulatorServer,
     openai_emulator: EmulatorServer,
     llama_cpp_emulator: EmulatorServer,
+    azure_openai_emulator: EmulatorServer,
+    groq_emulator: EmulatorServer,
 ) -> EmulatorServer:
-    return {"anthropic": anthropic_emulator, "openai": openai_emulator, "llama_cpp": llama_cpp_emulator}[
-        kind.name
-    ]
+    return {
+        "anthropic": anthropic_emulator,
+        "openai": openai_emulator,
+        "llama_cpp": llama_cpp_emulator,
+        "azure_openai": azure_openai_emulator,
+        "groq": groq_emulator,
+    }[kind.emulator]
 
 
 def client(kind: Kind, base_url: str) -> Any:
@@ -156,7 +172,7 @@ async def test_a_temperature_is_sent_where_the_api_takes_one(
         text = (await client(kind, emulator.base_url).complete(call(kind, temperature=0.2))).text
     assert text == "Sure."
     sent = emulator.last_request.body
-    assert sent.get("temperature") == (0.2 if kind.wire == "openai" else None)
+    assert sent.get("temperature") == (None if kind.wire == "anthropic" else 0.2)
 
 
 async def test_a_reply_cut_by_max_tokens_says_length(kind: Kind, emulator: EmulatorServer) -> None:
@@ -173,7 +189,7 @@ async def test_stream_yields_the_text_then_usage(kind: Kind, emulator: EmulatorS
     assert "".join(texts) == "Managed VPN with per-site pricing"
     # llama-cpp-python's server ignores stream_options: its streams never carry usage, and
     # the gateway estimates it.
-    assert chunks[-1].usage == (None if kind.name == "llama_cpp" else Usage(20, 6))
+    assert chunks[-1].usage == (None if kind.quirky else Usage(20, 6))
     assert chunks[-1].finish_reason == "stop"
 
 
@@ -206,7 +222,7 @@ async def test_structured_output_sends_the_schema_and_returns_json(
     sent = emulator.last_request.body
     if kind.wire == "anthropic":
         assert sent["output_config"]["format"] == {"type": "json_schema", "schema": SCHEMA}
-    elif kind.name == "openai":
+    elif not kind.quirky:
         assert sent["response_format"]["json_schema"]["schema"] == SCHEMA
     else:
         # Refused with HTTP 500, then asked as JSON with the schema in the system prompt.
@@ -236,8 +252,12 @@ async def test_models_are_listed_as_a_free_probe(kind: Kind, emulator: EmulatorS
     assert emulator.last_request.path.endswith("/models")
 
 
-async def test_openai_embeddings(openai_emulator: EmulatorServer) -> None:
-    result = await client(OPENAI_KIND, openai_emulator.base_url).embed(
+@pytest.mark.parametrize("embedding_kind", [OPENAI_KIND, AZURE_KIND], ids=lambda kind: kind.name)
+async def test_openai_embeddings(
+    embedding_kind: Kind, openai_emulator: EmulatorServer, azure_openai_emulator: EmulatorServer
+) -> None:
+    emulator = azure_openai_emulator if embedding_kind is AZURE_KIND else openai_emulator
+    result = await client(embedding_kind, emulator.base_url).embed(
         ["vRouter", "vFirewall"], "text-embedding-3-small"
     )
     assert len(result.vectors) == 2
@@ -369,3 +389,80 @@ async def test_clients_are_reused_per_credential_within_a_loop(kind: Kind, emula
     )
     assert other is not first
     assert first.client.max_retries == 0
+
+
+async def test_openai_compatible_without_a_model_list_lists_its_default_model(
+    llama_cpp_emulator: EmulatorServer,
+) -> None:
+    """Some local servers have no GET /models: the probe still shows the server answers."""
+    llama_cpp_emulator.push(HttpError(404), endpoint="models")
+    assert await client(COMPATIBLE_KIND, llama_cpp_emulator.base_url).list_models() == [COMPATIBLE_KIND.model]
+
+
+async def test_openai_compatible_learns_that_streams_carry_no_usage(
+    llama_cpp_emulator: EmulatorServer,
+) -> None:
+    """The server ignores stream_options: the kind reports no usage (the gateway estimates it)."""
+    llama_cpp_emulator.push(Reply("one two three"))
+    chunks = await collect(COMPATIBLE_KIND, llama_cpp_emulator)
+    assert chunks[-1].usage is None
+    assert chunks[-1].finish_reason == "stop"
+
+
+async def test_openai_compatible_needs_a_base_url() -> None:
+    config = ProviderConfig(name="local", kind="openai_compatible", default_model="llama3.1", api_key="")
+    with pytest.raises(ProviderError) as raised:
+        client_for(config)
+    assert raised.value.code is ErrorCode.BAD_REQUEST
+
+
+async def test_openai_compatible_sends_a_placeholder_for_a_missing_key(
+    llama_cpp_emulator: EmulatorServer,
+) -> None:
+    config = ProviderConfig(
+        name="local", kind="openai_compatible", default_model="llama3.1", base_url=llama_cpp_emulator.base_url
+    )
+    llama_cpp_emulator.push(Reply("fine"))
+    assert (await client_for(config).complete(call(COMPATIBLE_KIND))).text == "fine"
+    assert llama_cpp_emulator.last_request.api_key == "no-key"
+
+
+@pytest.mark.parametrize("version", ["", "2025-04-01-preview"], ids=["default", "configured"])
+async def test_azure_calls_the_deployment_with_its_key_and_api_version(
+    azure_openai_emulator: EmulatorServer, version: str
+) -> None:
+    config = ProviderConfig(
+        name="azure",
+        kind="azure_openai",
+        default_model=AZURE_KIND.model,
+        api_key=AZURE_KIND.key,
+        base_url=azure_openai_emulator.base_url,
+        api_version=version,
+    )
+    azure_openai_emulator.push(Reply("Hello from Azure"))
+    assert (await client_for(config).complete(call(AZURE_KIND))).text == "Hello from Azure"
+    sent = azure_openai_emulator.last_request
+    assert sent.path == f"/openai/deployments/{AZURE_KIND.model}/chat/completions"
+    assert sent.query["api-version"] == (version or AZURE_API_VERSION)
+    assert sent.headers["api-key"] == AZURE_KIND.key
+    assert "authorization" not in sent.headers
+
+
+async def test_groq_reads_usage_from_x_groq_without_asking(groq_emulator: EmulatorServer) -> None:
+    groq_emulator.push(Reply("fast tokens here", input_tokens=12, output_tokens=3))
+    chunks = await collect(GROQ_KIND, groq_emulator)
+    assert chunks[-1].usage == Usage(12, 3)
+    sent = groq_emulator.last_request
+    assert sent.path == "/openai/v1/chat/completions"
+    assert "stream_options" not in sent.body
+    assert sent.headers["authorization"] == f"Bearer {GROQ_KIND.key}"
+
+
+async def test_a_tenant_groq_credential_with_its_own_base_url_is_refused() -> None:
+    """The groq SDK cannot go through the egress guard, so a tenant may not choose its host."""
+    config = ProviderConfig(
+        name="groq", kind="groq", default_model="m", api_key="k", base_url="http://10.0.0.1", credential_id=7
+    )
+    with pytest.raises(ProviderError) as raised:
+        client_for(config)
+    assert raised.value.code is ErrorCode.EGRESS_REFUSED
