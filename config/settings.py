@@ -378,6 +378,7 @@ INSTALLED_APPS = [
     "workflows",
     "codegen",
     "runs",
+    "api",
 ]
 
 MIDDLEWARE = [

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.urls import include, path
 
+from api import urls as api_urls
 from codegen import urls as codegen_urls
 from config import health
 from conversations import urls as conversation_urls
@@ -29,5 +30,6 @@ urlpatterns = [
     path("", include(workflow_urls)),
     path("", include(codegen_urls)),
     path("", include(run_urls)),
+    path("", include(api_urls)),
     path("hooks/runs/<str:token>", run_webhook_views.webhook_receive, name="run_webhook"),
 ]

@@ -15,6 +15,7 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from api import services as api_key_services
 from conversations import services as conversation_services
 from conversations.blueprints.builtin import NETWORK_SERVICE
 from conversations.models import Conversation
@@ -192,6 +193,9 @@ OBJECT_KWARGS: dict[str, Callable[[Tenant], int | str]] = {
     "number": _version_number,
     "run_id": _run,
     "task_id": _task,
+    "api_key_id": lambda tenant: (
+        api_key_services.api_key_create(tenant=tenant, actor=None, name="walk", scopes=["gateway"]).key.pk
+    ),
     "log_id": lambda tenant: (
         ProviderLog.objects.create(
             tenant=tenant, request_id="req_walk", task="api", provider="p", kind="openai", model="m"
@@ -243,6 +247,8 @@ def test_the_walk_finds_the_tenant_pages() -> None:
         "tenant_settings",
         "provider_list",
         "usage",
+        "key_list",
+        "key_revoke",
     } <= names
 
 

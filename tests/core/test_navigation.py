@@ -33,7 +33,7 @@ def test_the_portal_menu_lists_every_registered_section_in_order(tenant_users: T
     links = [link.label for link in page.context["portal_nav"]]
     assert links == [
         "Dashboard", "Services", "Workflows", "Runs", "Tasks", "Generated services", "Providers", "Usage",
-        "Members", "Settings",
+        "API keys", "Members", "Settings",
     ]  # fmt: skip
     active = [link.label for link in page.context["portal_nav"] if link.active]
     assert active == ["Workflows"]
@@ -46,7 +46,7 @@ def test_a_section_registered_later_takes_its_place_by_order() -> None:
     # Registering the same URL name again replaces the entry instead of adding a second one.
     assert labels == [
         "Dashboard", "Services", "Runs", "Runs", "Tasks", "Generated services", "Providers", "Usage",
-        "Members", "Settings",
+        "API keys", "Members", "Settings",
     ]  # fmt: skip
 
 
