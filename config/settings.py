@@ -286,6 +286,9 @@ BREAKER_COOLDOWN_SECONDS = float(env_str("BREAKER_COOLDOWN_SECONDS", "60"))
 BREAKER_PROBE_TIMEOUT_SECONDS = float(env_str("BREAKER_PROBE_TIMEOUT_SECONDS", "120"))
 # Log rows still pending after this long belong to a process that died: the reaper fails them.
 PROVIDER_LOG_STUCK_MINUTES = env_int("PROVIDER_LOG_STUCK_MINUTES", 15)
+# Each process reads model prices at most this often; a price an operator records applies
+# to later calls within this time.
+PRICE_CACHE_SECONDS = float(env_str("PRICE_CACHE_SECONDS", "60"))
 # AI workflow proposals queued (since their last queuing) or running longer than this are
 # failed by the reaper, the last resort behind the sweeper (JOB_*). Three attempts of at most
 # the gateway's 120 s deadline each fit well inside.

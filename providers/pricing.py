@@ -2,7 +2,8 @@
 
 Providers answer with dated model names (claude-sonnet-4-5-20250929); a price recorded
 for `claude-sonnet-4-5` covers them. Local and embedded models cost nothing. Prices are
-cached in the process for a minute: they change rarely and every request needs one.
+cached in the process for PRICE_CACHE_SECONDS (a minute): they change rarely and every
+request needs one.
 """
 
 from __future__ import annotations
@@ -12,11 +13,11 @@ import time
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.conf import settings
 from django.utils import timezone
 
 from providers.models import ModelPrice
 
-CACHE_SECONDS = 60.0
 FREE_KINDS = frozenset({"embedded"})
 # Servers a tenant runs itself: free unless an operator recorded a price for the model.
 SELF_HOSTED_KINDS = frozenset({"openai_compatible"})
@@ -65,10 +66,10 @@ def clear_cache() -> None:
 
 
 def price_table() -> PriceTable:
-    """Every price in force, read from the database at most once a minute."""
+    """Every price in force, read from the database at most once per PRICE_CACHE_SECONDS."""
     global _table, _loaded_at
     with _lock:
-        if _loaded_at is None or time.monotonic() - _loaded_at > CACHE_SECONDS:
+        if _loaded_at is None or time.monotonic() - _loaded_at >= settings.PRICE_CACHE_SECONDS:
             _table = _load()
             _loaded_at = time.monotonic()
         return _table

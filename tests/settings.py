@@ -33,6 +33,9 @@ if os.environ.get("SCE_TEST_SERVER") == "1":
     # A server started by the tests works on the database the test run created.
     _db["NAME"] = _db["TEST"]["NAME"]
 
+# Tests record prices after the shared daphne server may have read (and cached) none.
+PRICE_CACHE_SECONDS = 0.0
+
 # The wire emulators listen on loopback and tests point tenants' credentials at them; tests
 # of the egress guard itself set this back to [] (strict).
 EGRESS_ALLOWED_HOSTS = ["127.0.0.1"]
