@@ -5,39 +5,28 @@ Anthropic clients). Its row is read on every call, so a revoked or expired key, 
 suspended tenant's, is refused at once in every process: there is no cache to outlive a
 revocation. Headers are never logged; a key is named in logs by its prefix only.
 
-Endpoints take a key through `api_key_required(scope)`. Refusals answer
-`{"error": {"type", "message", "code"}}` by default; the OpenAI- and Anthropic-compatible
-endpoints pass their own `error_response` to answer in their clients' shapes.
+Route families take a key through `key_auth(scope)` (Ninja auth); refusals raise
+`ApiKeyRefused`, which api.errors answers in the caller's own error shape.
 """
 
 from __future__ import annotations
 
 import hmac
 import re
-from collections.abc import Callable, Mapping
-from functools import wraps
-from typing import Any, Protocol
+from collections.abc import Mapping
 
-from asgiref.sync import iscoroutinefunction, sync_to_async
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.views.decorators.csrf import csrf_exempt
+from django.http import HttpRequest
+from ninja.security import APIKeyHeader, HttpBearer
+from ninja.security.base import AuthBase
 
 from api import selectors, services
 from api.models import ApiKey, Scope
-from tenants.models import Tenant
 from tenants.throttles import client_address
 
 # `sce_`, 8 characters of prefix, `_`, the secret (43 characters from token_urlsafe(32)).
 # Anything else is refused before a query or a hash; the bound keeps huge headers cheap.
 KEY_SHAPE = re.compile(r"sce_[a-z0-9]{8}_[A-Za-z0-9_-]{20,100}")
 BEARER = re.compile(r"bearer\s+(\S+)\s*", re.IGNORECASE)
-
-
-class ApiKeyRequest(HttpRequest):
-    """What an endpoint behind `api_key_required` receives."""
-
-    api_key: ApiKey
-    tenant: Tenant
 
 
 class ApiKeyRefused(Exception):
@@ -48,19 +37,6 @@ class ApiKeyRefused(Exception):
         self.status = status
         self.code = code
         self.message = message
-
-    @property
-    def error_type(self) -> str:
-        return "authentication_error" if self.status == 401 else "permission_error"
-
-
-class ErrorResponse(Protocol):
-    def __call__(self, status: int, error_type: str, message: str, *, code: str) -> HttpResponse: ...
-
-
-def error_response(status: int, error_type: str, message: str, *, code: str) -> HttpResponse:
-    """The API's own error body, `{"error": {"type", "message", "code"}}`."""
-    return JsonResponse({"error": {"type": error_type, "message": message, "code": code}}, status=status)
 
 
 def presented_key(headers: Mapping[str, str]) -> str | None:
@@ -113,7 +89,8 @@ def authenticate(headers: Mapping[str, str], *, address: str = "") -> ApiKey | N
         return None
 
 
-def _admit(request: HttpRequest, scope: Scope) -> ApiKey:
+def admit(request: HttpRequest, scope: Scope) -> ApiKey:
+    """The key `request` presents, if it may act with `scope`; ApiKeyRefused otherwise."""
     key = identify(request.headers, address=client_address(request))
     if not key.allows(scope):
         raise ApiKeyRefused(
@@ -122,51 +99,41 @@ def _admit(request: HttpRequest, scope: Scope) -> ApiKey:
     return key
 
 
-def _refusal(refused: ApiKeyRefused, respond: ErrorResponse) -> HttpResponse:
-    response = respond(refused.status, refused.error_type, refused.message, code=refused.code)
-    if refused.status == 401:
-        response["WWW-Authenticate"] = 'Bearer realm="sce"'
-    return response
+class _ScopedKey:
+    """A key from one header, admitted when active and granted `scope` (Ninja auth)."""
+
+    def __init__(self, scope: Scope) -> None:
+        self.scope = scope
+        super().__init__()
+
+    def authenticate(self, request: HttpRequest, key: str | None) -> ApiKey | None:
+        # Both headers are read whichever carried the key, so two different keys are refused.
+        return admit(request, self.scope) if key else None
 
 
-View = Callable[..., Any]
+class BearerKey(_ScopedKey, HttpBearer):
+    """`Authorization: Bearer <key>`, as the OpenAI clients send it."""
 
 
-def api_key_required(scope: Scope, *, respond: ErrorResponse = error_response) -> Callable[[View], View]:
-    """Admit calls whose key is active and has `scope`; the view gets `request.api_key` and
-    `request.tenant`. Sync and async views both.
+class HeaderKey(_ScopedKey, APIKeyHeader):
+    """`x-api-key: <key>`, as the Anthropic clients send it."""
 
-    401 for a missing or unusable key, 403 for a missing scope or a suspended tenant, each
-    answered by `respond`. No CSRF check: the key, not a cookie, is the credential.
+    param_name = "x-api-key"
+
+
+def key_auth(scope: Scope) -> list[AuthBase]:
+    """The auth of a route family needing `scope`: the caller's key in either header.
+
+    A missing key ends in Ninja's AuthenticationError, an unusable one in `ApiKeyRefused`;
+    api.errors answers both in the caller's shape. Endpoints read the key with `caller_key`.
+    No CSRF check: the key, not a cookie, is the credential.
     """
+    return [BearerKey(scope), HeaderKey(scope)]
 
-    def decorator(view: View) -> View:
-        if iscoroutinefunction(view):
 
-            @wraps(view)
-            async def async_wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-                try:
-                    key = await sync_to_async(_admit)(request, scope)
-                except ApiKeyRefused as refused:
-                    return _refusal(refused, respond)
-                request.api_key = key  # type: ignore[attr-defined]
-                request.tenant = key.tenant  # type: ignore[attr-defined]
-                response: HttpResponse = await view(request, *args, **kwargs)
-                return response
-
-            return csrf_exempt(async_wrapper)
-
-        @wraps(view)
-        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            try:
-                key = _admit(request, scope)
-            except ApiKeyRefused as refused:
-                return _refusal(refused, respond)
-            request.api_key = key  # type: ignore[attr-defined]
-            request.tenant = key.tenant  # type: ignore[attr-defined]
-            response: HttpResponse = view(request, *args, **kwargs)
-            return response
-
-        return csrf_exempt(wrapper)
-
-    return decorator
+def caller_key(request: HttpRequest) -> ApiKey:
+    """The key an endpoint behind `key_auth` was called with (its tenant is `.tenant`)."""
+    key = getattr(request, "auth", None)
+    if not isinstance(key, ApiKey):
+        raise ApiKeyRefused(401, "missing_api_key", "This endpoint needs an API key.")
+    return key

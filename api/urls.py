@@ -1,4 +1,6 @@
-"""URLs of the public API app: the tenant's API keys page under t/<slug:tenant_slug>/."""
+"""URLs of the public API app: the tenant's API keys page under t/<slug:tenant_slug>/, and
+the public API's routes (api.public_api, outside this app's namespace: config.urls mounts
+them at the root)."""
 
 from __future__ import annotations
 

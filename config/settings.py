@@ -374,6 +374,9 @@ INSTALLED_APPS = [
     "template_partials",
     "csp",
     "axes",
+    # The public API's framework; listed so its docs page serves Swagger UI from our static
+    # files rather than a CDN.
+    "ninja",
     "core",
     "tenants",
     "providers",

@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from api import urls as api_urls
+from api.public_api import public_api
 from codegen import urls as codegen_urls
 from config import health
 from conversations import urls as conversation_urls
@@ -16,8 +17,8 @@ from workflows import urls as workflow_urls
 admin.site.site_header = "SCE operations"
 admin.site.site_title = "SCE operations"
 
-# Under /api/ these answer JSON, elsewhere the usual pages.
-handler404 = "tenants.api_access.page_not_found"
+# Under /api/ and /v1/ these answer JSON, elsewhere the usual pages.
+handler404 = "api.errors.page_not_found"
 handler500 = "tenants.api_access.server_error"
 
 # Each app's URLs live in its own namespace; tenants' pages are under /t/<tenant-slug>/.
@@ -31,5 +32,7 @@ urlpatterns = [
     path("", include(codegen_urls)),
     path("", include(run_urls)),
     path("", include(api_urls)),
+    # The public API (OpenAI/Anthropic-compatible /v1/, SCE's /api/v1/, /health, /metrics).
+    path("", public_api.urls),
     path("hooks/runs/<str:token>", run_webhook_views.webhook_receive, name="run_webhook"),
 ]

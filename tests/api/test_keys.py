@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 
 import pytest
+from django.test import RequestFactory
 from django.utils import timezone
+from pytest_django import DjangoAssertNumQueries
 
 from api import selectors, services
 from api.authentication import ApiKeyRefused, authenticate, identify
@@ -82,16 +85,18 @@ def test_an_expiry_in_days_sets_the_time_it_stops(tenant_users: TenantUsers, clo
     ],
     ids=["bearer", "bearer-lowercase", "x-api-key", "x-api-key-spaced", "both-alike"],
 )
-def test_it_accepts_the_key_from_either_header(issued: services.IssuedApiKey, headers: object) -> None:
-    presented = headers(issued.plaintext)  # type: ignore[operator]
+def test_it_accepts_the_key_from_either_header(
+    issued: services.IssuedApiKey, headers: Callable[[str], dict[str, str]]
+) -> None:
+    presented = headers(issued.plaintext)
     key = identify(presented)
     assert key.pk == issued.key.pk
     assert key.tenant.slug == "acme"
     assert authenticate(presented) == key
 
 
-def test_it_reads_the_key_from_a_requests_headers(issued: services.IssuedApiKey, rf: object) -> None:
-    request = rf.get("/", HTTP_AUTHORIZATION=f"Bearer {issued.plaintext}")  # type: ignore[attr-defined]
+def test_it_reads_the_key_from_a_requests_headers(issued: services.IssuedApiKey, rf: RequestFactory) -> None:
+    request = rf.get("/", HTTP_AUTHORIZATION=f"Bearer {issued.plaintext}")
     assert authenticate(request.headers) == issued.key
 
 
@@ -162,7 +167,7 @@ def test_a_suspended_tenants_key_is_refused_until_it_is_reinstated(issued: servi
 
 
 def test_a_use_is_noted_at_most_once_a_minute(
-    issued: services.IssuedApiKey, django_assert_num_queries: object, clock: Clock
+    issued: services.IssuedApiKey, django_assert_num_queries: DjangoAssertNumQueries, clock: Clock
 ) -> None:
     headers = {"x-api-key": issued.plaintext}
     clock.set("2030-01-01 12:00:00")
@@ -172,7 +177,7 @@ def test_a_use_is_noted_at_most_once_a_minute(
     assert key.last_used_at.isoformat() == "2030-01-01T12:00:00+00:00"
     assert key.last_used_address == "203.0.113.7"
     clock.set("2030-01-01 12:00:59")
-    with django_assert_num_queries(1):  # type: ignore[operator]
+    with django_assert_num_queries(1):
         identify(headers, address="198.51.100.1")  # the read only: no write within the minute
     assert _fresh(issued.key).last_used_address == "203.0.113.7"
     clock.set("2030-01-01 12:01:00")

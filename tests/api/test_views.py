@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 from django.urls import reverse
+from pytest_django import DjangoAssertNumQueries
 
 from api import selectors, services
 from api.models import ApiKey, ApiKeyEvent
@@ -158,7 +159,7 @@ def test_revoking_by_htmx_answers_the_panel(tenant_users: TenantUsers) -> None:
 
 
 def test_the_list_costs_the_same_few_queries_however_many_keys(
-    tenant_users: TenantUsers, django_assert_max_num_queries: object
+    tenant_users: TenantUsers, django_assert_max_num_queries: DjangoAssertNumQueries
 ) -> None:
     for number in range(12):
         issued = services.api_key_create(
@@ -168,7 +169,7 @@ def test_the_list_costs_the_same_few_queries_however_many_keys(
             services.api_key_revoke(key=issued.key, actor=tenant_users.admin)
     client = tenant_users.client_for(tenant_users.owner)
     client.get(_list_url())  # warm the session
-    with django_assert_max_num_queries(10):  # type: ignore[operator]
+    with django_assert_max_num_queries(10):
         response = client.get(_list_url())
     assert response.content.decode().count('data-testid="key-row"') == 12
 

@@ -1,48 +1,48 @@
-"""Endpoints behind `api_key_required`, for the tests of the decorator (the real API's
-endpoints come with the features that need them)."""
+"""Routes behind `key_auth`, for the tests of API keys and error shapes (the real API's
+routes are tested with the features they serve). One route per error family: /api/v1/ is
+SCE's own shape, /v1/ OpenAI's, /v1/messages Anthropic's."""
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest
 from django.urls import path
+from ninja import NinjaAPI, Router
 
-from api.authentication import ApiKeyRequest, api_key_required
+from api import errors
+from api.authentication import caller_key, key_auth
 from api.models import Scope
 
-
-@api_key_required(Scope.GATEWAY)
-def whoami(request: ApiKeyRequest) -> JsonResponse:
-    return JsonResponse({"tenant": request.tenant.slug, "key": request.api_key.prefix})
+gateway = Router(auth=key_auth(Scope.GATEWAY))
+runs = Router(auth=key_auth(Scope.RUNS))
 
 
-@api_key_required(Scope.GATEWAY)
-async def whoami_async(request: ApiKeyRequest) -> JsonResponse:
-    return JsonResponse({"tenant": request.tenant.slug, "key": request.api_key.prefix})
+@gateway.api_operation(["GET", "POST"], "/api/v1/whoami")
+@gateway.get("/v1/whoami")
+@gateway.get("/v1/messages/whoami")
+def whoami(request: HttpRequest) -> dict[str, str]:
+    key = caller_key(request)
+    return {"tenant": key.tenant.slug, "key": key.prefix}
 
 
-@api_key_required(Scope.RUNS)
-def runs_only(request: ApiKeyRequest) -> JsonResponse:
-    return JsonResponse({"ok": True})
+@gateway.get("/api/v1/whoami-async")
+async def whoami_async(request: HttpRequest) -> dict[str, str]:
+    key = caller_key(request)
+    return {"tenant": key.tenant.slug, "key": key.prefix}  # the tenant came with the key
 
 
-def _plain_error(status: int, error_type: str, message: str, *, code: str) -> HttpResponse:
-    return HttpResponse(f"{error_type}: {message}", status=status, content_type="text/plain")
+@runs.get("/api/v1/runs-only")
+def runs_only(request: HttpRequest) -> dict[str, bool]:
+    return {"ok": True}
 
 
-@api_key_required(Scope.GATEWAY, respond=_plain_error)
-def own_errors(request: HttpRequest) -> JsonResponse:
-    return JsonResponse({"ok": True})
-
-
-@api_key_required(Scope.GATEWAY)
-def broken(request: HttpRequest) -> JsonResponse:
+@gateway.get("/api/v1/broken")
+def broken(request: HttpRequest) -> dict[str, bool]:
     raise RuntimeError("the view failed")
 
 
-urlpatterns = [
-    path("whoami", whoami),
-    path("whoami-async", whoami_async),
-    path("runs-only", runs_only),
-    path("own-errors", own_errors),
-    path("broken", broken),
-]
+test_api = NinjaAPI(urls_namespace="key_auth_tests")
+errors.install_handlers(test_api)
+test_api.add_router("/", gateway)
+test_api.add_router("/", runs)
+
+urlpatterns = [path("", test_api.urls)]

@@ -3,6 +3,8 @@ on a phone, a viewer reads the keys without any way to change them."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from playwright.sync_api import Dialog, Page, expect
 
@@ -29,8 +31,8 @@ def no_wider_than_the_screen(page: Page) -> None:
     assert width <= viewport["width"], f"the page is {width}px wide on a {viewport['width']}px screen"
 
 
-def test_an_admin_creates_a_key_and_revokes_it(tenant_users: TenantUsers, people: object) -> None:
-    desk = people("desktop", viewport={"width": 1280, "height": 900})  # type: ignore[operator]
+def test_an_admin_creates_a_key_and_revokes_it(tenant_users: TenantUsers, people: Any) -> None:
+    desk = people("desktop", viewport={"width": 1280, "height": 900})
     page = desk.page
     log_in(page, tenant_users.admin.email)
     page.get_by_role("navigation", name="Sections").get_by_role("link", name="API keys").click()
@@ -75,14 +77,14 @@ def test_an_admin_creates_a_key_and_revokes_it(tenant_users: TenantUsers, people
     assert desk.console_errors == []
 
 
-def test_a_viewer_on_a_phone_reads_the_keys(tenant_users: TenantUsers, people: object) -> None:
+def test_a_viewer_on_a_phone_reads_the_keys(tenant_users: TenantUsers, people: Any) -> None:
     services.api_key_create(
         tenant=tenant_users.tenant,
         actor=tenant_users.owner,
         name="nightly export",
         scopes=["workflows", "generations"],
     )
-    phone = people("phone", viewport={"width": 390, "height": 844}, is_mobile=True)  # type: ignore[operator]
+    phone = people("phone", viewport={"width": 390, "height": 844}, is_mobile=True)
     page = phone.page
     log_in(page, tenant_users.viewer.email)
     page.goto("/t/acme/api-keys/")

@@ -1,0 +1,1 @@
+"""Anthropic-compatible gateway routes: /v1/messages."""

@@ -1,0 +1,1 @@
+"""Seed 004's inference API: infer, status, result, an SSE stream and a WebSocket."""

@@ -1,0 +1,1 @@
+"""What operators and their tools call: /health in seed 000's shape and /metrics."""
