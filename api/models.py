@@ -41,6 +41,8 @@ class ApiKey(TenantOwnedModel):
     created_at = models.DateTimeField(default=timezone.now)
     last_used_at = models.DateTimeField(null=True, blank=True)
     last_used_address = models.CharField(max_length=64, blank=True)
+    # Calls a minute this key may make, besides its tenant's own limits; None: the tenant's only.
+    requests_per_minute = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-pk"]
