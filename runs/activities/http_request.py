@@ -149,7 +149,8 @@ async def _follow(
     context: ActivityContext,
 ) -> dict[str, Any]:
     """Send, following up to MAX_REDIRECTS redirects, each hop checked before it is sent."""
-    for hop in range(MAX_REDIRECTS + 1):
+    hops = 0
+    while True:
         response = await client.send(request, stream=True)
         try:
             if not response.has_redirect_location:
@@ -161,7 +162,7 @@ async def _follow(
             location = response.headers.get("location", "")
         finally:
             await response.aclose()
-        if hop == MAX_REDIRECTS:
+        if hops == MAX_REDIRECTS:
             raise ActivityError(
                 "too_many_redirects",
                 f"{_host(str(request.url))} redirected more than {MAX_REDIRECTS} times.",
@@ -186,8 +187,8 @@ async def _follow(
                 code, f"{origin} redirected to {target!r}, refused: {message}", retryable=False
             )
         context.heartbeat()
+        hops += 1
         request = following
-    raise AssertionError("unreachable: the loop returns or raises")  # pragma: no cover
 
 
 async def _result(response: httpx2.Response, *, max_bytes: int, context: ActivityContext) -> dict[str, Any]:

@@ -31,6 +31,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from workflows.dsl.expressions import (
@@ -224,45 +225,58 @@ class _Raw(str):
     """Text already written, on the stack of values still to write."""
 
 
+class _Unwritable(Exception):
+    """A value the dialect cannot write (Go's json.Marshal refuses it)."""
+
+
+@dataclass(frozen=True)
+class _Dialect:
+    """How Go writes decoded JSON one way: `json.Marshal` or `fmt.Sprint`."""
+
+    null: str
+    string: Callable[[str], str]
+    number: Callable[[float], str]
+    key: Callable[[Any], str]  # an object key with its separator
+    sort_key: Callable[[tuple[Any, Any]], Any]
+    map_opening: str
+    map_closing: str
+    separator: str
+    other: Callable[[Any], str]
+
+
+def _json_number(number: float) -> str:
+    if not math.isfinite(number):
+        raise _Unwritable
+    return _go_json_number(number)
+
+
+def _json_sort_key(entry: tuple[Any, Any]) -> str:
+    key = entry[0]
+    if not isinstance(key, str):  # checked before sorting: mixed key types do not compare
+        raise _Unwritable
+    return key
+
+
+def _unwritable(_value: Any) -> str:
+    raise _Unwritable
+
+
 def _go_json(value: Any) -> str | None:
     """The value as Go's `json.Marshal` writes it, None when Go could not (a non-finite
     number, an object key that is not text, a value that is not JSON)."""
-    pieces: list[str] = []
-    stack: list[Any] = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, _Raw):
-            pieces.append(item)
-        elif item is None:
-            pieces.append("null")
-        elif isinstance(item, bool):
-            pieces.append("true" if item else "false")
-        elif isinstance(item, str):
-            pieces.append(_go_json_string(item))
-        elif (number := _number(item)) is not None:
-            if not math.isfinite(number):
-                return None
-            pieces.append(_go_json_number(number))
-        elif isinstance(item, Mapping):
-            if not all(isinstance(key, str) for key in item):
-                return None
-            entries = sorted(item.items())
-            stack.append(_Raw("}"))
-            for index, (key, child) in enumerate(reversed(entries)):
-                stack.append(child)
-                stack.append(_Raw(_go_json_string(key) + ":"))
-                if index < len(entries) - 1:
-                    stack.append(_Raw(","))
-            stack.append(_Raw("{"))
-        elif isinstance(item, list | tuple):
-            _push_items(stack, item, "[", ",", "]")
-        else:
-            return None
-    return "".join(pieces)
+    try:
+        return _go_write(value, _JSON)
+    except _Unwritable:
+        return None
 
 
 def _go_print(value: Any) -> str:
     """The value as Go's `fmt.Sprint` writes decoded JSON: `map[a:1 b:[x y]]`."""
+    return _go_write(value, _PRINT)
+
+
+def _go_write(value: Any, dialect: _Dialect) -> str:
+    # A stack, not recursion: a deeply nested value must not hit Python's recursion limit.
     pieces: list[str] = []
     stack: list[Any] = [value]
     while stack:
@@ -270,26 +284,26 @@ def _go_print(value: Any) -> str:
         if isinstance(item, _Raw):
             pieces.append(item)
         elif item is None:
-            pieces.append("<nil>")
+            pieces.append(dialect.null)
         elif isinstance(item, bool):
             pieces.append("true" if item else "false")
         elif isinstance(item, str):
-            pieces.append(item)
+            pieces.append(dialect.string(item))
         elif (number := _number(item)) is not None:
-            pieces.append(_go_print_number(number))
+            pieces.append(dialect.number(number))
         elif isinstance(item, Mapping):
-            entries = sorted(item.items(), key=lambda entry: str(entry[0]))
-            stack.append(_Raw("]"))
+            entries = sorted(item.items(), key=dialect.sort_key)
+            stack.append(_Raw(dialect.map_closing))
             for index, (key, child) in enumerate(reversed(entries)):
                 stack.append(child)
-                stack.append(_Raw(f"{key}:"))
+                stack.append(_Raw(dialect.key(key)))
                 if index < len(entries) - 1:
-                    stack.append(_Raw(" "))
-            stack.append(_Raw("map["))
+                    stack.append(_Raw(dialect.separator))
+            stack.append(_Raw(dialect.map_opening))
         elif isinstance(item, list | tuple):
-            _push_items(stack, item, "[", " ", "]")
+            _push_items(stack, item, "[", dialect.separator, "]")
         else:
-            pieces.append(str(item))
+            pieces.append(dialect.other(item))
     return "".join(pieces)
 
 
@@ -361,3 +375,28 @@ def _with_exponent(negative: bool, digits: str, point: int, *, exponent_width: i
     # encoding/json trims `e-07` to `e-7`, fmt keeps two digits; a positive exponent here
     # always has two.
     return f"{'-' if negative else ''}{mantissa}e{sign}{abs(exponent):0{exponent_width}d}"
+
+
+# The two ways Go writes a decoded value (defined last: they name the writers above).
+_JSON = _Dialect(
+    null="null",
+    string=_go_json_string,
+    number=_json_number,
+    key=lambda key: _go_json_string(key) + ":",
+    sort_key=_json_sort_key,
+    map_opening="{",
+    map_closing="}",
+    separator=",",
+    other=_unwritable,
+)
+_PRINT = _Dialect(
+    null="<nil>",
+    string=lambda text: text,
+    number=_go_print_number,
+    key=lambda key: f"{key}:",
+    sort_key=lambda entry: str(entry[0]),
+    map_opening="map[",
+    map_closing="]",
+    separator=" ",
+    other=str,
+)
