@@ -146,3 +146,10 @@ def reset(key: str) -> BreakerStatus:
     previous = status(key)
     sync_redis().delete(PREFIX + key)
     return previous
+
+
+def statuses_on_record() -> list[BreakerStatus]:
+    """Every breaker with something on record (failures, or open or half-open), for metrics;
+    the others are closed with a clean slate."""
+    keys = sorted(str(key) for key in sync_redis().scan_iter(match=PREFIX + "*", count=500))
+    return [status(key.removeprefix(PREFIX)) for key in keys]

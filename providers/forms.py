@@ -7,7 +7,7 @@ from django.core.validators import RegexValidator, URLValidator
 
 from core.egress import validate_outbound_url
 from providers.interface import Capability, Task
-from providers.kinds import AZURE_API_VERSION
+from providers.kinds import AZURE_API_VERSION, EMBEDDINGS_ONLY_KINDS
 from providers.models import CredentialKind, LogState
 
 MAX_TRY_PROMPT = 4000
@@ -19,6 +19,8 @@ BASE_URL_REQUIRED = frozenset({CredentialKind.OPENAI_COMPATIBLE, CredentialKind.
 BASE_URL_REFUSED = frozenset({CredentialKind.GROQ})
 # Local servers mostly take no key.
 KEY_OPTIONAL = frozenset({CredentialKind.OPENAI_COMPATIBLE})
+# Kinds that only embed: what their model is fit for is not asked (providers/kinds).
+EMBEDDINGS_ONLY = frozenset(CredentialKind(kind) for kind in EMBEDDINGS_ONLY_KINDS)
 
 
 CAPABILITY_CHOICES = [
@@ -31,8 +33,17 @@ CAPABILITY_CHOICES = [
 
 class CredentialForm(forms.Form):
     name = forms.SlugField(max_length=60, help_text="Letters, digits and dashes; routes and logs use it.")
-    kind = forms.ChoiceField(choices=CredentialKind.choices)
-    default_model = forms.CharField(max_length=100, help_text="e.g. claude-sonnet-5-5, gpt-6-sol, llama3.1")
+    kind = forms.ChoiceField(
+        choices=CredentialKind.choices,
+        help_text="Voyage AI only turns text into embeddings: routing never sends it a chat request.",
+    )
+    default_model = forms.CharField(
+        max_length=100,
+        help_text=(
+            "e.g. claude-sonnet-5-5, gpt-6-sol, gemini-2.5-flash, llama3.1; "
+            "for Voyage AI its embedding model, e.g. voyage-3.5."
+        ),
+    )
     base_url = forms.CharField(
         label="Base URL",
         required=False,
@@ -42,7 +53,8 @@ class CredentialForm(forms.Form):
         validators=[URLValidator(schemes=["http", "https"]), validate_outbound_url],
         help_text=(
             "Required for an OpenAI-compatible server (e.g. https://llm.example.com/v1) and for Azure "
-            "OpenAI (the resource's endpoint, https://NAME.openai.azure.com); on a public address."
+            "OpenAI (the resource's endpoint, https://NAME.openai.azure.com). Leave empty for the vendor's "
+            "own API. Must be a public address."
         ),
     )
     api_version = forms.CharField(
@@ -71,7 +83,8 @@ class CredentialForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
         help_text=(
             "What this model may be trusted with. A small local model is best left to extraction: "
-            "interviews then ask in their blueprint's own words, and other work goes to a bigger model."
+            "interviews then ask in their blueprint's own words, and other work goes to a bigger model. "
+            "Not asked of Voyage AI, which only embeds."
         ),
     )
     # Present when the form was shown with its capability boxes: none ticked is then a
@@ -99,6 +112,8 @@ class CredentialForm(forms.Form):
         return str(name)
 
     def clean_capabilities(self) -> list[str] | None:
+        if self.cleaned_data.get("kind") in EMBEDDINGS_ONLY:
+            return None  # boxes ticked for a kind that writes nothing are not kept
         ticked = list(self.cleaned_data.get("capabilities") or [])
         if ticked:
             return ticked

@@ -40,7 +40,7 @@ from providers.interface import (
     Usage,
     UsageEvent,
 )
-from providers.kinds import client_for
+from providers.kinds import DEFAULT_EMBEDDING_MODELS, ProviderConfig, client_for
 from providers.log_row import LogRow
 from providers.models import LogState
 from providers.pricing import lookup
@@ -138,9 +138,17 @@ def complete_sync(request: GatewayRequest) -> Completion:
     return async_to_sync(complete)(request)
 
 
-# Kinds that serve embeddings, and the model each uses unless one is named.
-def _embedding_model(kind: str) -> str | None:
-    return {"openai": settings.OPENAI_EMBEDDING_MODEL, "embedded": settings.EMBEDDED_MODEL_NAME}.get(kind)
+def _embedding_model(config: ProviderConfig) -> str | None:
+    """The model a provider embeds with unless one is named; None if it serves no embeddings.
+    An embeddings-only provider's default model is its embedding model."""
+    if not config.completes:
+        return config.default_model
+    defaults = {
+        "openai": settings.OPENAI_EMBEDDING_MODEL,
+        "embedded": settings.EMBEDDED_MODEL_NAME,
+        **DEFAULT_EMBEDDING_MODELS,
+    }
+    return defaults.get(config.kind)
 
 
 def _embedding_candidates(run: RequestRun, planned: list[Candidate], model: str | None) -> list[Candidate]:
@@ -148,7 +156,7 @@ def _embedding_candidates(run: RequestRun, planned: list[Candidate], model: str 
     prices = run.plan.prices if run.plan else {}
     candidates = []
     for candidate in planned:
-        embedding_model = model or _embedding_model(candidate.config.kind)
+        embedding_model = model or _embedding_model(candidate.config)
         if embedding_model is not None:
             price = lookup(prices, candidate.config.kind, embedding_model)
             candidates.append(replace(candidate, model=embedding_model, price=price))
@@ -285,4 +293,4 @@ async def _stream_from(
 
 
 def _error_event(error: ProviderError) -> ErrorEvent:
-    return ErrorEvent(error.code, error.message, error.code.retryable)
+    return ErrorEvent(error.code, error.message, error.code.retryable, error.retry_after)

@@ -200,6 +200,8 @@ class ErrorEvent:
     code: ErrorCode
     message: str
     retryable: bool
+    # Seconds the caller should wait before trying again, when the failure says (a 429's).
+    retry_after: float | None = None
     type: Literal["error"] = "error"
 
 

@@ -22,6 +22,7 @@ from providers.models import LogState
 from providers.request_run import Operation, RequestRun
 from providers.routing import Candidate
 from providers.token_estimates import estimated_usage
+from providers.usage_counters import count_closed_call
 
 
 @dataclass
@@ -79,7 +80,12 @@ class LogRow:
             finish_reason=self.finish_reason,
         )
         self.state = state
-        writes = [log_writer().close(self.log_id, closing)]
+        writes = [
+            log_writer().close(self.log_id, closing),
+            count_closed_call(
+                kind=self.opening.kind, model=self.opening.model, state=state, usage=usage, cost_usd=cost
+            ),
+        ]
         if usage is not None:
             writes.append(self.run.settle(usage, cost))
         # Side by side, and shielded: a caller that went away must not cut the record of what

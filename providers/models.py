@@ -22,6 +22,8 @@ class CredentialKind(models.TextChoices):
     OPENAI_COMPATIBLE = "openai_compatible", "OpenAI-compatible server (vLLM, Ollama, llama.cpp, LM Studio)"
     AZURE_OPENAI = "azure_openai", "Azure OpenAI"
     GROQ = "groq", "Groq"
+    GEMINI = "gemini", "Google Gemini"
+    VOYAGE = "voyage", "Voyage AI (embeddings only)"
 
 
 class ProviderCredential(TenantOwnedModel):

@@ -213,6 +213,13 @@ def release_stale(*, tenant_id: int, now: float | None = None) -> int:
     return int(RELEASE_STALE.run_sync([month_key, reservations_key], [now]))
 
 
+def minute_requests(*, tenant_id: int, now: float | None = None) -> int:
+    """The requests counted against the tenant's per-minute limit in this minute so far."""
+    now = time.time() if now is None else now
+    rpm_key, _month_key, _reservations = _keys(tenant_id, _month(now), now)
+    return int(cast(str | None, sync_redis().get(rpm_key)) or 0)
+
+
 def month_usage(*, tenant_id: int, now: float | None = None) -> MonthUsage:
     now = time.time() if now is None else now
     _rpm, month_key, _reservations = _keys(tenant_id, _month(now), now)

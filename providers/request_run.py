@@ -88,7 +88,11 @@ class RequestRun:
     async def begin(self) -> list[Candidate]:
         """Plan and reserve; a refusal is logged (unless no provider is fit) and raised."""
         try:
-            self.plan = plan_request(self.request, await setup_for(self.request.tenant_id))
+            self.plan = plan_request(
+                self.request,
+                await setup_for(self.request.tenant_id),
+                embeddings=self.operation is Operation.EMBED,
+            )
             limits = self.plan.limits
             if limits is not None and self.request.tenant_id is not None and not limits.unlimited:
                 worst = prompt_tokens(self.request) + self.request.max_tokens

@@ -229,8 +229,12 @@ async def setup_for(tenant_id: int | None) -> Setup:
     return setup
 
 
-def plan_request(request: GatewayRequest, setup: Setup) -> Plan:
-    """The ordered candidates for a request, from its tenant's setup (no I/O)."""
+def plan_request(request: GatewayRequest, setup: Setup, *, embeddings: bool = False) -> Plan:
+    """The ordered candidates for a request, from its tenant's setup (no I/O).
+
+    `embeddings`: the request is for vectors; otherwise embeddings-only providers (Voyage)
+    are passed over, and a request pinned to one is refused as not_capable.
+    """
     available = setup.providers
     route_targets = setup.routes.get(Task(request.task), [])
     if request.tenant_id is not None and not route_targets:
@@ -261,6 +265,16 @@ def plan_request(request: GatewayRequest, setup: Setup) -> Plan:
         )
     if not candidates:
         raise ProviderError(ErrorCode.BAD_REQUEST, "no provider is available for this request")
+    if not embeddings:
+        candidates = [candidate for candidate in candidates if candidate.config.completes]
+        if not candidates:
+            raise ProviderError(
+                ErrorCode.NOT_CAPABLE,
+                f"{request.provider} serves embeddings only, not completions"
+                if request.provider
+                else f"the providers routed for {request.task} serve embeddings only, not completions",
+                provider=request.provider or "",
+            )
     fit = [candidate for candidate in candidates if request.needs <= candidate.config.capabilities]
     if not fit:
         raise not_capable(request.needs)

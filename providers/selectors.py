@@ -12,7 +12,7 @@ from redis.exceptions import RedisError
 
 from providers import breaker
 from providers.interface import Capability, Task
-from providers.kinds import capabilities_of, credential_breaker_key
+from providers.kinds import EMBEDDINGS_ONLY_KINDS, capabilities_of, credential_breaker_key
 from providers.metrics import CHARGED_STATES, CallFigures, ProviderStats, call_figures_by_hour, provider_stats
 from providers.models import GatewaySettings, ProviderCredential, ProviderLog, TaskRoute
 from providers.routing import limits_for, platform_providers
@@ -42,6 +42,11 @@ class ProviderStatus:
     credential: ProviderCredential | None = None
     # What its model is declared fit for (providers.interface.Capability), in words, in a fixed order.
     capabilities: tuple[str, ...] = ()
+
+    @property
+    def embeddings_only(self) -> bool:
+        """Whether it only embeds (Voyage): never routed a completion, so not offered in "Try it"."""
+        return self.kind in EMBEDDINGS_ONLY_KINDS
 
 
 def _breaker_state(key: str) -> str:

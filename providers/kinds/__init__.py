@@ -8,6 +8,10 @@ clients are kept per loop.
 A tenant's credential talks through the egress guard's HTTP client (core/egress): its base
 URL is the tenant's to choose, so every connection is checked against the policy. Platform
 providers, configured by the operators, use the SDKs' own clients.
+
+Most kinds answer completions and embeddings (or refuse the latter, as Anthropic does); an
+embeddings-only kind (EMBEDDINGS_ONLY_KINDS: Voyage) is never planned for a completion
+(providers/routing.py).
 """
 
 from __future__ import annotations
@@ -23,7 +27,14 @@ from core.egress import guarded_async_client
 from providers.errors import ErrorCode, ProviderError
 from providers.interface import ALL_CAPABILITIES, Capability, ProviderKind
 
-KINDS = ("anthropic", "openai", "openai_compatible", "azure_openai", "groq", "embedded")
+KINDS = ("anthropic", "openai", "openai_compatible", "azure_openai", "groq", "gemini", "voyage", "embedded")
+
+# Kinds that serve embeddings and nothing else.
+EMBEDDINGS_ONLY_KINDS = frozenset({"voyage"})
+
+# The embedding model of a kind whose credential names a chat model as its default (an
+# embeddings-only kind's default model is its embedding model).
+DEFAULT_EMBEDDING_MODELS = {"gemini": "gemini-embedding-001"}
 
 # What a credential of each kind is fit for unless it declares otherwise: the vendors'
 # models everything; a local server (vLLM, Ollama, llama.cpp, LM Studio) mostly runs a
@@ -34,6 +45,9 @@ KIND_CAPABILITIES: dict[str, frozenset[Capability]] = {
     "openai_compatible": frozenset({Capability.PHRASING, Capability.EXTRACTION}),
     "azure_openai": ALL_CAPABILITIES,
     "groq": ALL_CAPABILITIES,
+    "gemini": ALL_CAPABILITIES,
+    # Fit for no completion work at all: it only embeds.
+    "voyage": frozenset(),
     "embedded": frozenset({Capability.EXTRACTION}),
 }
 
@@ -76,6 +90,11 @@ class ProviderConfig:
         return self.credential_id is not None
 
     @property
+    def completes(self) -> bool:
+        """Whether this provider answers completions (an embeddings-only kind does not)."""
+        return self.kind not in EMBEDDINGS_ONLY_KINDS
+
+    @property
     def breaker_key(self) -> str:
         """The circuit breaker is per credential."""
         if self.credential_id is not None:
@@ -95,6 +114,17 @@ def http_client_for(
     if not config.tenant_supplied:
         return None
     return guarded_async_client(timeout=timeout, limits=limits)
+
+
+def own_http_client_for(
+    config: ProviderConfig, *, timeout: httpx2.Timeout, limits: httpx2.Limits
+) -> httpx2.AsyncClient:
+    """An httpx2 client for a kind that always brings its own (Gemini's SDK, Voyage's HTTP
+    calls): guarded for a tenant's credential, a plain one for a platform provider."""
+    guarded = http_client_for(config, timeout=timeout, limits=limits)
+    if guarded is not None:
+        return guarded
+    return httpx2.AsyncClient(timeout=timeout, limits=limits, follow_redirects=False)
 
 
 _clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, ProviderKind]] = (
@@ -132,6 +162,14 @@ def _build(config: ProviderConfig) -> ProviderKind:
         from providers.kinds.groq import GroqKind
 
         return GroqKind(config)
+    if config.kind == "gemini":
+        from providers.kinds.gemini import GeminiKind
+
+        return GeminiKind(config)
+    if config.kind == "voyage":
+        from providers.kinds.voyage import VoyageKind
+
+        return VoyageKind(config)
     if config.kind == "embedded":
         from providers.kinds.embedded import EmbeddedKind
 

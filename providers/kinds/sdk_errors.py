@@ -2,9 +2,12 @@
 
 The anthropic, openai and groq SDKs are generated from one template and raise parallel
 exception classes (APITimeoutError, RateLimitError, …), so one mapping serves them all; the
-module is passed in. Failures below the SDK (a connection dropped mid-stream surfaces as an httpx
-error) and malformed data are mapped too, so nothing unnormalized escapes a kind. A connection the
-egress guard refused (core/egress; the SDKs wrap it as a connection error) is egress_refused.
+module is passed in. A kind that makes its HTTP calls itself (Voyage) maps the status it got
+(`http_status_error`, `normalize_plain`); Google's SDK has its own mapping on the same helpers
+(google_errors.py). Failures below the SDK (a connection dropped mid-stream surfaces as an
+httpx error) and malformed data are mapped too, so nothing unnormalized escapes a kind. A
+connection the egress guard refused (core/egress; the SDKs wrap it as a connection error) is
+egress_refused.
 
 A refusal that names an optional parameter the request carried (`sent`: response_format,
 stream_options) is a bad_request naming it in `unsupported_parameter`, whatever the status:
@@ -54,6 +57,7 @@ CONTEXT_PHRASES = (
     "context window",
     "maximum context",
     "too many tokens",
+    "exceeds the maximum number of tokens",  # Gemini: "The input token count (…) exceeds …"
 )
 
 
@@ -155,7 +159,8 @@ def _body_text(body: object) -> str:
         return str(body)[:UPSTREAM_DETAIL_CHARS]
 
 
-def _by_status(status: int) -> ErrorCode:
+def code_for_status(status: int) -> ErrorCode:
+    """The gateway's code for an HTTP error status."""
     if status == 401:
         return ErrorCode.AUTH
     if status == 403:
@@ -184,15 +189,11 @@ def normalize(
     """
     if isinstance(error, ProviderError):
         return error
-    refusal = refusal_in(error)
-    if refusal is not None:
-        return ProviderError(ErrorCode.EGRESS_REFUSED, f"{provider}: {refusal.reason}", provider=provider)
-    if isinstance(error, sdk.APITimeoutError | httpx2.TimeoutException | httpx.TimeoutException):
-        return ProviderError(ErrorCode.TIMEOUT, f"{provider} did not answer in time", provider=provider)
-    if isinstance(error, sdk.APIConnectionError | httpx2.TransportError | httpx.TransportError):
-        return ProviderError(
-            ErrorCode.CONNECTION, f"could not reach {provider}", provider=provider, detail=_cause(error)
-        )
+    transport = _transport_error(
+        error, provider, timeouts=(sdk.APITimeoutError,), connections=(sdk.APIConnectionError,)
+    )
+    if transport is not None:
+        return transport
     if isinstance(error, sdk.APIStatusError):
         return _status_error(error, provider, sent)
     if isinstance(error, sdk.APIResponseValidationError | json.JSONDecodeError | ValueError | KeyError):
@@ -215,6 +216,45 @@ def normalize(
         f"{provider} failed: {type(error).__name__}",
         provider=provider,
         detail=error,
+    )
+
+
+def _transport_error(
+    error: BaseException,
+    provider: str,
+    *,
+    timeouts: tuple[type[BaseException], ...] = (),
+    connections: tuple[type[BaseException], ...] = (),
+) -> ProviderError | None:
+    """The ProviderError for a failure below the API: an address the egress guard refused, a
+    timeout, a connection refused or dropped (`timeouts` and `connections`: an SDK's own
+    wrappers of them); None for anything else."""
+    refusal = refusal_in(error)
+    if refusal is not None:
+        return ProviderError(ErrorCode.EGRESS_REFUSED, f"{provider}: {refusal.reason}", provider=provider)
+    if isinstance(error, (*timeouts, httpx2.TimeoutException, httpx.TimeoutException)):
+        return ProviderError(ErrorCode.TIMEOUT, f"{provider} did not answer in time", provider=provider)
+    if isinstance(error, (*connections, httpx2.TransportError, httpx.TransportError)):
+        return ProviderError(
+            ErrorCode.CONNECTION, f"could not reach {provider}", provider=provider, detail=_cause(error)
+        )
+    return None
+
+
+def normalize_plain(error: BaseException, *, provider: str) -> ProviderError:
+    """The ProviderError for what a call without an SDK wrapper raised: httpx's own errors and
+    a reply that could not be read (Voyage's calls; what google-genai lets through)."""
+    if isinstance(error, ProviderError):
+        return error
+    transport = _transport_error(error, provider)
+    if transport is not None:
+        return transport
+    if isinstance(error, ValueError | KeyError | TypeError):
+        return ProviderError(
+            ErrorCode.SERVER_ERROR, f"{provider} sent a malformed response", provider=provider, detail=error
+        )
+    return ProviderError(
+        ErrorCode.SERVER_ERROR, f"{provider} failed: {type(error).__name__}", provider=provider, detail=error
     )
 
 
@@ -253,7 +293,9 @@ def _status_error(error: Any, provider: str, sent: Collection[str]) -> ProviderE
     kind, message = _body_error(body)
     # No `message` field: the body itself (a proxy's HTML page, a bare JSON object) says it.
     message = message or _body_text(body) or str(getattr(error, "message", "")) or f"HTTP {status}"
-    code = _by_status(status) if status and status != 200 else BODY_TYPES.get(kind, ErrorCode.SERVER_ERROR)
+    code = (
+        code_for_status(status) if status and status != 200 else BODY_TYPES.get(kind, ErrorCode.SERVER_ERROR)
+    )
     if status == 200 and kind in BODY_TYPES:
         code = BODY_TYPES[kind]
     refused = _refused_parameter(code, message, _body_param(body), sent, provider, status or None)
@@ -267,7 +309,26 @@ def _status_error(error: Any, provider: str, sent: Collection[str]) -> ProviderE
         elif kind in ("content_filter", "content_policy_violation"):
             code = ErrorCode.CONTENT_FILTER
     response = getattr(error, "response", None)
-    retry_after = retry_after_seconds(response.headers if response is not None else None)
+    headers = response.headers if response is not None else None
+    return answered_error(code, status=status, message=message, headers=headers, provider=provider)
+
+
+def answered_error(
+    code: ErrorCode,
+    *,
+    status: int | None,
+    message: str,
+    headers: httpx2.Headers | httpx.Headers | None,
+    provider: str,
+    retry_after: float | None = None,
+) -> ProviderError:
+    """The ProviderError for an error an upstream answered: a bad request that is about the
+    prompt's length is context_length; a wait is kept for rate limits and overload only
+    (`retry_after`, else the headers')."""
+    if code is ErrorCode.BAD_REQUEST and any(phrase in message.lower() for phrase in CONTEXT_PHRASES):
+        code = ErrorCode.CONTEXT_LENGTH
+    if retry_after is None:
+        retry_after = retry_after_seconds(headers)
     answered = (
         f"{provider} answered HTTP {status}" if status and status != 200 else f"{provider} reported an error"
     )
@@ -278,4 +339,17 @@ def _status_error(error: Any, provider: str, sent: Collection[str]) -> ProviderE
         retry_after=retry_after if code in (ErrorCode.RATE_LIMITED, ErrorCode.OVERLOADED) else None,
         provider=provider,
         detail=message,
+    )
+
+
+def http_status_error(
+    *, status: int, body: object, headers: httpx2.Headers | None, provider: str
+) -> ProviderError:
+    """The ProviderError for an HTTP error status a kind received itself (Voyage's calls).
+    `body` is the parsed JSON or the text; FastAPI-style {"detail": …} bodies are read too."""
+    detail = body.get("detail") if isinstance(body, dict) else None
+    _kind, message = _body_error(body)
+    message = message or (detail if isinstance(detail, str) else "") or _body_text(body) or f"HTTP {status}"
+    return answered_error(
+        code_for_status(status), status=status, message=message, headers=headers, provider=provider
     )

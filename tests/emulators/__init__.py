@@ -10,6 +10,10 @@ official SDKs. In a test (fixtures `anthropic_emulator` / `openai_emulator`):
     ...
     assert anthropic_emulator.last_request.body["system"] == "..."
 
+Also Azure OpenAI and Groq (the OpenAI emulator at their paths), the Gemini API
+(`gemini_api`: generateContent, streamGenerateContent, embeddings, models) and Voyage AI's
+embeddings (`voyage_api`), each with its own fixture (`gemini_emulator`, `voyage_emulator`…).
+
 `server.EmulatorServer` runs one outside pytest; `python -m tests.emulators` runs one from
 the command line. `script` describes the outcomes; `profiles` the OpenAI-compatible servers
 the OpenAI emulator can behave like (fixture `llama_cpp_emulator`: llama-cpp-python's).

@@ -23,7 +23,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m tests.emulators", description="Run a provider wire emulator."
     )
-    parser.add_argument("provider", choices=["anthropic", "openai", "azure_openai", "groq"])
+    parser.add_argument(
+        "provider", choices=["anthropic", "openai", "azure_openai", "groq", "gemini", "voyage"]
+    )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--token-latency", type=float, default=0.0, help="seconds per streamed token")

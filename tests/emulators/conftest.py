@@ -3,17 +3,25 @@
 from tests.emulators.fixtures import (
     anthropic_emulator,
     anthropic_emulator_server,
+    gemini_emulator,
+    gemini_emulator_server,
     llama_cpp_emulator,
     llama_cpp_emulator_server,
     openai_emulator,
     openai_emulator_server,
+    voyage_emulator,
+    voyage_emulator_server,
 )
 
 __all__ = [
     "anthropic_emulator",
     "anthropic_emulator_server",
+    "gemini_emulator",
+    "gemini_emulator_server",
     "llama_cpp_emulator",
     "llama_cpp_emulator_server",
     "openai_emulator",
     "openai_emulator_server",
+    "voyage_emulator",
+    "voyage_emulator_server",
 ]

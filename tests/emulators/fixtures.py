@@ -47,6 +47,34 @@ def groq_emulator_server() -> Iterator[EmulatorServer]:
         yield server
 
 
+@pytest.fixture(scope="session")
+def gemini_emulator_server() -> Iterator[EmulatorServer]:
+    with EmulatorServer("gemini") as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def voyage_emulator_server() -> Iterator[EmulatorServer]:
+    with EmulatorServer("voyage") as server:
+        yield server
+
+
+@pytest.fixture
+def gemini_emulator(gemini_emulator_server: EmulatorServer) -> Iterator[EmulatorServer]:
+    """The Gemini API emulator (its root is `base_url`), with an empty script and log."""
+    gemini_emulator_server.reset()
+    yield gemini_emulator_server
+    gemini_emulator_server.reset()
+
+
+@pytest.fixture
+def voyage_emulator(voyage_emulator_server: EmulatorServer) -> Iterator[EmulatorServer]:
+    """The Voyage AI embeddings emulator, with an empty script and log."""
+    voyage_emulator_server.reset()
+    yield voyage_emulator_server
+    voyage_emulator_server.reset()
+
+
 @pytest.fixture
 def azure_openai_emulator(azure_openai_emulator_server: EmulatorServer) -> Iterator[EmulatorServer]:
     """The Azure OpenAI emulator (its endpoint is `base_url`), with an empty script and log."""

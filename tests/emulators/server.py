@@ -20,7 +20,7 @@ from typing import Self
 
 from aiohttp import web
 
-from tests.emulators import anthropic_api, azure_openai_api, groq_api, openai_api
+from tests.emulators import anthropic_api, azure_openai_api, gemini_api, groq_api, openai_api, voyage_api
 from tests.emulators.profiles import OPENAI, Profile
 from tests.emulators.state import Emulator, Provider, Settings
 
@@ -29,6 +29,8 @@ _BUILDERS: dict[str, Callable[[Emulator], web.Application]] = {
     "openai": openai_api.build_app,
     "azure_openai": azure_openai_api.build_app,
     "groq": groq_api.build_app,
+    "gemini": gemini_api.build_app,
+    "voyage": voyage_api.build_app,
 }
 
 # Room for the benchmark's 1,000 concurrent connections arriving at once.
@@ -37,9 +39,10 @@ _BACKLOG = 4096
 
 def base_url_for(provider: Provider, root_url: str) -> str:
     """What to pass to the SDK as `base_url`: the Anthropic SDK appends `/v1/messages` to
-    it, the OpenAI SDK appends `/chat/completions`, so its base ends in `/v1`; Azure's
-    endpoint and Groq's base URL are the server's root (their SDKs add `/openai/…`)."""
-    return root_url + "/v1" if provider == "openai" else root_url
+    it, the OpenAI SDK appends `/chat/completions` (and the voyage kind `/embeddings`), so
+    their base ends in `/v1`; Azure's endpoint, Groq's and Gemini's base URLs are the server's
+    root (their SDKs add `/openai/…`, `/v1beta/models/…`)."""
+    return root_url + "/v1" if provider in ("openai", "voyage") else root_url
 
 
 def bind(host: str, port: int) -> socket.socket:

@@ -19,7 +19,7 @@ from typing import Any, Literal
 from tests.emulators.profiles import OPENAI, Profile
 from tests.emulators.script import Outcome
 
-Provider = Literal["anthropic", "openai", "azure_openai", "groq"]
+Provider = Literal["anthropic", "openai", "azure_openai", "groq", "gemini", "voyage"]
 Endpoint = Literal["completions", "count_tokens", "embeddings", "models"]
 ENDPOINTS: tuple[Endpoint, ...] = ("completions", "count_tokens", "embeddings", "models")
 

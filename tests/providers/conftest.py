@@ -1,10 +1,14 @@
 from tests.emulators.fixtures import (
     azure_openai_emulator,
     azure_openai_emulator_server,
+    gemini_emulator,
+    gemini_emulator_server,
     groq_emulator,
     groq_emulator_server,
     llama_cpp_emulator,
     llama_cpp_emulator_server,
+    voyage_emulator,
+    voyage_emulator_server,
 )
 from tests.gateway_fixtures import (
     anthropic_emulator,
@@ -24,6 +28,8 @@ __all__ = [
     "azure_openai_emulator_server",
     "fast_gateway",
     "fresh_gateway_state",
+    "gemini_emulator",
+    "gemini_emulator_server",
     "groq_emulator",
     "groq_emulator_server",
     "llama_cpp_emulator",
@@ -32,4 +38,6 @@ __all__ = [
     "openai_emulator",
     "openai_emulator_server",
     "platform",
+    "voyage_emulator",
+    "voyage_emulator_server",
 ]

@@ -1,10 +1,13 @@
 """Conformance of the SDK-based provider kinds: every outcome of the wire, normalized.
 
 Each kind talks through its official SDK to the wire emulator of its protocol: anthropic,
-openai, azure_openai (the openai SDK's Azure client at Azure's paths) and groq (the groq
-SDK); the openai and openai_compatible kinds also to an OpenAI-compatible server shaped like
-llama-cpp-python's (no json_schema, no usage in streams: tests/emulators/profiles.py). The
-embedded kind's own suite is test_embedded_kind.py.
+openai, azure_openai (the openai SDK's Azure client at Azure's paths), groq (the groq SDK)
+and gemini (google-genai against tests/emulators/gemini_api.py); the openai and
+openai_compatible kinds also to an OpenAI-compatible server shaped like llama-cpp-python's
+(no json_schema, no usage in streams: tests/emulators/profiles.py). What only Gemini does
+(safety blocks, thinking tokens, Google's error details) is in test_gemini_kind.py; the
+embeddings-only Voyage kind's suite is test_voyage_kind.py, the embedded kind's
+test_embedded_kind.py.
 """
 
 from __future__ import annotations
@@ -58,8 +61,9 @@ KINDS = [
     Kind("openai_compatible", "openai_compatible", "qwen2.5-7b-instruct-q4_k_m", OPENAI_KEY, "llama_cpp"),
     Kind("azure_openai", "azure_openai", "gpt-4o-prod", "azure-key-0123456789abcdef", "azure_openai"),
     Kind("groq", "groq", "llama-3.3-70b-versatile", "gsk_emulator_key_0123456789", "groq"),
+    Kind("gemini", "gemini", "gemini-2.5-flash", "AIzaSy-emulator-key-0123456789", "gemini"),
 ]
-OPENAI_KIND, LLAMA_CPP_KIND, COMPATIBLE_KIND, AZURE_KIND, GROQ_KIND = KINDS[1:]
+OPENAI_KIND, LLAMA_CPP_KIND, COMPATIBLE_KIND, AZURE_KIND, GROQ_KIND, GEMINI_KIND = KINDS[1:]
 
 
 @pytest.fixture(autouse=True)
@@ -84,6 +88,7 @@ def emulator(
     llama_cpp_emulator: EmulatorServer,
     azure_openai_emulator: EmulatorServer,
     groq_emulator: EmulatorServer,
+    gemini_emulator: EmulatorServer,
 ) -> EmulatorServer:
     return {
         "anthropic": anthropic_emulator,
@@ -91,6 +96,7 @@ def emulator(
         "llama_cpp": llama_cpp_emulator,
         "azure_openai": azure_openai_emulator,
         "groq": groq_emulator,
+        "gemini": gemini_emulator,
     }[kind.emulator]
 
 
@@ -116,6 +122,15 @@ def call(kind: Kind, **overrides: Any) -> ProviderCall:
     }
     values.update(overrides)
     return ProviderCall(**values)
+
+
+def generation(kind: Kind, body: dict[str, Any]) -> dict[str, Any]:
+    """Where a request body carries the generation settings: Gemini's `generationConfig`,
+    the body itself elsewhere (`max_tokens`, `temperature`)."""
+    if kind.wire == "gemini":
+        settings: dict[str, Any] = body.get("generationConfig", {})
+        return {"max_tokens": settings.get("maxOutputTokens"), **settings}
+    return body
 
 
 async def collect(kind: Kind, emulator: EmulatorServer, **overrides: Any) -> list[KindChunk]:
@@ -154,9 +169,12 @@ async def test_complete_returns_text_usage_and_stop(kind: Kind, emulator: Emulat
     if kind.wire == "anthropic":
         assert sent["system"] == "You interview business users."
         assert sent["messages"] == [{"role": "user", "content": "Which service do you need?"}]
+    elif kind.wire == "gemini":
+        assert sent["systemInstruction"]["parts"] == [{"text": "You interview business users."}]
+        assert sent["contents"] == [{"role": "user", "parts": [{"text": "Which service do you need?"}]}]
     else:
         assert sent["messages"][0] == {"role": "system", "content": "You interview business users."}
-    assert sent["max_tokens"] == 200
+    assert generation(kind, sent)["max_tokens"] == 200
 
 
 @pytest.mark.parametrize("streamed", [False, True], ids=["complete", "stream"])
@@ -171,7 +189,7 @@ async def test_a_temperature_is_sent_where_the_api_takes_one(
     else:
         text = (await client(kind, emulator.base_url).complete(call(kind, temperature=0.2))).text
     assert text == "Sure."
-    sent = emulator.last_request.body
+    sent = generation(kind, emulator.last_request.body)
     assert sent.get("temperature") == (None if kind.wire == "anthropic" else 0.2)
 
 
@@ -222,6 +240,9 @@ async def test_structured_output_sends_the_schema_and_returns_json(
     sent = emulator.last_request.body
     if kind.wire == "anthropic":
         assert sent["output_config"]["format"] == {"type": "json_schema", "schema": SCHEMA}
+    elif kind.wire == "gemini":
+        assert sent["generationConfig"]["responseMimeType"] == "application/json"
+        assert sent["generationConfig"]["responseJsonSchema"] == SCHEMA
     elif not kind.quirky:
         assert sent["response_format"]["json_schema"]["schema"] == SCHEMA
     else:
@@ -360,7 +381,9 @@ async def test_mid_stream_faults_come_after_the_tokens_already_sent(
 
 
 async def test_an_in_stream_rate_limit_error_is_rate_limited(kind: Kind, emulator: EmulatorServer) -> None:
-    error_type = "rate_limit_error" if kind.wire == "anthropic" else "rate_limit_exceeded"
+    error_type = {"anthropic": "rate_limit_error", "gemini": "RESOURCE_EXHAUSTED"}.get(
+        kind.wire, "rate_limit_exceeded"
+    )
     emulator.push(Reply("a b c", fault=ErrorAfter(1, error_type=error_type, message="slow down")))
     with pytest.raises(ProviderError) as raised:
         await collect(kind, emulator)
@@ -388,7 +411,13 @@ async def test_clients_are_reused_per_credential_within_a_loop(kind: Kind, emula
         )
     )
     assert other is not first
-    assert first.client.max_retries == 0
+
+
+async def test_the_sdk_never_retries_the_router_does(kind: Kind, emulator: EmulatorServer) -> None:
+    emulator.push(HttpError(503), Reply("second try"))
+    with pytest.raises(ProviderError):
+        await client(kind, emulator.base_url).complete(call(kind))
+    assert len(emulator.requests) == 1
 
 
 async def test_openai_compatible_without_a_model_list_lists_its_default_model(

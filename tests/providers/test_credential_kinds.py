@@ -1,5 +1,5 @@
-"""Credentials of the named OpenAI-wire kinds: what the form asks of each, what is stored,
-and what their calls cost."""
+"""Credentials of the named kinds (the OpenAI-wire ones, Gemini, Voyage): what the form asks
+of each, what is stored, and what their calls cost."""
 
 from __future__ import annotations
 
@@ -20,8 +20,13 @@ pytestmark = pytest.mark.django_db
 PROVIDERS = "/t/acme/providers/"
 
 
-def add_key(client: Client, **fields: str) -> Any:
-    data = {"name": "key", "default_model": "a-model", "api_key": "sk-some-key-0123456789", "enabled": "on"}
+def add_key(client: Client, **fields: str | list[str]) -> Any:
+    data: dict[str, str | list[str]] = {
+        "name": "key",
+        "default_model": "a-model",
+        "api_key": "sk-some-key-0123456789",
+        "enabled": "on",
+    }
     data.update(fields)
     return client.post(PROVIDERS + "credentials/new/", data)
 
@@ -42,8 +47,19 @@ def stored(tenant_users: TenantUsers) -> ProviderCredential:
             "Write it as 2024-10-21",
         ),
         ({"kind": "azure_openai", "base_url": "https://acme.openai.azure.com", "api_key": ""}, "required"),
+        ({"kind": "gemini", "api_key": ""}, "required"),
+        ({"kind": "voyage", "api_version": "2024-10-21"}, "Only Azure OpenAI takes an API version."),
     ],
-    ids=["compatible-no-url", "azure-no-url", "groq-url", "version-not-azure", "bad-version", "azure-no-key"],
+    ids=[
+        "compatible-no-url",
+        "azure-no-url",
+        "groq-url",
+        "version-not-azure",
+        "bad-version",
+        "azure-no-key",
+        "gemini-no-key",
+        "version-not-voyage",
+    ],
 )
 def test_each_kind_gets_a_clear_422_for_what_it_lacks_or_refuses(
     tenant_users: TenantUsers, fields: dict[str, str], error: str
@@ -56,7 +72,7 @@ def test_each_kind_gets_a_clear_422_for_what_it_lacks_or_refuses(
 
 def test_the_form_offers_the_new_kinds_and_the_azure_api_version(tenant_users: TenantUsers) -> None:
     page = tenant_users.client_for(tenant_users.admin).get(PROVIDERS).content.decode()
-    for kind in ("openai_compatible", "azure_openai", "groq"):
+    for kind in ("openai_compatible", "azure_openai", "groq", "gemini", "voyage"):
         assert f'value="{kind}"' in page
     assert 'name="api_version"' in page
 
@@ -100,6 +116,34 @@ def test_azure_keeps_its_api_version_and_the_gateway_uses_it(tenant_users: Tenan
 def test_groq_is_added_without_a_base_url(tenant_users: TenantUsers) -> None:
     assert add_key(tenant_users.client_for(tenant_users.admin), kind="groq").status_code == 302
     assert stored(tenant_users).kind == "groq"
+
+
+@pytest.mark.parametrize("base_url", ["", "https://gemini-proxy.example.com"], ids=["google", "proxy"])
+def test_gemini_is_added_with_or_without_a_base_url(tenant_users: TenantUsers, base_url: str) -> None:
+    """Google's SDK connects through the egress guard, so a tenant's proxy is allowed."""
+    client = tenant_users.client_for(tenant_users.admin)
+    response = add_key(client, kind="gemini", default_model="gemini-2.5-flash", base_url=base_url)
+    assert response.status_code == 302
+    config = credential_config(stored(tenant_users))
+    assert (config.kind, config.base_url) == ("gemini", base_url or None)
+    assert config.capabilities == KIND_CAPABILITIES["gemini"]
+
+
+def test_a_voyage_key_is_fit_for_no_completion_whatever_was_ticked(tenant_users: TenantUsers) -> None:
+    client = tenant_users.client_for(tenant_users.admin)
+    response = add_key(
+        client,
+        kind="voyage",
+        default_model="voyage-3.5",
+        capabilities=["phrasing", "code"],
+        capabilities_shown="on",
+    )
+    assert response.status_code == 302
+    credential = stored(tenant_users)
+    assert credential.capabilities is None
+    config = credential_config(credential)
+    assert config.capabilities == frozenset()
+    assert not config.completes
 
 
 def test_a_local_servers_model_is_free_unless_an_operator_priced_it() -> None:

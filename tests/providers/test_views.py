@@ -67,7 +67,7 @@ def test_an_admin_adds_a_key_which_is_only_ever_shown_masked(tenant_users: Tenan
         ({"api_key": "   "}, "This field is required."),
         ({"name": "not a slug!"}, "Enter a valid “slug”"),
         ({"base_url": "ftp://example.com"}, "Enter a valid URL."),
-        ({"kind": "gemini"}, "Select a valid choice."),
+        ({"kind": "mistral"}, "Select a valid choice."),
     ],
 )
 def test_bad_credential_input_is_a_422_and_stores_nothing(
