@@ -1,15 +1,19 @@
-"""Writes for blueprints, conversations and their messages."""
+"""Writes for blueprints, conversations and their messages; service definitions from a prompt."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
+from conversations import definitions
 from conversations.blueprints.schema import AnswerChange, Blueprint
 from conversations.models import Conversation, Message, TenantBlueprint
 from core.storable import storable_text
+from providers import gateway
+from providers.interface import Capability, GatewayRequest, Task
 from tenants.models import Tenant, User
 
 
@@ -235,3 +239,51 @@ def blueprint_update(*, blueprint: TenantBlueprint, validated: Blueprint) -> Ten
 def blueprint_delete(*, blueprint: TenantBlueprint) -> None:
     """Delete one of a tenant's own blueprints."""
     blueprint.delete()
+
+
+# A definition is one structured reply: the blueprint's fields at most, short values.
+DEFINITION_MAX_TOKENS = 2000
+# What a model must be fit for to write one (routing passes over the others).
+DEFINITION_NEEDS = frozenset({Capability.STRUCTURED_OUTPUT})
+
+
+def service_definition_generate(
+    *,
+    tenant_id: int,
+    blueprint: Blueprint,
+    prompt: str,
+    context: Mapping[str, Any] | None = None,
+    user_id: int | None = None,
+    links: Mapping[str, str] | None = None,
+) -> definitions.ServiceDefinition:
+    """A service definition of `blueprint` from a description in words, by one model call
+    (the tenant's `conversation` task, structured output); each value validated by its field.
+
+    Synchronous (Celery); raises ProviderError when no model could answer. Writes nothing:
+    the caller keeps the definition where it belongs.
+    """
+    system, messages = definitions.definition_prompt(blueprint, prompt=prompt, context=context or {})
+    completion = gateway.complete_sync(
+        GatewayRequest(
+            task=Task.CONVERSATION,
+            messages=messages,
+            system=system,
+            tenant_id=tenant_id,
+            user_id=user_id,
+            max_tokens=DEFINITION_MAX_TOKENS,
+            json_schema=definitions.definition_schema(blueprint),
+            json_schema_name="service_definition",
+            links=dict(links or {}),
+            needs=DEFINITION_NEEDS,
+        )
+    )
+    title, values = definitions.read_definition(blueprint, completion.text)
+    return definitions.ServiceDefinition(
+        title=title or blueprint.name,
+        blueprint=blueprint,
+        values=values,
+        provider=completion.provider,
+        model=completion.model,
+        tokens=completion.usage.input_tokens + completion.usage.output_tokens,
+        missing=definitions.missing_fields(blueprint, values),
+    )

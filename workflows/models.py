@@ -96,11 +96,17 @@ class WorkflowProposal(TenantOwnedModel):
     queued → running → ready | failed; ready → accepted | rejected. `base_document` is what
     the proposal was made from (for generate, an empty workflow), so the diff shows what it
     changes and accepting can tell whether the draft moved on meanwhile.
+
+    The public API makes them too (`api_key` names the key that asked): a workflow from a
+    prompt (generate, without a conversation), an enhancement of a document it was sent
+    (enhance, without a workflow), and a service definition from a prompt (service: the
+    requirements of a blueprint, in `definition`; no workflow, no page).
     """
 
     class Kind(models.TextChoices):
         GENERATE = "generate", "Generate from requirements"
         ENHANCE = "enhance", "Enhance with AI"
+        SERVICE = "service", "Service definition from a prompt"
 
     class State(models.TextChoices):
         QUEUED = "queued", "Queued"
@@ -136,6 +142,15 @@ class WorkflowProposal(TenantOwnedModel):
     # token, named by every write of the run, so a run that lost the proposal (resumed by the
     # sweeper, failed by the reaper) cannot overwrite what came after it.
     run_token = models.CharField(max_length=32, blank=True)
+    # Made through the public API: the prefix of the key that asked ("" from the portal).
+    api_key = models.CharField(max_length=20, blank=True)
+    # API generate and service: what the caller asked for in words, and the context it sent.
+    prompt = models.TextField(blank=True)
+    context = models.JSONField(encoder=StorableJSONEncoder, default=dict, blank=True)
+    # Service: the blueprint the definition follows ("builtin:<key>" or "tenant:<id>"), and
+    # the definition made (the interview's JSON download format).
+    blueprint = models.CharField(max_length=40, blank=True)
+    definition = models.JSONField(encoder=StorableJSONEncoder, null=True, blank=True)
     # While running, refreshed every JOB_HEARTBEAT_SECONDS by the run's worker; the sweeper
     # resumes a run whose heartbeat went stale (its worker died) at most JOB_MAX_RESUMPTIONS
     # times (`resumptions`).
@@ -168,6 +183,11 @@ class WorkflowProposal(TenantOwnedModel):
     @property
     def is_active(self) -> bool:
         return self.state in (self.State.QUEUED, self.State.RUNNING)
+
+    @property
+    def has_page(self) -> bool:
+        """Whether the portal shows it (a service definition is the API's alone)."""
+        return self.kind != self.Kind.SERVICE
 
     @property
     def error_findings(self) -> list[dict[str, object]]:

@@ -44,6 +44,12 @@ def analysis_of(workflow: Workflow) -> WorkflowAnalysis:
     return validate_workflow(workflow.document, known_workflow_ids=known_workflow_ids(workflow.tenant))
 
 
+def validated(tenant: Tenant, document: WorkflowDocument) -> WorkflowAnalysis:
+    """Every finding in a document sent to one of the APIs, its subflows checked against the
+    tenant's workflows; never raises for bad input."""
+    return validate_workflow(document, known_workflow_ids=known_workflow_ids(tenant))
+
+
 def compiled(
     tenant: Tenant, document: WorkflowDocument, *, version_label: str | None = None
 ) -> CompiledWorkflow:

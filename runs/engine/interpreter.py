@@ -5,8 +5,10 @@ it deterministically, scheduling an activity per node that does outside work. It
 Go compiler's execution model (workflows/compiler/plan.py), so a run here and an exported Go
 worker run the same nodes: the nodes of a sequence (the workflow, or one branch of a
 parallel node) are visited in topological order; a node runs when it starts its sequence or
-an edge into it was taken; after a node runs, each of its edges whose condition holds is
-taken (a decision takes the edges of the one route it chooses); a parallel node runs its
+an edge into it was taken; every entry node starts the run (several at once, as the branches
+of the block that opens the workflow's sequence, when they can be laid out as one); after a
+node runs, each of its edges whose condition holds is taken (a decision takes the edges of
+the one route it chooses); a parallel node runs its
 branches at once and goes on when all of them finished, or with `wait_for_all` false when
 the first did, cancelling the rest. Conditions and `{{placeholders}}` go through the same
 evaluator validation and the editor use (workflows.dsl.evaluation).
@@ -59,6 +61,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.analysis.graph import WorkflowGraph
     from workflows.analysis.limits import WorkflowLimits
+    from workflows.analysis.regions import ENTRY_BLOCK, ParallelBlock
     from workflows.analysis.validation import WorkflowAnalysis, validate_workflow
     from workflows.compiler.steps import (
         DEFAULT_ACTIVITY_TIMEOUT,
@@ -213,13 +216,19 @@ class RunInterpreter:
                 self.sequences[(node_id, index)] = []
         for node_id in graph.order:
             self.sequences[layout.owner.get(node_id)].append(node_id)
+        if ENTRY_BLOCK in layout.blocks:
+            self.sequences[None].insert(0, ENTRY_BLOCK)  # the entries' branches open the run
         branch_starts = {branch[0] for block in layout.blocks.values() for branch in block.branches if branch}
-        self.starts = branch_starts | {start_from or graph.entry or ""}
+        # Started again from a node, the run skips what comes before it: the entries too.
+        self.starts = branch_starts | ({start_from} if start_from else {ENTRY_BLOCK, *graph.entries})
 
     async def run_sequence(self, sequence: Sequence) -> None:
         graph = self.graph
         for node_id in self.sequences[sequence]:
             if node_id not in self.starts and node_id not in self.active:
+                continue
+            if node_id == ENTRY_BLOCK:
+                await self.run_branches(ENTRY_BLOCK, self.analysis.layout.blocks[ENTRY_BLOCK])
                 continue
             node = graph.nodes[node_id]
             if isinstance(node.config, ParallelConfig):
@@ -238,14 +247,34 @@ class RunInterpreter:
                 self.active.add(edge.target)
 
     async def run_parallel(self, node: WorkflowNode) -> None:
-        """The branches at once; with wait_for_all, until all finished (the first failure
-        cancels the rest), otherwise until the first finished, cancelling the rest."""
+        """A parallel node: its branches (run_branches), between the node's events."""
         block = self.analysis.layout.blocks[node.id]
         await self.node_event("node_started", node)
-        branches = [
-            asyncio.ensure_future(self.run_sequence((node.id, index))) for index in range(len(block.branches))
-        ]
         started = workflow.now()
+        try:
+            cancelled = await self.run_branches(node.id, block)
+        except asyncio.CancelledError:
+            await self.node_event("node_finished", node, status="cancelled")
+            raise
+        except Exception:
+            data = {"duration_ms": _milliseconds(started)}
+            await self.node_event("node_finished", node, status="failed", data=data)
+            raise
+        await self.node_event(
+            "node_finished",
+            node,
+            status="succeeded",
+            data={"duration_ms": _milliseconds(started), "cancelled_branches": cancelled},
+        )
+
+    async def run_branches(self, block_id: str, block: ParallelBlock) -> int:
+        """A block's branches at once; with wait_for_all, until all finished (the first
+        failure cancels the rest, and is raised), otherwise until the first finished,
+        cancelling the rest. How many branches were cancelled."""
+        branches = [
+            asyncio.ensure_future(self.run_sequence((block_id, index)))
+            for index in range(len(block.branches))
+        ]
         try:
             if block.wait_for_all:
                 done, pending = await workflow.wait(branches, return_when=asyncio.FIRST_EXCEPTION)
@@ -254,7 +283,6 @@ class RunInterpreter:
         except asyncio.CancelledError:
             for branch in branches:
                 branch.cancel()
-            await self.node_event("node_finished", node, status="cancelled")
             raise
         for branch in pending:
             branch.cancel()
@@ -265,17 +293,9 @@ class RunInterpreter:
             for branch in branches
             if branch in done and not branch.cancelled() and (failure := branch.exception()) is not None
         ]
-        milliseconds = _milliseconds(started)
         if failures:
-            await self.node_event("node_finished", node, status="failed", data={"duration_ms": milliseconds})
             raise failures[0]
-        cancelled = len(pending)
-        await self.node_event(
-            "node_finished",
-            node,
-            status="succeeded",
-            data={"duration_ms": milliseconds, "cancelled_branches": cancelled},
-        )
+        return len(pending)
 
     async def run_node(self, node: WorkflowNode, work: Callable[[WorkflowNode], Any]) -> bool:
         """Run one node with the error policy; whether the run goes on past it as usual."""

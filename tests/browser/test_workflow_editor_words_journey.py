@@ -83,10 +83,11 @@ def test_connect_by_dragging_pick_a_branch_and_fill_inputs_as_rows(editor: Edito
     expect(lines).to_have_count(3)
     assert " ".join(lines.all_text_contents()) == LONG_LABEL
 
-    # A node nothing leads to: the finding says so in words, and what to do.
-    unreachable = editor.findings().locator('[data-code="unreachable_node"][data-node-id="ship"]')
-    expect(unreachable).to_contain_text("“Ship order” is never reached.")
-    expect(unreachable).to_contain_text("or remove it")
+    # A node not connected yet (it would start on its own): the finding says so in words, and
+    # what to do.
+    loose = editor.findings().locator('[data-code="isolated_node"][data-node-id="ship"]')
+    expect(loose).to_contain_text("“Ship order” is not connected.")
+    expect(loose).to_contain_text("otherwise remove it")
 
     # Connect by dragging: receive onto route.
     editor.node("receive").drag_to(editor.node("route"))

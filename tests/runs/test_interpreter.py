@@ -88,12 +88,23 @@ def test_a_decision_and_a_parallel_block_run_the_nodes_the_data_chooses(
 
 def assert_agrees_with_the_go_plan(document: dict[str, Any], ran_nodes: set[str]) -> None:
     """The compiler's plan and the interpreter agree where they overlap: every node the Go
-    file runs unguarded in the workflow's own sequence ran, and every other node that ran
-    was reached by an edge from a node that ran."""
+    file runs unguarded in the workflow's own sequence, or in a branch of an unguarded block
+    that waits for all its branches (the entry nodes' block among them), ran; and every
+    other node that ran was reached by an edge from a node that ran."""
     analysis = validate_workflow(document, known_workflow_ids=samples.KNOWN_WORKFLOW_IDS)
     plan = plan_workflow(analysis)
     node_of_method = {step.method: json.loads(step.node) for step in plan.steps}
-    certain = {node_of_method[item.step] for item in plan.run if item.guard is None and item.step}
+    branches = {branch.name: branch.sequence for branch in plan.branches}
+    certain: set[str] = set()
+    sequences = [plan.run]
+    while sequences:
+        for item in sequences.pop():
+            if item.guard is not None:
+                continue
+            if item.step:
+                certain.add(node_of_method[item.step])
+            elif item.parallel_wait_for_all:
+                sequences += [branches[name] for name in item.parallel_branches]
     assert certain <= ran_nodes, f"the Go plan always runs {sorted(certain - ran_nodes)}"
     sources: dict[str, set[str]] = {edge["target"]: set() for edge in document["edges"]}
     for edge in document["edges"]:
@@ -211,6 +222,49 @@ def test_a_wait_node_resumes_on_its_signal(tenant_users: TenantUsers, run_worker
     run = wait_for_run(run)
     assert run.status == Run.Status.SUCCEEDED
     assert ran(run) == ["hold:succeeded", "go:succeeded"]
+
+
+def test_two_entry_nodes_start_together_and_their_branches_join(
+    tenant_users: TenantUsers, run_worker: WorkerThread
+) -> None:
+    document = samples.workflow(
+        [
+            activity("left", "transform", "left_out", template='{"side": "left"}'),
+            activity("right", "transform", "right_out", template='{"side": "right"}'),
+            activity("both", "log", None, message="{{left_out.side}} and {{right_out.side}}"),
+        ],
+        [*samples.chain("left", "both"), *samples.chain("right", "both")],
+    )
+    run = wait_for_run(start(tenant_users, document))
+    assert run.status == Run.Status.SUCCEEDED, run.error_message
+    assert sorted(ran(run)[:2]) == ["left:succeeded", "right:succeeded"]
+    assert ran(run)[2:] == ["both:succeeded"], "the join runs once, after both branches"
+    joined = RunEvent.objects.for_tenant(run.tenant).get(run=run, kind="node_finished", node_id="both")
+    assert joined.data["inputs"] == {"message": "left and right"}
+    assert_agrees_with_the_go_plan(document, {"left", "right", "both"})
+
+
+def test_an_entry_waiting_for_a_signal_does_not_hold_up_the_other_entry(
+    tenant_users: TenantUsers, run_worker: WorkerThread
+) -> None:
+    # In document order the waiting entry comes first: run one after the other, the second
+    # entry would not start before the signal.
+    hold = samples.node("hold", "wait", wait_type="signal", signal_name="paid", timeout_seconds=60)
+    document = samples.workflow(
+        [hold, activity("notify", "log", None, message="order received")],
+    )
+
+    def waiting(current: Run) -> bool:
+        events = RunEvent.objects.for_tenant(current.tenant).filter(run=current, kind="node_waiting")
+        return "notify:succeeded" in ran(current) and events.filter(node_id="hold").exists()
+
+    run = wait_for_run(start(tenant_users, document), waiting)
+    assert ran(run) == ["notify:succeeded"]
+    assert not run.is_finished
+    services.run_signal(run=run, name="paid", payload={"amount": 3})
+    run = wait_for_run(run)
+    assert run.status == Run.Status.SUCCEEDED, run.error_message
+    assert ran(run) == ["notify:succeeded", "hold:succeeded"]
 
 
 def test_a_subflow_runs_the_published_version_of_the_named_workflow(

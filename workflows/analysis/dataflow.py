@@ -1,7 +1,7 @@
 """Which variables are set on every path to each node (a must-be-defined dataflow analysis).
 
 A value is available at a node when it is a declared variable, or when on every path from
-the entry some earlier node stores it as its `output_variable`. "Some path" is not enough: a
+an entry some earlier node stores it as its `output_variable`. "Some path" is not enough: a
 variable set on one branch of a decision is undefined after the branches join.
 
 The sets are bit masks (Python ints) and the nodes are visited once in topological order:
@@ -52,7 +52,7 @@ def undefined_variable_findings(
     findings: list[Finding] = []
     for node_id in graph.order:  # one pass: masks and checks together
         predecessors = predecessor_ids.get(node_id, ())
-        if node_id == graph.entry:
+        if not predecessors:  # an entry node: the workflow's inputs only
             mask = declared_mask
         elif len(predecessors) == 1 and node_id not in joins:  # most nodes: no merge
             mask = after[predecessors[0]]

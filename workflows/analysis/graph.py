@@ -1,4 +1,10 @@
-"""The workflow as a directed graph: usable edges, the entry node, reachability, cycles, order.
+"""The workflow as a directed graph: usable edges, the entry nodes, reachability, cycles, order.
+
+Every node without an incoming edge is an entry node: all of them start when the workflow
+does (as the branches of one implicit parallel block where they can be laid out as one:
+workflows.analysis.regions), as seed 000's compiler allows. A node is reachable when a path
+leads to it from some entry; in an acyclic graph every node is, so a node nothing reaches is
+one entered only through a loop (or through nodes themselves never reached).
 
 Each check here is linear in the size of the graph: a heap-based topological sort that also
 detects cycles, a traversal for reachability, and networkx's strongly and weakly connected
@@ -19,10 +25,12 @@ from workflows.dsl.findings import (
     DUPLICATE_ID,
     INVALID_EDGE,
     INVALID_NODE,
+    ISOLATED_NODE,
     NO_ENTRY_NODE,
     UNREACHABLE_NODE,
     Finding,
     error,
+    warning,
 )
 from workflows.dsl.models import WorkflowDSL, WorkflowEdge, WorkflowNode
 
@@ -32,8 +40,9 @@ class WorkflowGraph:
     """The usable part of a workflow's graph.
 
     `nodes` keeps the first node of each id and `edges` the edges whose ends exist; the rest
-    is reported as findings. `order` is a topological order of the nodes reachable from the
-    entry (document order breaks ties), empty when the graph has a cycle.
+    is reported as findings. `entries` are the nodes without incoming edges, in document
+    order. `order` is a topological order of the nodes reachable from them (document order
+    breaks ties), empty when the graph has a cycle.
     """
 
     nodes: dict[str, WorkflowNode]
@@ -44,7 +53,7 @@ class WorkflowGraph:
     incoming: dict[str, list[WorkflowEdge]]
     successor_ids: dict[str, list[str]]
     predecessor_ids: dict[str, list[str]]
-    entry: str | None = None
+    entries: list[str] = field(default_factory=list)
     reachable: set[str] = field(default_factory=set)
     order: list[str] = field(default_factory=list)
     acyclic: bool = True
@@ -57,16 +66,31 @@ class WorkflowGraph:
         digraph.add_edges_from((edge.source, edge.target) for edge in self.edges)
         return digraph
 
+    @property
+    def entry(self) -> str | None:
+        """The first entry node in document order (None without any)."""
+        return self.entries[0] if self.entries else None
+
     @functools.cached_property
+    def _post_dominance(self) -> tuple[dict[str | None, str | None], str | None]:
+        return _immediate_post_dominators(self)
+
+    @property
     def post_dominators(self) -> dict[str | None, str | None]:
         """Each reachable node's immediate post-dominator (the first node every path from it
         reaches); None stands for the end of the workflow. Needs an analysable graph."""
-        return _immediate_post_dominators(self)
+        return self._post_dominance[0]
+
+    @property
+    def entries_join(self) -> str | None:
+        """The first node every path from every entry reaches (where the entries' branches
+        all meet); None: the end of the workflow. Needs an analysable graph."""
+        return self._post_dominance[1]
 
     @property
     def analysable(self) -> bool:
         """Whether path-based checks can run: an entry node and no cycle."""
-        return self.entry is not None and self.acyclic
+        return bool(self.entries) and self.acyclic
 
     def successors(self, node_id: str) -> list[str]:
         """Distinct targets of the node's edges, in edge order."""
@@ -108,8 +132,8 @@ def build_graph(workflow: WorkflowDSL) -> tuple[WorkflowGraph, list[Finding]]:
     if len(order) < len(nodes):
         graph.acyclic = False
         findings += _cycles(graph)
-    findings += _entry_and_reachability(graph)
-    if graph.entry is not None and graph.acyclic:
+    findings += _entries_and_reachability(graph)
+    if graph.analysable:
         reachable = graph.reachable
         graph.order = order if len(reachable) == len(order) else [n for n in order if n in reachable]
     return graph, findings
@@ -221,35 +245,45 @@ def _cycles(graph: WorkflowGraph) -> list[Finding]:
     return findings
 
 
-def _entry_and_reachability(graph: WorkflowGraph) -> list[Finding]:
+def _entries_and_reachability(graph: WorkflowGraph) -> list[Finding]:
     if not graph.nodes:
         return [error(NO_ENTRY_NODE, "the workflow has no nodes", path=("nodes",))]
     has_predecessors = graph.predecessor_ids
-    candidates = [node for node in graph.nodes if node not in has_predecessors]
-    if not candidates:
+    entries = [node for node in graph.nodes if node not in has_predecessors]
+    if not entries:
         return [error(NO_ENTRY_NODE, "every node has an incoming edge, so the workflow has no entry node")]
-    entry = candidates[0]
-    if len(candidates) > 1:
-        component_size: dict[str, int] = {}
-        for component in nx.weakly_connected_components(graph.digraph):
-            for node in component:
-                component_size[node] = len(component)
-        # The entry is the start of the largest connected part; stray nodes are then what is
-        # reported, not the bulk of the workflow.
-        entry = min(candidates, key=lambda node: (-component_size[node], graph.position[node]))
-    graph.entry = entry
-    graph.reachable = _reachable_from(graph, entry)
-    return [
+    graph.entries = entries
+    graph.reachable = _reachable_from(graph, entries)
+    # The start of the main flow (the first entry with edges) is the one to connect from.
+    start = next((node for node in entries if node in graph.outgoing), entries[0])
+    findings = [
         error(
             UNREACHABLE_NODE,
-            f"node {node!r} cannot be reached from the entry node {entry!r}: "
-            f"connect it from {entry!r} or a node after it, or remove it",
+            f"node {node!r} cannot be reached from any entry node (a node without incoming edges, "
+            "where the workflow starts): it is entered only from a loop or from nodes never reached; "
+            f"connect it from {start!r} or a node after it, or remove it",
             node_id=node,
             path=("nodes", graph.position[node]),
         )
         for node in graph.nodes
         if node not in graph.reachable
     ]
+    if len(graph.nodes) > 1:
+        # Not an error (it runs, beside the others), but rarely what was meant: a node added
+        # and not yet connected.
+        findings += [
+            warning(
+                ISOLATED_NODE,
+                f"node {node!r} has no edges: it runs on its own when the workflow starts, beside "
+                f"the other entry nodes; connect it from {start!r} or a node after it if it belongs "
+                "in that flow",
+                node_id=node,
+                path=("nodes", graph.position[node]),
+            )
+            for node in entries
+            if node not in graph.outgoing and node != start
+        ]
+    return findings
 
 
 def _topological_order(graph: WorkflowGraph, document_length: int) -> list[str]:
@@ -278,11 +312,11 @@ def _topological_order(graph: WorkflowGraph, document_length: int) -> list[str]:
     return order
 
 
-def _reachable_from(graph: WorkflowGraph, entry: str) -> set[str]:
-    """The entry and its descendants (a plain traversal: networkx's costs more per node)."""
+def _reachable_from(graph: WorkflowGraph, entries: list[str]) -> set[str]:
+    """The entries and their descendants (a plain traversal: networkx's costs more per node)."""
     successor_ids = graph.successor_ids
-    reached = {entry}
-    pending = [entry]
+    reached = set(entries)
+    pending = list(entries)
     while pending:
         for successor in successor_ids.get(pending.pop(), ()):
             if successor not in reached:
@@ -291,8 +325,9 @@ def _reachable_from(graph: WorkflowGraph, entry: str) -> set[str]:
     return reached
 
 
-def _immediate_post_dominators(graph: WorkflowGraph) -> dict[str | None, str | None]:
-    """Each node's immediate post-dominator; None stands for the end of the workflow.
+def _immediate_post_dominators(graph: WorkflowGraph) -> tuple[dict[str | None, str | None], str | None]:
+    """Each node's immediate post-dominator, and the entries' (the post-dominator of a start
+    before them all); None stands for the end of the workflow.
 
     On a DAG one pass in reverse topological order is enough: a node's post-dominator is the
     nearest common ancestor, in the post-dominator tree, of its successors. Walking up one
@@ -329,4 +364,8 @@ def _immediate_post_dominators(graph: WorkflowGraph) -> dict[str | None, str | N
             jump[node] = jump[above]
         else:
             jump[node] = ancestor
-    return parent
+    entries = [node for node in graph.entries if node in parent]
+    joined: str | None = entries[0] if entries else None
+    for entry in entries[1:]:
+        joined = common_ancestor(joined, entry)
+    return parent, joined

@@ -10,6 +10,13 @@ blocks are laid out innermost first, so the walk of an outer block steps over a 
 (from its parallel node straight to its join) instead of walking through it again at each
 level of nesting. (A block that is not well-formed is walked through by the block around it:
 the work is then O(V + E) per level of such blocks, which WORKFLOW_MAX_DEPTH bounds.)
+
+A workflow with several entry nodes starts them all at once: they are laid out as one more
+block, under ENTRY_BLOCK, with a branch per entry, waiting for all, joined where every path
+from every entry meets (`WorkflowGraph.entries_join`). When their branches share nodes before
+that (entry `a` and entry `b` both lead to `x`, and then on to different places), there is
+no such block, and the entries run one after the other in the workflow's own sequence, in
+topological order, like the rest of it.
 """
 
 from __future__ import annotations
@@ -20,6 +27,10 @@ from dataclasses import dataclass, field
 from workflows.analysis.graph import WorkflowGraph
 from workflows.dsl.findings import INVALID_NODE, Finding, error
 from workflows.dsl.models import ParallelConfig
+
+# The key of the entry nodes' block in `ParallelLayout.blocks` and `.owner`: it has no node
+# of its own, and no node of a valid workflow has a blank id.
+ENTRY_BLOCK = ""
 
 
 @dataclass(frozen=True)
@@ -36,21 +47,24 @@ class ParallelBlock:
 
 @dataclass
 class ParallelLayout:
-    """Every well-formed parallel block, in topological order of their parallel nodes, and
-    the innermost branch each node belongs to."""
+    """Every well-formed parallel block, in topological order of their parallel nodes (the
+    entry nodes' block, ENTRY_BLOCK, first when there is one), and the innermost branch each
+    node belongs to."""
 
     blocks: dict[str, ParallelBlock] = field(default_factory=dict)
     owner: dict[str, tuple[str, int]] = field(default_factory=dict)
 
 
 def parallel_layout(graph: WorkflowGraph, configured: set[str]) -> tuple[ParallelLayout, list[Finding]]:
-    """Lay out the parallel nodes in `configured` (those whose branches match their edges).
+    """Lay out the parallel nodes in `configured` (those whose branches match their edges),
+    and the entry nodes when there are several.
 
     Needs an acyclic graph with an entry node.
     """
     layout = ParallelLayout()
     parallels = [node for node in graph.order if node in configured]
-    if not parallels:
+    several_entries = len(graph.entries) > 1
+    if not parallels and not several_entries:
         return layout, []
     post_dominator = graph.post_dominators
     topological_index = {node: index for index, node in enumerate(graph.order)}
@@ -72,7 +86,18 @@ def parallel_layout(graph: WorkflowGraph, configured: set[str]) -> tuple[Paralle
         for index, branch in enumerate(block.branches):
             for member in branch:
                 layout.owner[member] = (node_id, index)
-    layout.blocks = {node_id: laid_out[node_id] for node_id in parallels if node_id in laid_out}
+    blocks = {node_id: laid_out[node_id] for node_id in parallels if node_id in laid_out}
+    if several_entries:
+        # Outermost of all, so laid out last; a refusal is no finding (see the module's doc).
+        entries = ParallelConfig(type="parallel", branches=list(graph.entries), wait_for_all=True)
+        walk = _BlockWalk(graph, layout, laid_out, stepped_over_by)
+        block = walk.run(ENTRY_BLOCK, entries, graph.entries_join, topological_index)
+        if isinstance(block, ParallelBlock):
+            blocks = {ENTRY_BLOCK: block, **blocks}
+            for index, branch in enumerate(block.branches):
+                for member in branch:
+                    layout.owner[member] = (ENTRY_BLOCK, index)
+    layout.blocks = blocks
     return layout, [refused[node_id] for node_id in parallels if node_id in refused]
 
 
@@ -104,7 +129,7 @@ class _BlockWalk:
         self, node_id: str, config: ParallelConfig, join: str | None, topological_index: dict[str, int]
     ) -> ParallelBlock | Finding:
         graph, branch_of = self.graph, self.branch_of
-        where = {"node_id": node_id, "path": ("nodes", graph.position[node_id])}
+        where = {"node_id": node_id, "path": ("nodes", graph.position.get(node_id, 0))}
         branches: list[tuple[str, ...]] = []
         meeting = "at the join node " + repr(join) if join else "at the end of the workflow"
         for index, start in enumerate(config.branches):

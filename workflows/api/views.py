@@ -19,12 +19,11 @@ from tenants.api_access import (
     api_caller,
     method_not_allowed,
 )
-from workflows.analysis.validation import validate_workflow
 from workflows.dsl.document_types import WorkflowDocument
 from workflows.dsl.documents import read_document
 from workflows.dsl.findings import DSLValidationError, Finding
 from workflows.dsl.models import workflow_json_schema
-from workflows.selectors import compiled, known_workflow_ids
+from workflows.selectors import compiled, validated
 from workflows.services import MAX_IMPORT_BYTES
 
 # The same limit as importing a file in the editor.
@@ -113,7 +112,7 @@ def _unreadable(finding: Finding) -> ApiError:
 @document_endpoint
 def workflow_validate(request: HttpRequest, caller: ApiCaller, document: WorkflowDocument) -> HttpResponse:
     """Every finding in the document: `{valid, findings}`, 200 whether it is valid or not."""
-    analysis = validate_workflow(document, known_workflow_ids=known_workflow_ids(caller.tenant))
+    analysis = validated(caller.tenant, document)
     return JsonResponse(
         {"valid": analysis.is_valid, "findings": [finding.as_dict() for finding in analysis.findings]}
     )

@@ -5,6 +5,9 @@ run one after the other in topological order. A node whose running is not certai
 decision's target, a conditional edge's target, a join after a decision) is guarded by
 `e.active[id]`, which the nodes before it set when an edge to it is taken. A parallel node
 runs each branch as a method in its own `workflow.Go` coroutine and continues at the join.
+Every entry node starts the workflow: several of them run as the branches of one block that
+opens the workflow's sequence (workflows.analysis.regions.ENTRY_BLOCK), or, when their
+branches cannot be laid out as one, one after the other in the sequence itself.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import re
 from dataclasses import dataclass, field
 
 from workflows.analysis.graph import WorkflowGraph
-from workflows.analysis.regions import ParallelBlock
+from workflows.analysis.regions import ENTRY_BLOCK, ParallelBlock
 from workflows.analysis.validation import WorkflowAnalysis
 from workflows.compiler.go_expressions import go_condition
 from workflows.compiler.go_literals import comment_text, go_string, go_value
@@ -127,6 +130,7 @@ class _Planner:
         self.sequence_of: dict[str, tuple[str, int] | None] = {
             node: analysis.layout.owner.get(node) for node in graph.order
         }
+        self.sequence_of[ENTRY_BLOCK] = None  # the entries' block opens the workflow's sequence
         self.certain: set[str] = set()
         self.step_names: dict[str, str] = {}
 
@@ -138,20 +142,20 @@ class _Planner:
                 self.step_names[node_id] = self.methods.allocate(node_id, prefix="step")
         sequences: dict[tuple[str, int] | None, list[SequenceItem]] = {None: []}
         branch_names: dict[str, list[str]] = {}
-        for node_id, block in self.analysis.layout.blocks.items():
+        blocks = self.analysis.layout.blocks
+        for node_id, block in blocks.items():
             branch_names[node_id] = []
             for index in range(len(block.branches)):
-                name = self.methods.allocate(f"{node_id} {index + 1}", prefix="branch")
+                words = f"entry {index + 1}" if node_id == ENTRY_BLOCK else f"{node_id} {index + 1}"
+                name = self.methods.allocate(words, prefix="branch")
                 branch_names[node_id].append(name)
                 sequences[(node_id, index)] = []
+        if ENTRY_BLOCK in blocks:
+            sequences[None].append(self._entries_item(blocks[ENTRY_BLOCK], branch_names[ENTRY_BLOCK]))
         for node_id in self.graph.order:
             sequences[self.sequence_of[node_id]].append(self._sequence_item(node_id, branch_names))
         branches = [
-            BranchMethod(
-                name,
-                f"{name} runs branch {index + 1} of parallel node {comment_text(node_id)}.",
-                sequences[(node_id, index)],
-            )
+            BranchMethod(name, self._branch_comment(name, node_id, index), sequences[(node_id, index)])
             for node_id, names in branch_names.items()
             for index, name in enumerate(names)
         ]
@@ -186,9 +190,11 @@ class _Planner:
     # Which nodes run whenever their sequence reaches them, so need no guard.
     def _find_certain_nodes(self) -> None:
         graph, layout = self.graph, self.analysis.layout
-        starts = {graph.entry} | {
+        starts = set(graph.entries) | {
             branch[0] for block in layout.blocks.values() for branch in block.branches if branch
         }
+        if ENTRY_BLOCK in layout.blocks:
+            self.certain.add(ENTRY_BLOCK)  # it opens the workflow's sequence
         joins = {block.join: block for block in layout.blocks.values() if block.join is not None}
         for node_id in graph.order:
             if (
@@ -252,6 +258,22 @@ class _Planner:
                 condition = go_condition(self.analysis.inputs.expressions[path])
             activations[Activation(go_string(edge.target), condition)] = None
         return list(activations)
+
+    def _entries_item(self, block: ParallelBlock, names: list[str]) -> SequenceItem:
+        """The entry nodes' block: their branches at once, before anything else."""
+        count = len(block.branches)
+        return SequenceItem(
+            f"the {count} entry nodes start together, each in a branch",
+            None,
+            parallel_wait_for_all=True,
+            parallel_branches=names,
+        )
+
+    def _branch_comment(self, name: str, node_id: str, index: int) -> str:
+        if node_id != ENTRY_BLOCK:
+            return f"{name} runs branch {index + 1} of parallel node {comment_text(node_id)}."
+        entry = self.analysis.layout.blocks[ENTRY_BLOCK].branches[index][0]
+        return f"{name} runs the branch of entry node {comment_text(entry)}."
 
     def _sequence_item(self, node_id: str, branch_names: dict[str, list[str]]) -> SequenceItem:
         node = self.graph.nodes[node_id]

@@ -25,6 +25,7 @@ TOO_LARGE = "too_large"  # over a size limit (nodes, edges, branches, nesting): 
 
 # Warnings: the workflow compiles but probably does not do what was meant.
 UNKNOWN_FIELD = "unknown_field"
+ISOLATED_NODE = "isolated_node"  # no edges at all: it runs alone, as one more entry node
 UNUSED_VARIABLE = "unused_variable"
 NO_DEFAULT_BRANCH = "no_default_branch"
 MISSING_TIMEOUT = "missing_timeout"

@@ -52,7 +52,8 @@ class Names:
     """What the editor calls the parts a finding is about.
 
     `nodes`: node id -> label; `edges`: edge id -> (source id, target id); `entry`: the node
-    the workflow starts at, when validation found one; `field_label`: the form's label of
+    the workflow's main flow starts at (the first entry node with edges), when validation
+    found one; `field_label`: the form's label of
     the node's field at a path inside the node (("config", "activity_name")), if it has one.
     """
 
@@ -102,8 +103,16 @@ def explain(finding: Finding, names: Names, node_id: str | None = None) -> Expla
         start = names.node(names.entry) if names.entry is not None else "the first step"
         return Explained(
             f"{subject} is never reached",
-            f"No edge leads to it from the start, {start}.",
+            "Every edge into it comes from a loop, or from steps that are never reached: "
+            "nothing the workflow starts with leads to it.",
             f"Connect it from {start} or a step after it, or remove it.",
+        )
+    if code == codes.ISOLATED_NODE and node_id is not None:
+        start = names.node(names.entry) if names.entry is not None else "the first step"
+        return Explained(
+            f"{subject} is not connected",
+            "It has no edges, so it runs on its own as soon as the workflow starts, beside the other steps.",
+            f"If it belongs in the flow, connect it from {start} or a step after it; otherwise remove it.",
         )
     if code == codes.NO_ENTRY_NODE:
         if finding.path == ("nodes",):

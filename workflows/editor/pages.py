@@ -23,7 +23,7 @@ from tenants.models import Role
 from workflows import selectors
 from workflows.analysis.validation import WorkflowAnalysis
 from workflows.dsl.document_types import WorkflowDocument
-from workflows.dsl.findings import CYCLIC_GRAPH, UNREACHABLE_NODE, Finding
+from workflows.dsl.findings import CYCLIC_GRAPH, ISOLATED_NODE, UNREACHABLE_NODE, Finding
 from workflows.editor.drawing import layout
 from workflows.editor.editing import items_of
 from workflows.editor.element_ids import ElementIdConverter
@@ -117,7 +117,7 @@ def finding_rows(
         for edge in items_of(document, "edges")
         if isinstance(edge.get("id"), str)
     }
-    entry = analysis.graph.entry if analysis.graph is not None else None
+    entry = _main_entry(analysis)
     names = Names(
         known_nodes,
         edges,
@@ -145,7 +145,8 @@ def finding_rows(
             ]
         elif node_id is not None:
             row["links"] = [_node_link(node_id, known_nodes, urls)]
-            if finding.code == UNREACHABLE_NODE and names.entry is not None and writable:
+            connectable = finding.code in (UNREACHABLE_NODE, ISOLATED_NODE) and names.entry != node_id
+            if connectable and names.entry is not None and writable:
                 query = urlencode({"source": names.entry, "target": node_id})
                 row["actions"] = [
                     {
@@ -180,6 +181,15 @@ def finding_rows(
 def _name_of(node_id: object, labels: dict[str, str]) -> str:
     """A node as a list names it: its label, else its id."""
     return (labels.get(node_id) or node_id) if isinstance(node_id, str) else "?"
+
+
+def _main_entry(analysis: WorkflowAnalysis) -> str | None:
+    """The entry node the workflow's main flow starts at: the first with edges out (a node
+    not yet connected is an entry too, but not the one to connect others from)."""
+    graph = analysis.graph
+    if graph is None or not graph.entries:
+        return None
+    return next((node for node in graph.entries if graph.successors(node)), graph.entries[0])
 
 
 def _entry_name(document: WorkflowDocument, section: str, index: int) -> str:

@@ -191,7 +191,10 @@ def _frame(
 
 def publish_logged(publish: Callable[[WorkflowProposal], object], proposal: WorkflowProposal) -> None:
     """Publish a frame after a request's commit: a page that misses it is right again on
-    reload, so a failure to publish (Redis away) is logged rather than failing the request."""
+    reload, so a failure to publish (Redis away) is logged rather than failing the request.
+    A proposal no page shows (a service definition) has no frames."""
+    if not proposal.has_page:
+        return
     try:
         publish(proposal)
     except Exception:

@@ -65,9 +65,10 @@ A workflow document is one JSON object that follows the JSON Schema you are give
   that run at once and join again at a common node. wait: a timer (duration_seconds) or a
   signal (signal_name). human_task: a person's task or approval (task_type, title,
   timeout_seconds).
-- edges: {id, source, target, source_handle, condition}. The graph has no cycles, exactly one
-  entry node (without incoming edges), and every node is reachable from it. A decision has at
-  least two outgoing edges; the edge of a branch has source_handle equal to the branch id.
+- edges: {id, source, target, source_handle, condition}. The graph has no cycles. Its entry
+  nodes (those without incoming edges) all start when the workflow starts, at once: usually
+  there is one, and every other node is reached from an entry. A decision has at least two
+  outgoing edges; the edge of a branch has source_handle equal to the branch id.
 - variables: {name, variable_type, default_value, required}. A `{{name}}` in an input mapping,
   a prompt template or a condition must be a declared variable or the output_variable of a
   node on every path before it (`{{customer.tier}}` reads a field inside it).
@@ -114,6 +115,19 @@ def generate_prompt(
         f"The requirements:\n{as_data(chr(10).join(lines))}\n\n"
         f"{_known_ids_line(known_workflow_ids)}\nDesign the workflow."
     )
+    return GENERATE_SYSTEM, Message("user", content)
+
+
+def described_prompt(
+    *, prompt: str, context: Mapping[str, Any], known_workflow_ids: Collection[str]
+) -> tuple[str, Message]:
+    """System prompt and first message for a workflow described in words (the public API's
+    prompt, and the context its caller sent along)."""
+    content = f"The requirements, in the user's words:\n{as_data(prompt)}\n\n"
+    if context:
+        described = json.dumps(context, indent=1, ensure_ascii=False, sort_keys=True)
+        content += f"More about them:\n{as_data(described)}\n\n"
+    content += f"{_known_ids_line(known_workflow_ids)}\nDesign the workflow."
     return GENERATE_SYSTEM, Message("user", content)
 
 

@@ -20,6 +20,7 @@ import functools
 import logging
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from asgiref.sync import async_to_sync, sync_to_async
 from django.db import transaction
@@ -27,12 +28,17 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from conversations import pages as conversation_pages
+from conversations import selectors as conversation_selectors
+from conversations import services as conversation_services
 from conversations.models import Conversation
 from core import heartbeats
+from providers import gateway
+from providers.errors import ProviderError
+from providers.interface import Task
 from tenants.models import Tenant, User
 from workflows import selectors
 from workflows.dsl.document_types import WorkflowDocument
-from workflows.dsl.findings import Finding
+from workflows.dsl.findings import Finding, warning
 from workflows.models import Workflow, WorkflowProposal
 from workflows.proposals import frames as proposal_frames
 from workflows.proposals import generation, starter
@@ -42,14 +48,19 @@ from workflows.services import blank_document, tenant_uuid, workflow_create, wor
 logger = logging.getLogger(__name__)
 
 MAX_INSTRUCTION = 4000
+# A required field of a service definition's blueprint that its description did not fill.
+MISSING_REQUIREMENT = "missing_requirement"
+DEFINITION_NEEDS = conversation_services.DEFINITION_NEEDS
 State = WorkflowProposal.State
 
 
 class ProposalRefused(Exception):
-    """The proposal cannot be made, accepted or rejected as asked; the message says why."""
+    """The proposal cannot be made, accepted or rejected as asked; the message says why,
+    the code (for the API) what kind of refusal it is."""
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, code: str = "refused") -> None:
         self.message = message
+        self.code = code
         super().__init__(message)
 
 
@@ -174,6 +185,88 @@ def proposal_create_enhance(
     return proposal
 
 
+def _require_a_writer(tenant: Tenant) -> None:
+    # Without a model fit for it the run could only fail: the API is told at once (the
+    # portal builds the starter workflow instead, which needs an interview).
+    if not proposal_selectors.model_can_write_workflows(tenant):
+        raise ProposalRefused(
+            "No AI model that can write a workflow is set up for this organization "
+            "(an admin can add a provider under Providers).",
+            code="model_unavailable",
+        )
+
+
+@transaction.atomic
+def proposal_create_described(
+    *, tenant: Tenant, api_key: str, prompt: str, context: dict[str, Any], name: str = ""
+) -> WorkflowProposal:
+    """A proposal for a new workflow described in words (the public API's generate), queued
+    for a model; refused (`model_unavailable`) when no model here can write one."""
+    _require_a_writer(tenant)
+    title = name.strip() or " ".join(prompt.split()[:8]) or "Generated workflow"
+    base = blank_document(workflow_uuid=uuid.uuid4(), tenant=tenant, name=title[:200])
+    proposal = WorkflowProposal.objects.create(
+        tenant=tenant,
+        kind=WorkflowProposal.Kind.GENERATE,
+        base_document=base,
+        api_key=api_key,
+        prompt=prompt,
+        context=context,
+        run_token=new_lease(),
+    )
+    enqueue_on_commit(proposal)
+    return proposal
+
+
+@transaction.atomic
+def proposal_create_enhance_document(
+    *, tenant: Tenant, api_key: str, document: WorkflowDocument, instruction: str
+) -> WorkflowProposal:
+    """A proposal for changing a workflow document sent through the public API (no draft of
+    the tenant's) as `instruction` says; refused when no model here can write one.
+
+    The document must be a workflow in shape (its identity is the result's); its errors
+    are the model's to fix."""
+    _require_a_writer(tenant)
+    proposal = WorkflowProposal.objects.create(
+        tenant=tenant,
+        kind=WorkflowProposal.Kind.ENHANCE,
+        instruction=instruction,
+        base_document=copy.deepcopy(document),
+        api_key=api_key,
+        run_token=new_lease(),
+    )
+    enqueue_on_commit(proposal)
+    return proposal
+
+
+@transaction.atomic
+def proposal_create_service(
+    *, tenant: Tenant, api_key: str, blueprint: str, prompt: str, context: dict[str, Any]
+) -> WorkflowProposal:
+    """A service definition of the `blueprint` ref ("builtin:<key>" or "tenant:<id>", one
+    the tenant may use) from a description in words, queued for a model; refused
+    (`model_unavailable`) when no model here is fit to write one."""
+    if not gateway.fit_for_sync(tenant_id=tenant.pk, task=Task.CONVERSATION, needs=DEFINITION_NEEDS):
+        raise ProposalRefused(
+            "No AI model that can write a service definition is set up for this organization "
+            "(an admin can add a provider under Providers).",
+            code="model_unavailable",
+        )
+    proposal = WorkflowProposal.objects.create(
+        tenant=tenant,
+        kind=WorkflowProposal.Kind.SERVICE,
+        base_document={},
+        api_key=api_key,
+        prompt=prompt,
+        context=context,
+        blueprint=blueprint,
+        run_token=new_lease(),
+    )
+    enqueue_on_commit(proposal)
+    return proposal
+
+
 # --- Running -------------------------------------------------------------------------------
 
 
@@ -228,7 +321,13 @@ def _job(proposal: WorkflowProposal) -> generation.Job:
     base = proposal.base_document
     identity = _identity(tenant, base)
     links = {"workflow_proposal": str(proposal.pk)}
-    if proposal.kind == WorkflowProposal.Kind.GENERATE:
+    if proposal.api_key:
+        links["api_key"] = proposal.api_key
+    if proposal.kind == WorkflowProposal.Kind.GENERATE and proposal.api_key:
+        system, message = generation.described_prompt(
+            prompt=proposal.prompt, context=proposal.context, known_workflow_ids=known
+        )
+    elif proposal.kind == WorkflowProposal.Kind.GENERATE:
         conversation = proposal.conversation
         if conversation is None:
             raise ProposalRefused("the conversation this proposal was made from has been deleted")
@@ -245,9 +344,10 @@ def _job(proposal: WorkflowProposal) -> generation.Job:
         )
         links["conversation"] = str(conversation.pk)
     else:
-        if proposal.workflow_id is None:
+        if proposal.workflow_id is not None:
+            links["workflow"] = str(proposal.workflow_id)
+        elif not proposal.api_key:  # the API's enhancements are of a document, not a draft
             raise ProposalRefused("the workflow this proposal was made for has been deleted")
-        links["workflow"] = str(proposal.workflow_id)
         system, message = generation.enhance_prompt(
             document=base, instruction=proposal.instruction, known_workflow_ids=known
         )
@@ -346,6 +446,8 @@ def proposal_run(*, proposal_id: int, lease: str = "") -> WorkflowProposal | Non
 
 def _run(claim: Claim, heartbeat: heartbeats.Heartbeat) -> WorkflowProposal | None:
     proposal = claim.proposal
+    if proposal.kind == WorkflowProposal.Kind.SERVICE:
+        return _define_service(claim)
     proposal_frames.publish_started(proposal, restarted=claim.restarted)
     try:
         job = _job(proposal)
@@ -375,6 +477,62 @@ def _run(claim: Claim, heartbeat: heartbeats.Heartbeat) -> WorkflowProposal | No
         )
     proposal_frames.publish_finished(finished)
     return finished
+
+
+def _define_service(claim: Claim) -> WorkflowProposal | None:
+    """A service definition's run: one model call (conversations' service), no frames (no
+    page follows it; the API reads the row)."""
+    proposal = claim.proposal
+    choice = conversation_selectors.blueprint_choice(tenant=proposal.tenant, ref=proposal.blueprint)
+    definition: dict[str, Any] | None = None
+    findings: list[dict[str, Any]] = []
+    error_code = error_message = provider = model = ""
+    if choice is None:
+        error_code, error_message = (
+            "source_deleted",
+            f"the blueprint {proposal.blueprint} is no longer available",
+        )
+    else:
+        links = {"workflow_proposal": str(proposal.pk), "api_key": proposal.api_key}
+        try:
+            made = conversation_services.service_definition_generate(
+                tenant_id=proposal.tenant_id,
+                blueprint=choice.blueprint,
+                prompt=proposal.prompt,
+                context=proposal.context,
+                links=links,
+            )
+        except ProviderError as failure:
+            error_code, error_message = failure.code.value, failure.message
+        else:
+            definition, provider, model = made.payload(), made.provider, made.model
+            findings = [
+                warning(MISSING_REQUIREMENT, f"the description does not say: {label}").as_dict()
+                for label in made.missing
+            ]
+    with transaction.atomic():
+        locked = _owned_by(proposal, claim.token).select_for_update().first()
+        if locked is None:
+            logger.warning(
+                "service definition %s: run %s ended after it was superseded", proposal.pk, claim.token
+            )
+            return None
+        locked.attempts = 1
+        locked.provider, locked.model = provider[:60], model[:100]
+        locked.finished_at = timezone.now()
+        locked.definition = definition
+        locked.findings = findings
+        locked.state = State.READY if definition is not None else State.FAILED
+        locked.error_code, locked.error_message = error_code[:40], error_message[:500]
+        locked.save(
+            update_fields=[
+                "attempts", "provider", "model", "finished_at", "definition", "findings", "state",
+                "error_code", "error_message",
+            ]
+        )  # fmt: skip
+    if locked.state == State.FAILED:
+        logger.warning("service definition %s failed: %s %s", locked.pk, error_code, error_message)
+    return locked
 
 
 @transaction.atomic

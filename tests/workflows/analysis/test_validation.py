@@ -17,6 +17,7 @@ from tests.workflows.samples import (
     variable,
     workflow,
 )
+from workflows.analysis.regions import ENTRY_BLOCK
 from workflows.analysis.validation import validate_workflow
 from workflows.dsl.document_types import RawDocument, WorkflowDocument
 from workflows.dsl.findings import Finding
@@ -127,24 +128,65 @@ def test_decision_branch_ids_must_be_unique() -> None:
     assert "branch id 'x' is used twice" in " ".join(f.message for f in findings_of(document))
 
 
-def test_it_reports_nodes_the_entry_cannot_reach() -> None:
+def test_several_entry_nodes_all_start_the_workflow() -> None:
     document = workflow(
-        [node("a"), node("b"), node("stray"), node("after_stray")],
-        [*chain("a", "b"), *chain("stray", "after_stray")],
+        [node("a"), node("b"), node("other"), node("after_other")],
+        [*chain("a", "b"), *chain("other", "after_other")],
+    )
+    analysis = validate_workflow(document, known_workflow_ids=KNOWN_WORKFLOW_IDS)
+    assert analysis.findings == []
+    assert analysis.graph is not None
+    assert analysis.graph.entries == ["a", "other"]
+    assert analysis.graph.entry == "a"
+    assert analysis.graph.order == ["a", "b", "other", "after_other"]
+    # They start together, as the branches of one block that runs to the end of the workflow.
+    block = analysis.layout.blocks[ENTRY_BLOCK]
+    assert (block.branches, block.join, block.wait_for_all) == (
+        (("a", "b"), ("other", "after_other")),
+        None,
+        True,
+    )
+
+
+def test_entries_whose_branches_cross_run_in_one_sequence() -> None:
+    # Both entries lead to `x` and to `y`: no block can hold them, so there is none, and the
+    # two entries are simply the first nodes of the workflow's own sequence.
+    document = workflow(
+        [node("a"), node("b"), node("x"), node("y")],
+        [edge("ax", "a", "x"), edge("bx", "b", "x"), edge("ay", "a", "y"), edge("by", "b", "y")],
+    )
+    analysis = validate_workflow(document, known_workflow_ids=KNOWN_WORKFLOW_IDS)
+    assert analysis.errors == []
+    assert analysis.layout.blocks == {}
+    assert analysis.layout.owner == {}
+
+
+def test_a_node_entered_only_from_a_loop_nothing_reaches_is_reported() -> None:
+    # `after_loop` has an edge in, so it is no entry; the loop it hangs off is never reached.
+    document = workflow(
+        [node("a"), node("b"), node("x"), node("y"), node("after_loop")],
+        [*chain("a", "b"), *chain("x", "y"), edge("back", "y", "x"), edge("out", "y", "after_loop")],
     )
     unreachable = [f for f in findings_of(document) if f.code == "unreachable_node"]
-    # The larger part is the workflow; the stray part is what gets reported.
     assert [(f.node_id, f.path) for f in unreachable] == [
-        ("stray", ("nodes", 2)),
-        ("after_stray", ("nodes", 3)),
+        ("x", ("nodes", 2)),
+        ("y", ("nodes", 3)),
+        ("after_loop", ("nodes", 4)),
     ]
+    assert "cannot be reached from any entry node" in unreachable[2].message
+    assert "connect it from 'a' or a node after it, or remove it" in unreachable[2].message
+    assert "cyclic_graph" in codes(document)
 
 
-def test_with_a_stray_node_the_main_flow_keeps_its_entry() -> None:
+def test_a_node_without_edges_beside_a_flow_is_a_warning_naming_where_to_connect_it() -> None:
     document = workflow([node("stray"), node("a"), node("b"), node("c")], chain("a", "b", "c"))
-    finding = only(document, "unreachable_node")
+    assert codes(document) == []
+    finding = only(document, "isolated_node")
+    assert finding.severity == "warning"
     assert finding.node_id == "stray"
-    assert "entry node 'a'" in finding.message
+    assert "connect it from 'a'" in finding.message
+    assert codes(workflow([node("alone")], [])) == []
+    assert codes(workflow([node("alone")], []), "warning") == [], "a one-node workflow is not isolated"
 
 
 @pytest.mark.parametrize(
@@ -519,11 +561,24 @@ def test_findings_serialise_without_empty_fields() -> None:
 
 def test_it_reports_every_problem_at_once() -> None:
     document = workflow(
-        [node("a", timeout_seconds=0), node("b", "wait", duration_seconds=None), node("c")],
-        [*chain("a", "b"), edge("bad", "b", "ghost"), edge("loop", "c", "c")],
+        [
+            node("a", timeout_seconds=0),
+            node("b", "wait", duration_seconds=None),
+            node("c"),
+            node("x"),
+            node("y"),
+        ],
+        [
+            *chain("a", "b"),
+            edge("bad", "b", "ghost"),
+            edge("loop", "c", "c"),
+            *chain("x", "y"),
+            edge("yx", "y", "x"),
+        ],
         [variable("bad name")],
     )
     assert sorted(set(codes(document))) == [
+        "cyclic_graph",
         "invalid_edge",
         "invalid_node",
         "invalid_variable",

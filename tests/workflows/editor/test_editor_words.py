@@ -326,20 +326,22 @@ def test_trigger_settings_are_rows_unless_they_are_not_text(tenant_users: Tenant
 # 7. Findings in words
 
 
-def test_an_unreachable_node_is_explained_with_what_to_do_and_links(tenant_users: TenantUsers) -> None:
+def test_a_node_not_connected_is_explained_with_what_to_do_and_links(tenant_users: TenantUsers) -> None:
     document = chain_document("start", "finish")
-    document["nodes"].append(samples.node("stray"))
-    document["nodes"][-1]["label"] = "Send receipt"
+    document["nodes"].insert(0, samples.node("stray"))  # first, yet not the start to connect from
+    document["nodes"][0]["label"] = "Send receipt"
     workflow = make(tenant_users, document=document)
     client = tenant_users.client_for(tenant_users.member)
     body = client.get(url("workflow_detail", workflow)).content.decode()
-    finding = re.search(r'<li class="finding[^"]*"[^>]*data-code="unreachable_node".*?</li>', body, re.S)
+    finding = re.search(r'<li class="finding[^"]*"[^>]*data-code="isolated_node".*?</li>', body, re.S)
     assert finding is not None
     text = finding.group(0)
     assert 'data-node-id="stray"' in text
-    assert "“Send receipt” is never reached." in text
-    assert "Connect it from “Start” or a step after it, or remove it." in text
-    assert "cannot be reached" not in text, "the analysis' sentence is replaced by the editor's words"
+    assert "“Send receipt” is not connected." in text
+    assert (
+        "If it belongs in the flow, connect it from “Start” or a step after it; otherwise remove it." in text
+    )
+    assert "has no edges:" not in text, "the analysis' sentence is replaced by the editor's words"
     connect = f"{url('workflow_edge_new', workflow)}?source=start&amp;target=stray"
     assert f'href="{connect}"' in text
     assert "Connect from “Start”" in text
@@ -358,7 +360,7 @@ def test_an_unreachable_node_is_explained_with_what_to_do_and_links(tenant_users
         tenant_users.client_for(tenant_users.viewer).get(url("workflow_detail", workflow)).content.decode()
     )
     assert "Connect from" not in viewer, "viewers are not offered a change"
-    assert "“Send receipt” is never reached." in viewer
+    assert "“Send receipt” is not connected." in viewer
 
 
 def test_a_node_finding_names_the_form_field_and_links_to_the_node(tenant_users: TenantUsers) -> None:

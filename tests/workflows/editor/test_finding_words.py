@@ -38,18 +38,47 @@ def test_every_code_has_a_headline_in_words(code: str) -> None:
 
 
 def test_an_unreachable_node_says_what_to_do_with_the_start_named() -> None:
+    # `stray` has an edge in, from a loop that nothing the workflow starts with leads to.
+    document = samples.workflow(
+        [samples.node("start"), samples.node("finish"), samples.node("loop"), samples.node("stray")],
+        [
+            *samples.chain("start", "finish"),
+            *samples.chain("loop", "stray"),
+            samples.edge("back", "stray", "loop"),
+        ],
+    )
+    analysis = validate_workflow(document, known_workflow_ids=())
+    finding = next(
+        finding
+        for finding in analysis.findings
+        if finding.node_id == "stray" and finding.code == codes.UNREACHABLE_NODE
+    )
+    assert "connect it from 'start' or a node after it, or remove it" in finding.message
+    names = Names({"start": "Receive order", "finish": "Finish", "stray": "Send receipt"}, {}, "start")
+    words = explain(finding, names, "stray")
+    assert words.headline == "“Send receipt” is never reached"
+    assert words.detail == (
+        "Every edge into it comes from a loop, or from steps that are never reached: "
+        "nothing the workflow starts with leads to it."
+    )
+    assert words.advice == "Connect it from “Receive order” or a step after it, or remove it."
+
+
+def test_a_node_without_edges_is_said_to_run_on_its_own() -> None:
     document = samples.workflow(
         [samples.node("start"), samples.node("finish"), samples.node("stray")],
         samples.chain("start", "finish"),
     )
     analysis = validate_workflow(document, known_workflow_ids=())
-    finding = next(finding for finding in analysis.findings if finding.code == codes.UNREACHABLE_NODE)
-    assert "connect it from 'start' or a node after it, or remove it" in finding.message
+    assert analysis.errors == [], "a node without edges is one more entry node, not an error"
+    finding = next(finding for finding in analysis.findings if finding.code == codes.ISOLATED_NODE)
     names = Names({"start": "Receive order", "finish": "Finish", "stray": "Send receipt"}, {}, "start")
     words = explain(finding, names, "stray")
-    assert words.headline == "“Send receipt” is never reached"
-    assert words.detail == "No edge leads to it from the start, “Receive order”."
-    assert words.advice == "Connect it from “Receive order” or a step after it, or remove it."
+    assert words.headline == "“Send receipt” is not connected"
+    assert "runs on its own as soon as the workflow starts" in words.detail
+    assert words.advice == (
+        "If it belongs in the flow, connect it from “Receive order” or a step after it; otherwise remove it."
+    )
 
 
 def test_a_loop_is_named_node_by_node() -> None:
