@@ -17,6 +17,7 @@ class ApiKeyAdmin(ReadOnlyAdmin):
         "name",
         "tenant",
         "scopes",
+        "requests_per_minute",
         "created_at",
         "last_used_at",
         "expires_at",
@@ -32,6 +33,8 @@ class ApiKeyAdmin(ReadOnlyAdmin):
 
 @admin.register(ApiKeyEvent)
 class ApiKeyEventAdmin(ReadOnlyAdmin):
+    """The audit trail of keys: who created or revoked which key, when, how and from where."""
+
     list_display = ("created_at", "key", "kind", "actor", "via", "origin", "tenant")
     list_filter = ("kind", "via")
 

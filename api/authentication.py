@@ -6,12 +6,14 @@ suspended tenant's, is refused at once in every process: there is no cache to ou
 revocation. Headers are never logged; a key is named in logs by its prefix only.
 
 Route families take a key through `key_auth(scope)` (Ninja auth); refusals raise
-`ApiKeyRefused`, which api.errors answers in the caller's own error shape.
+`ApiKeyRefused`, which api.errors answers in the caller's own error shape. A key with its
+own per-minute limit is counted there too (api.operations.rate_limits): past it, a 429.
 """
 
 from __future__ import annotations
 
 import hmac
+import math
 import re
 from collections.abc import Mapping
 
@@ -21,6 +23,7 @@ from ninja.security.base import AuthBase
 
 from api import selectors, services
 from api.models import ApiKey, Scope
+from api.operations import rate_limits
 from tenants.throttles import client_address
 
 # `sce_`, 8 characters of prefix, `_`, the secret (43 characters from token_urlsafe(32)).
@@ -90,12 +93,34 @@ def authenticate(headers: Mapping[str, str], *, address: str = "") -> ApiKey | N
 
 
 def admit(request: HttpRequest, scope: Scope) -> ApiKey:
-    """The key `request` presents, if it may act with `scope`; ApiKeyRefused otherwise."""
+    """The key `request` presents, if it may act with `scope` and is within its own
+    per-minute limit; ApiKeyRefused or a 429/503 ApiProblem otherwise.
+
+    The call's standing against the key's and the tenant's limits is kept on the request
+    for the answer's `x-ratelimit-*` headers (api.middleware).
+    """
+    # api.errors imports this module for ApiKeyRefused, so its ApiProblem is imported here,
+    # when both modules are loaded.
+    from api.errors import ApiProblem
+
     key = identify(request.headers, address=client_address(request))
     if not key.allows(scope):
         raise ApiKeyRefused(
             403, "scope_not_granted", f"The API key {key.prefix} does not have the {scope.value!r} scope."
         )
+    try:
+        admission = rate_limits.admit_key_call(key)
+    except rate_limits.RateLimitsUnavailable:
+        message = "The usage counters are unavailable, so the call was refused to keep this key's limit."
+        raise ApiProblem(503, "rate_limits_unavailable", message, headers={"retry-after": "5"}) from None
+    rate_limits.remember(request, rate_limits.standing(key, scope, admission))
+    if admission is not None and not admission.admitted:
+        retry_after = str(math.ceil(admission.window.reset_seconds))
+        message = (
+            f"The API key {key.prefix} is limited to {admission.window.limit} requests per minute; "
+            f"try again in {retry_after} s."
+        )
+        raise ApiProblem(429, "rate_limited", message, headers={"retry-after": retry_after})
     return key
 
 

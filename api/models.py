@@ -94,3 +94,10 @@ class ApiKeyEvent(TenantOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.key_id} {self.kind}"
+
+
+# Seed 004's inference requests live with their API (api/inference/), registered here so
+# they belong to this app and its migrations.
+from api.inference.models import InferenceEvent, InferenceRequest  # noqa: E402
+
+__all__ = ["ApiKey", "ApiKeyEvent", "InferenceEvent", "InferenceRequest", "Scope"]

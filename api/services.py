@@ -56,12 +56,14 @@ def api_key_create(
     name: str,
     scopes: list[str],
     expires_in_days: int | None = None,
+    requests_per_minute: int | None = None,
     via: str = ApiKeyEvent.Via.PORTAL,
     origin: str = "",
 ) -> IssuedApiKey:
     """A new key of `tenant` with `scopes`, and its plaintext, which is never stored.
 
-    `via` and `origin` (the client address, or the operator's name on the command line)
+    `requests_per_minute` limits the key's own calls, besides the tenant's limits (None: the
+    tenant's only). `via` and `origin` (the client address, or the operator's name on the command line)
     go into the audit trail with `actor`.
     """
     unknown = set(scopes) - set(Scope.values)
@@ -79,6 +81,7 @@ def api_key_create(
         key_hash=hash_api_key(plaintext),
         scopes=[scope for scope in Scope.values if scope in scopes],
         expires_at=now + timedelta(days=expires_in_days) if expires_in_days else None,
+        requests_per_minute=requests_per_minute,
         created_by=actor,
         created_at=now,
     )

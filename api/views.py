@@ -13,6 +13,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 from api import selectors, services
 from api.forms import ApiKeyForm
 from api.models import ApiKey, ApiKeyEvent
+from providers.routing import limits_for
+from providers.selectors import gateway_settings_of
 from tenants.access import TenantRequest, get_tenant_object_or_404, signed_in_user, tenant_view
 from tenants.models import Role
 from tenants.throttles import client_address
@@ -28,15 +30,24 @@ def _render(
     issued: services.IssuedApiKey | None = None,
     status: int = 200,
 ) -> HttpResponse:
+    can_manage = request.membership.can(Role.ADMIN)
+    if form is None and can_manage:
+        form = ApiKeyForm(organization_limit=_organization_limit(request))
     context: dict[str, Any] = {
         "keys": selectors.api_keys_of_tenant(tenant=request.tenant),
         "events": selectors.api_key_events_of_tenant(tenant=request.tenant)[:EVENTS_SHOWN],
-        "form": form or ApiKeyForm(),
+        "form": form,
         "issued": issued,
-        "can_manage": request.membership.can(Role.ADMIN),
+        "can_manage": can_manage,
     }
     template = f"{PAGE}#keys-panel" if request.htmx else PAGE
     return render(request, template, context, status=status)
+
+
+def _organization_limit(request: TenantRequest) -> int | None:
+    """The tenant's own requests-per-minute limit, which every key is held to as well."""
+    tenant = request.tenant
+    return limits_for(tenant, gateway_settings_of(tenant=tenant)).requests_per_minute
 
 
 @tenant_view(write=Role.ADMIN)
@@ -45,7 +56,7 @@ def key_list(request: TenantRequest) -> HttpResponse:
     """The keys, and (POST) a new one, whose plaintext this answer shows once."""
     if request.method != "POST":
         return _render(request)
-    form = ApiKeyForm(request.POST)
+    form = ApiKeyForm(request.POST, organization_limit=_organization_limit(request))
     if not form.is_valid():
         return _render(request, form=form, status=422)
     issued = services.api_key_create(
@@ -54,6 +65,7 @@ def key_list(request: TenantRequest) -> HttpResponse:
         name=form.cleaned_data["name"],
         scopes=form.cleaned_data["scopes"],
         expires_in_days=form.cleaned_data["expires_in_days"],
+        requests_per_minute=form.cleaned_data["requests_per_minute"],
         via=ApiKeyEvent.Via.PORTAL,
         origin=client_address(request),
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from api.generation import websockets as generation_websockets
+from api.inference import websockets as inference_websockets
 from codegen import websockets as codegen_websockets
 from conversations import websockets as conversation_websockets
 from providers import websockets as provider_websockets
@@ -16,4 +18,7 @@ websocket_urlpatterns = [
     *workflow_websockets.websocket_urlpatterns,
     *codegen_websockets.websocket_urlpatterns,
     *run_websockets.websocket_urlpatterns,
+    # The public API's (under /api/: an API key, any Origin, no cookie; see core.origins).
+    *inference_websockets.websocket_urlpatterns,
+    *generation_websockets.websocket_urlpatterns,
 ]

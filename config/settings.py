@@ -220,7 +220,22 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": timedelta(seconds=JOB_SWEEP_SECONDS),
         "options": {"expires": JOB_SWEEP_SECONDS},
     },
+    "inference-reaper": {
+        "task": "api.inference.tasks.reap_stuck_inference",
+        "schedule": timedelta(minutes=5),
+    },
+    "inference-sweeper": {
+        "task": "api.inference.tasks.resume_stalled_inference",
+        "schedule": timedelta(seconds=JOB_SWEEP_SECONDS),
+        "options": {"expires": JOB_SWEEP_SECONDS},
+    },
+    "inference-results-purge": {
+        "task": "api.inference.tasks.purge_expired_inference",
+        "schedule": timedelta(hours=1),
+    },
 }
+# Tasks outside the apps' own `tasks` modules (which autodiscovery finds).
+CELERY_IMPORTS = ["api.inference.tasks"]
 if CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] <= CELERY_TASK_TIME_LIMIT:
     raise ImproperlyConfigured("the broker visibility timeout must exceed CELERY_TASK_TIME_LIMIT")
 
@@ -359,6 +374,47 @@ PLAN_LIMITS: dict[str, dict[str, float | int | None]] = {
     "enterprise": {"requests_per_minute": None, "monthly_tokens": None, "monthly_cost_usd": None},
 }
 
+# --- Public API: seed 004's inference requests (api/inference/) ---------------------------
+# A finished request, its result and every event of its stream are kept this long after it
+# ended, then deleted by the hourly purge.
+INFERENCE_RESULT_TTL_HOURS = env_int("INFERENCE_RESULT_TTL_HOURS", 24)
+# Requests pending or processing longer than this are failed by the reaper, the last resort
+# behind the sweeper (JOB_*), which acts within a minute of a worker's death.
+INFERENCE_STUCK_MINUTES = env_int("INFERENCE_STUCK_MINUTES", 15)
+if INFERENCE_RESULT_TTL_HOURS <= 0 or INFERENCE_STUCK_MINUTES <= 0:
+    raise ImproperlyConfigured("INFERENCE_RESULT_TTL_HOURS and INFERENCE_STUCK_MINUTES must be positive")
+
+# --- Public API operations ----------------------------------------------------------------
+
+# CORS for the public API only (django-cors-headers): its /v1/ and /api/v1/ routes, not the
+# portal's pages nor its session-authenticated /api/v1/workflows/. API_CORS_ALLOWED_ORIGINS
+# lists the sites whose pages may call the API from a browser (comma-separated origins,
+# none by default). Keys travel in headers, never cookies: no credentials are allowed.
+API_CORS_ALLOWED_ORIGINS = env_list("API_CORS_ALLOWED_ORIGINS", [])
+CORS_ALLOWED_ORIGINS = API_CORS_ALLOWED_ORIGINS
+CORS_URLS_REGEX = r"^/(?:v1/|api/v1/(?!workflows/))"
+CORS_ALLOW_CREDENTIALS = False
+CORS_ALLOW_METHODS = ("DELETE", "GET", "OPTIONS", "POST")
+CORS_ALLOW_HEADERS = ("accept", "authorization", "content-type", "last-event-id", "x-api-key")
+# The official clients' own header families (anthropic-version, anthropic-beta,
+# openai-organization, x-stainless-retry-count…), allowed by prefix: each SDK version adds
+# names (api.middleware.ApiCorsMiddleware).
+API_CORS_ALLOWED_HEADER_PREFIXES = ("anthropic-", "openai-", "x-stainless-")
+# What a page may read of an answer besides the safelisted headers.
+CORS_EXPOSE_HEADERS = (
+    "retry-after",
+    "x-ratelimit-limit-requests",
+    "x-ratelimit-remaining-requests",
+    "x-ratelimit-reset-requests",
+    "x-ratelimit-limit-tokens",
+    "x-ratelimit-remaining-tokens",
+    "x-ratelimit-reset-tokens",
+)
+# /metrics (Prometheus): scrapers send `Authorization: Bearer <METRICS_TOKEN>`; unset, only
+# local calls get in, and only with METRICS_ALLOW_LOOPBACK (default: with DEBUG); else 404.
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+METRICS_ALLOW_LOOPBACK = env_bool("METRICS_ALLOW_LOOPBACK", DEBUG)
+
 # --- Applications -----------------------------------------------------------------------
 
 INSTALLED_APPS = [
@@ -374,6 +430,7 @@ INSTALLED_APPS = [
     "template_partials",
     "csp",
     "axes",
+    "corsheaders",
     # The public API's framework; listed so its docs page serves Swagger UI from our static
     # files rather than a CDN.
     "ninja",
@@ -389,6 +446,10 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Before anything that may answer, so that a preflight is answered and every API answer
+    # carries its CORS, rate-limit and metrics (api.middleware).
+    "api.middleware.ApiCorsMiddleware",
+    "api.middleware.ApiResponseMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",

@@ -17,6 +17,11 @@ An Origin is accepted when it is, exactly (scheme, host and port; default ports 
 
 Anything else (no Origin, `null`, another port, another scheme, another host) is refused
 before the handshake completes (HTTP 403).
+
+Sockets under /api/ are the public API's: programs present an API key in the handshake, and
+a key is no cookie (a page can only send one it was given), so they need no origin check (a
+program sends no Origin; a page elsewhere, its own). They are handed no cookies at all, so
+no socket there can ever act on a browser's session.
 """
 
 from __future__ import annotations
@@ -78,6 +83,21 @@ def own_origin(scope: dict[str, Any]) -> Origin | None:
     return scheme, domain.strip("[]"), int(port) if port else DEFAULT_PORTS[scheme]
 
 
+KEY_AUTHENTICATED_PREFIX = "/api/"
+
+
+def key_authenticated(scope: dict[str, Any]) -> bool:
+    """Whether the socket is one of the public API's, authenticated by a key (see above)."""
+    return str(scope.get("path", "")).startswith(KEY_AUTHENTICATED_PREFIX)
+
+
+def without_cookies(scope: dict[str, Any]) -> dict[str, Any]:
+    return {
+        **scope,
+        "headers": [(name, value) for name, value in scope.get("headers", []) if name.lower() != b"cookie"],
+    }
+
+
 def site_origins() -> set[Origin]:
     """The site's public origin(s): SITE_ROOT's."""
     origin = parse_origin(settings.SITE_ROOT)
@@ -101,6 +121,9 @@ class SiteOriginValidator:
         self.application = application
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "websocket" and key_authenticated(scope):
+            await self.application(without_cookies(scope), receive, send)
+            return
         if scope["type"] != "websocket" or origin_allowed(scope):
             await self.application(scope, receive, send)
             return

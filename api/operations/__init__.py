@@ -1,1 +1,2 @@
-"""What operators and their tools call: /health in seed 000's shape and /metrics."""
+"""Operations of the public API: /health and /metrics, and per-key rate limits with the
+`x-ratelimit-*` headers of every key-authenticated answer."""

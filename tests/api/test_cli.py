@@ -46,6 +46,16 @@ def test_create_prints_a_working_key_alone_on_stdout(tenant_users: TenantUsers) 
     assert (event.kind, event.via, event.actor) == ("created", ApiKeyEvent.Via.COMMAND_LINE, None)
 
 
+def test_create_may_give_the_key_its_own_rate_limit(tenant_users: TenantUsers) -> None:
+    out, err = run("create", "--tenant", "acme", "--name", "paced", "--scope", "gateway", "--rpm", "45")
+    key = authenticate({"x-api-key": out.strip()})
+    assert key is not None
+    assert key.requests_per_minute == 45
+    assert "at most 45 requests a minute" in err
+    listing, _ = run("list", "--tenant", "acme")
+    assert listing.splitlines()[1].split()[4] == "45"
+
+
 def test_scopes_may_be_given_one_flag_each(tenant_users: TenantUsers) -> None:
     out, _ = run("create", "--tenant", "acme", "--name", "two", "--scope", "runs", "--scope", "workflows")
     key = authenticate({"x-api-key": out.strip()})
@@ -62,7 +72,17 @@ def test_list_shows_prefixes_and_states_never_secrets(tenant_users: TenantUsers)
     )
     out, _ = run("list", "--tenant", "acme")
     lines = out.splitlines()
-    assert lines[0].split() == ["PREFIX", "NAME", "STATUS", "SCOPES", "CREATED", "LAST", "USED", "EXPIRES"]
+    assert lines[0].split() == [
+        "PREFIX",
+        "NAME",
+        "STATUS",
+        "SCOPES",
+        "RPM",
+        "CREATED",
+        "LAST",
+        "USED",
+        "EXPIRES",
+    ]
     rows = {line.split()[0]: line.split() for line in lines[1:]}
     assert rows[kept.key.prefix][1:3] == ["kept", "active"]
     assert rows[gone.key.prefix][1:3] == ["gone", "revoked"]
@@ -99,6 +119,10 @@ def test_revoke_stops_the_key_at_once(tenant_users: TenantUsers) -> None:
         (
             ["create", "--tenant", "acme", "--name", "x", "--scope", "gateway", "--expires", "0"],
             "--expires must be",
+        ),
+        (
+            ["create", "--tenant", "acme", "--name", "x", "--scope", "gateway", "--rpm", "0"],
+            "--rpm must be between 1 and 100000",
         ),
         (["list", "--tenant", "nope"], "no tenant with slug 'nope'"),
         (["revoke", "sce_zzzzzzzz"], "no API key with prefix 'sce_zzzzzzzz'"),

@@ -65,6 +65,26 @@ def test_htmx_gets_the_panel_only(tenant_users: TenantUsers) -> None:
     assert response.context["issued"].plaintext in body
 
 
+def test_a_key_may_get_its_own_rate_limit(tenant_users: TenantUsers) -> None:
+    client = tenant_users.client_for(tenant_users.admin)
+    form = client.get(_list_url()).content.decode()
+    assert "Requests per minute" in form
+    # The free plan's 20 a minute binds every key as well.
+    assert "organization's limit of 20 model calls a minute" in form
+    response = client.post(_list_url(), {"name": "sync", "scopes": ["gateway"], "requests_per_minute": "30"})
+    assert response.status_code == 200
+    (key,) = _keys(tenant_users)
+    assert key.requests_per_minute == 30
+    assert "up to 30 requests a minute" in response.content.decode()
+    client.post(_list_url(), {"name": "open", "scopes": ["gateway"], "requests_per_minute": ""})
+    assert [key.requests_per_minute for key in _keys(tenant_users)] == [None, 30]
+    limits = [
+        cell.split("</td>")[0]
+        for cell in client.get(_list_url()).content.decode().split('data-testid="key-rate-limit">')[1:]
+    ]
+    assert ["organization" in limits[0], limits[1]] == [True, "30 a minute"]
+
+
 @pytest.mark.parametrize(
     ("data", "field"),
     [
@@ -76,6 +96,9 @@ def test_htmx_gets_the_panel_only(tenant_users: TenantUsers) -> None:
         ({"name": "days", "scopes": ["gateway"], "expires_in_days": "0"}, "expires_in_days"),
         ({"name": "days", "scopes": ["gateway"], "expires_in_days": "99999"}, "expires_in_days"),
         ({"name": "days", "scopes": ["gateway"], "expires_in_days": "soon"}, "expires_in_days"),
+        ({"name": "rpm", "scopes": ["gateway"], "requests_per_minute": "0"}, "requests_per_minute"),
+        ({"name": "rpm", "scopes": ["gateway"], "requests_per_minute": "100001"}, "requests_per_minute"),
+        ({"name": "rpm", "scopes": ["gateway"], "requests_per_minute": "fast"}, "requests_per_minute"),
     ],
 )
 def test_bad_input_is_422_with_the_field_named(

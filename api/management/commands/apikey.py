@@ -1,6 +1,6 @@
 """`manage.py apikey …`: tenant API keys for operators and scripts.
 
-    apikey create --tenant SLUG --name NAME --scope SCOPE [SCOPE …] [--expires DAYS]
+    apikey create --tenant SLUG --name NAME --scope SCOPE [SCOPE …] [--expires DAYS] [--rpm N]
     apikey list --tenant SLUG
     apikey revoke PREFIX
 
@@ -17,7 +17,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from api import selectors, services
-from api.forms import MAX_EXPIRY_DAYS
+from api.forms import MAX_EXPIRY_DAYS, MAX_REQUESTS_PER_MINUTE
 from api.models import ApiKeyEvent, Scope
 from core.terminal import printable
 from tenants.models import Tenant
@@ -56,6 +56,12 @@ class Command(BaseCommand):
             help=f"one or more of: {', '.join(Scope.values)}",
         )
         create.add_argument("--expires", type=int, metavar="DAYS", help="days until the key stops working")
+        create.add_argument(
+            "--rpm",
+            type=int,
+            metavar="N",
+            help="requests a minute the key may make, besides its tenant's limits (default: none of its own)",
+        )
 
         listing = commands.add_parser("list", help="a tenant's keys (prefixes, never secrets)")
         listing.add_argument("--tenant", metavar="SLUG", required=True)
@@ -66,7 +72,9 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         command = options["command"]
         if command == "create":
-            self.create(options["tenant"], options["name"], options["scopes"], options["expires"])
+            self.create(
+                options["tenant"], options["name"], options["scopes"], options["expires"], options["rpm"]
+            )
         elif command == "list":
             self.list_keys(options["tenant"])
         else:
@@ -78,7 +86,7 @@ class Command(BaseCommand):
             raise _bad_input(f"no tenant with slug {printable(slug)!r}")
         return tenant
 
-    def create(self, slug: str, name: str, scopes: list[str], expires: int | None) -> None:
+    def create(self, slug: str, name: str, scopes: list[str], expires: int | None, rpm: int | None) -> None:
         tenant = self._tenant(slug)
         name = name.strip()
         if not name or len(name) > 100:
@@ -90,20 +98,24 @@ class Command(BaseCommand):
             )
         if expires is not None and not 1 <= expires <= MAX_EXPIRY_DAYS:
             raise _bad_input(f"--expires must be between 1 and {MAX_EXPIRY_DAYS} days")
+        if rpm is not None and not 1 <= rpm <= MAX_REQUESTS_PER_MINUTE:
+            raise _bad_input(f"--rpm must be between 1 and {MAX_REQUESTS_PER_MINUTE} requests a minute")
         issued = services.api_key_create(
             tenant=tenant,
             actor=None,
             name=name,
             scopes=scopes,
             expires_in_days=expires,
+            requests_per_minute=rpm,
             via=ApiKeyEvent.Via.COMMAND_LINE,
             origin=_operator(),
         )
         key = issued.key
         until = f" until {key.expires_at:%Y-%m-%d %H:%M} UTC" if key.expires_at else ""
+        limit = f", at most {key.requests_per_minute} requests a minute" if key.requests_per_minute else ""
         self.stderr.write(
             f"Created {key.prefix} ({printable(key.name)}) for {tenant.slug}, scopes "
-            f"{', '.join(key.scopes)}{until}. The key is printed below, this once only:"
+            f"{', '.join(key.scopes)}{until}{limit}. The key is printed below, this once only:"
         )
         self.stdout.write(issued.plaintext)
 
@@ -119,13 +131,14 @@ class Command(BaseCommand):
                 printable(key.name),
                 key.status,
                 ",".join(key.scopes),
+                str(key.requests_per_minute) if key.requests_per_minute else "-",
                 f"{key.created_at:%Y-%m-%d}",
                 f"{key.last_used_at:%Y-%m-%d %H:%M}" if key.last_used_at else "never",
                 f"{key.expires_at:%Y-%m-%d}" if key.expires_at else "never",
             ]
             for key in keys
         ]
-        headers = ["PREFIX", "NAME", "STATUS", "SCOPES", "CREATED", "LAST USED", "EXPIRES"]
+        headers = ["PREFIX", "NAME", "STATUS", "SCOPES", "RPM", "CREATED", "LAST USED", "EXPIRES"]
         widths = [max(len(row[column]) for row in [headers, *rows]) for column in range(len(headers))]
         for row in [headers, *rows]:
             self.stdout.write(
