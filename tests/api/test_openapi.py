@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -62,3 +63,15 @@ def test_the_docs_page_loads_its_assets_from_us(path: str) -> None:
     html = page.content.decode()
     assert "/static/ninja/swagger-ui-bundle.js" in html
     assert "cdn" not in html.lower()
+
+
+def test_the_readme_lists_every_operation() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme[readme.index("## Public API") : readme.index("## Production deployment")]
+    missing = [
+        f"{method.upper()} {path}"
+        for path, operations in _document()["paths"].items()
+        for method in operations
+        if f"`{method.upper()} {path}`" not in section
+    ]
+    assert not missing
