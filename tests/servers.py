@@ -50,7 +50,16 @@ def daphne_server(log_dir: Path) -> Iterator[str]:
     log = log_dir / f"daphne-{port}.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"],
+            [
+                sys.executable,
+                "-m",
+                "core.daphne_server",
+                "-b",
+                "127.0.0.1",
+                "-p",
+                str(port),
+                "config.asgi:application",
+            ],
             cwd=ROOT,
             env=server_env(SITE_ROOT=f"http://127.0.0.1:{port}"),
             stdout=out,

@@ -227,7 +227,7 @@ def daphne_command(host: str, port: int, *, fd: int | None = None) -> list[str]:
     else:
         endpoint = f"fd:fileno={fd}"  # IPv4 only: Twisted's fd endpoint takes no other family
     return [
-        sys.executable, "-m", "daphne", "-e", endpoint,
+        sys.executable, "-m", "core.daphne_server", "-e", endpoint,
         "--websocket_connect_timeout", str(WEBSOCKET_CONNECT_TIMEOUT),
         "config.asgi:application",
     ]  # fmt: skip
