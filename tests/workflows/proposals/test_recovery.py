@@ -117,7 +117,7 @@ def count_in(frames: list[str], text: str) -> int:
     return sum(text in frame for frame in frames)
 
 
-def wait_for_frame(proposal: WorkflowProposal, text: str, timeout: float = 10) -> None:
+def wait_for_frame(proposal: WorkflowProposal, text: str, timeout: float = 30) -> None:
     """Block until a frame of the proposal containing `text` is kept (no polling)."""
     _seq_key, frames_key = STREAM.keys(proposal.pk)
     client = sync_redis()
