@@ -35,13 +35,14 @@ UNSUPPORTED = {
 }
 
 # The gateway's finish reasons (OpenAI's words, providers/kinds/anthropic.py) in Anthropic's.
+# An Anthropic stop reason (from an Anthropic-kind provider) passes as it is.
 STOP_REASONS: dict[str, StopReason] = {
+    **{reason: reason for reason in get_args(StopReason)},
     "stop": "end_turn",
     "length": "max_tokens",
     "content_filter": "refusal",
     "tool_calls": "tool_use",
 }
-ANTHROPIC_STOP_REASONS: frozenset[str] = frozenset(get_args(StopReason))
 
 
 def refuse_unsupported(payload: MessageInput) -> None:
@@ -78,11 +79,7 @@ def gateway_request(payload: MessageInput, *, choice: ModelChoice, key: ApiKey) 
 
 def stop_reason(finish_reason: str) -> StopReason:
     """Anthropic's stop reason for the gateway's finish reason (an Anthropic one passes)."""
-    if finish_reason in STOP_REASONS:
-        return STOP_REASONS[finish_reason]
-    if finish_reason in ANTHROPIC_STOP_REASONS:
-        return finish_reason  # type: ignore[return-value]
-    return "end_turn"
+    return STOP_REASONS.get(finish_reason, "end_turn")
 
 
 def message_id(request_id: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 from uuid import UUID
 
 from ninja import Schema
@@ -19,6 +19,7 @@ MAX_METADATA_BYTES = 16_384
 MAX_OUTPUT_TOKENS = 32_768
 
 StatusName = Literal["pending", "processing", "completed", "failed"]
+STATUS_NAMES: dict[str, StatusName] = {name: name for name in get_args(StatusName)}
 
 
 class InferIn(Schema):
@@ -134,7 +135,7 @@ def result_of(request: InferenceRequest) -> InferenceResult:
     return InferenceResult(
         request_id=request.request_id,
         session_id=request.session_id,
-        status=request.status,  # type: ignore[arg-type]  # the model's choices are these names
+        status=STATUS_NAMES[request.status],
         result=request.result if request.status == InferenceRequest.Status.COMPLETED else None,
         error=_or_none(request.error_message),
         error_code=_or_none(request.error_code),
@@ -156,7 +157,7 @@ def status_of(request: InferenceRequest, last_event_id: int) -> InferenceStatus:
     return InferenceStatus(
         request_id=request.request_id,
         session_id=request.session_id,
-        status=request.status,  # type: ignore[arg-type]
+        status=STATUS_NAMES[request.status],
         model=request.model,
         provider=_or_none(request.provider),
         provider_model=_or_none(request.provider_model),

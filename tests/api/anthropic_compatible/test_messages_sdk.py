@@ -4,6 +4,7 @@ daphne server, the tenant's API calls answered by the wire emulators."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import anthropic
 import pytest
@@ -20,6 +21,13 @@ from tests.emulators.server import EmulatorServer
 pytestmark = pytest.mark.django_db(transaction=True)
 
 HELLO: list[MessageParam] = [{"role": "user", "content": "Say hello in French."}]
+
+
+def error_of(refusal: anthropic.APIStatusError) -> Any:
+    """The `error` object of Anthropic's error body the SDK kept."""
+    body = refusal.body
+    assert isinstance(body, dict)
+    return body["error"]
 
 
 def text_of(message: Message) -> str:
@@ -186,13 +194,13 @@ def test_a_key_without_the_gateway_scope_is_a_permission_error(
     sdk = anthropic.Anthropic(base_url=live_server_url, api_key=workflows_only.plaintext, max_retries=0)
     with pytest.raises(anthropic.PermissionDeniedError) as refused:
         sdk.messages.create(model="auto", max_tokens=8, messages=HELLO)
-    assert refused.value.body["error"]["type"] == "permission_error"  # type: ignore[index]
+    assert error_of(refused.value)["type"] == "permission_error"
 
 
 def test_an_unknown_model_is_not_found(client: anthropic.Anthropic, team_anthropic: EmulatorServer) -> None:
     with pytest.raises(anthropic.NotFoundError) as missing:
         client.messages.create(model="claude-unknown-9", max_tokens=8, messages=HELLO)
-    assert missing.value.body["error"]["type"] == "not_found_error"  # type: ignore[index]
+    assert error_of(missing.value)["type"] == "not_found_error"
     assert "claude-unknown-9" in missing.value.message
     assert team_anthropic.requests == []
 
@@ -202,7 +210,7 @@ def test_wrong_types_and_unsupported_features_are_bad_requests_naming_the_field(
 ) -> None:
     with pytest.raises(anthropic.BadRequestError) as wrong:
         client.messages.create(model="auto", max_tokens=8, messages=HELLO, extra_body={"temperature": "hot"})
-    assert wrong.value.body["error"]["message"] == "temperature: Input should be a valid number"  # type: ignore[index]
+    assert error_of(wrong.value)["message"] == "temperature: Input should be a valid number"
     with pytest.raises(anthropic.BadRequestError) as image:
         client.messages.create(
             model="auto",
@@ -217,13 +225,13 @@ def test_wrong_types_and_unsupported_features_are_bad_requests_naming_the_field(
                 }
             ],
         )
-    assert image.value.body["error"]["message"].startswith(  # type: ignore[index]
+    assert error_of(image.value)["message"].startswith(
         "messages.0.content: block 1 is of type 'image'; this gateway takes text blocks only"
     )
     tool = {"name": "weather", "description": "The weather", "input_schema": {"type": "object"}}
     with pytest.raises(anthropic.BadRequestError) as tools:
         client.messages.create(model="auto", max_tokens=8, messages=HELLO, tools=[tool])  # type: ignore[list-item]
-    assert tools.value.body["error"] == {  # type: ignore[index]
+    assert error_of(tools.value) == {
         "type": "invalid_request_error",
         "message": "tools: this gateway does not support tool use yet; send the request without it.",
     }
@@ -239,7 +247,7 @@ def test_an_overloaded_provider_is_529(
     with pytest.raises(anthropic.OverloadedError) as overloaded:
         client.messages.create(model="auto", max_tokens=8, messages=HELLO, stream=stream)
     assert overloaded.value.status_code == 529
-    assert overloaded.value.body["error"]["type"] == "overloaded_error"  # type: ignore[index]
+    assert error_of(overloaded.value)["type"] == "overloaded_error"
     assert overloaded.value.response.headers["retry-after"] == "60"
 
 
@@ -250,7 +258,7 @@ def test_a_rate_limited_provider_is_429_with_retry_after(
     team_anthropic.push(HttpError(429, retry_after=45))
     with pytest.raises(anthropic.RateLimitError) as limited:
         client.messages.create(model="auto", max_tokens=8, messages=HELLO, stream=stream)
-    assert limited.value.body["error"]["type"] == "rate_limit_error"  # type: ignore[index]
+    assert error_of(limited.value)["type"] == "rate_limit_error"
     assert limited.value.response.headers["retry-after"] == "45"
 
 
@@ -263,8 +271,9 @@ def test_a_stream_cut_after_tokens_raises_in_the_sdk(
         for event in client.messages.create(model="auto", max_tokens=64, messages=HELLO, stream=True):
             received.append(event.type)
     assert received == ["message_start", "content_block_start", "content_block_delta", "content_block_delta"]
-    assert cut.value.body["type"] == "error"  # type: ignore[index]
-    assert cut.value.body["error"]["type"] == "api_error"  # type: ignore[index]
+    assert isinstance(cut.value.body, dict)
+    assert cut.value.body["type"] == "error"
+    assert error_of(cut.value)["type"] == "api_error"
     assert settled_log(tenant_users).state == LogState.FAILED_PARTIAL
 
     # The helper raises too, rather than handing back half a message.
