@@ -14,7 +14,6 @@ from __future__ import annotations
 import io
 import shutil
 import tempfile
-import threading
 import time
 import uuid
 import zipfile
@@ -65,6 +64,7 @@ from tests.gateway_fixtures import (
     openai_emulator_server,
     platform,
 )
+from tests.threads import database_thread
 
 __all__ = [
     "anthropic", "anthropic_emulator", "anthropic_emulator_server", "fast_gateway", "fresh_gateway_state",
@@ -529,12 +529,11 @@ def test_cancel_during_a_slow_model_call_ends_the_run_within_seconds_and_nothing
     slow[3] = reply(MAIN, first_token_latency=latency)  # app/main.py
     anthropic.push(plan_reply(), *slow, *review_and_docs())
     results: list[Generation | None] = []
-    thread = threading.Thread(
-        target=lambda: results.append(
+    thread = database_thread(
+        lambda: results.append(
             jobs.generation_run(generation_id=generation.pk, lease=lease, runner=ScriptedRunner())
         )
     )
-    thread.start()
     try:
         deadline = time.monotonic() + 30
         while len(anthropic.requests) < 5 and time.monotonic() < deadline:

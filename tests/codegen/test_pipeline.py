@@ -19,6 +19,7 @@ from codegen.models import FileVersion, GeneratedFile, Generation, GenerationEve
 from codegen.spec import Options
 from tests.codegen.fixtures import FAILING_JUNIT, REQUIREMENTS, Message, ScriptedRunner, order_flow, sent
 from tests.conftest import TenantUsers
+from tests.threads import database_thread
 
 __all__ = ["sent"]
 
@@ -166,12 +167,11 @@ def test_cancel_stops_the_sandbox_and_records_the_cancellation(
     generation = create(tenant_users)
     runner = ScriptedRunner(hold=threading.Event())
     results: list[Generation | None] = []
-    thread = threading.Thread(
-        target=lambda: results.append(
+    thread = database_thread(
+        lambda: results.append(
             jobs.generation_run(generation_id=generation.pk, lease=sent[0][1], runner=runner)
         )
     )
-    thread.start()
     try:
         assert runner.started.wait(60), "the tests started"
         started = time.monotonic()

@@ -3,7 +3,6 @@ its numbered events, its ending, the lease, and what a failure upstream leaves."
 
 from __future__ import annotations
 
-import threading
 import time
 from typing import Any
 
@@ -18,6 +17,7 @@ from tests.api.inference.conftest import Message
 from tests.emulators.script import DropAfter, HttpError, Reply
 from tests.emulators.server import EmulatorServer
 from tests.gateway_fixtures import anthropic_alone
+from tests.threads import database_thread
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -143,10 +143,7 @@ def test_a_run_that_lost_its_request_stops_writing(
     anthropic.push(Reply(tokens=[f"w{index} " for index in range(40)], token_latency=0.05))
     pk, lease = submit(issued, sent)
     outcome: list[InferenceRequest | None] = []
-    runner = threading.Thread(
-        target=lambda: outcome.append(services.inference_run(request_id=pk, lease=lease))
-    )
-    runner.start()
+    runner = database_thread(lambda: outcome.append(services.inference_run(request_id=pk, lease=lease)))
     deadline = time.monotonic() + 20
     while selectors.events_of(row(issued, pk)).filter(kind="token").count() < 3:
         assert time.monotonic() < deadline, "no tokens came"

@@ -35,6 +35,7 @@ from tests.emulators.script import Reply, StallAfter
 from tests.emulators.server import EmulatorServer
 from tests.gateway_fixtures import ANTHROPIC_KEY
 from tests.servers import ROOT, server_env
+from tests.threads import database_thread
 from tests.workflows.proposal_fixtures import (
     anthropic,
     anthropic_emulator,
@@ -181,10 +182,7 @@ def test_a_running_job_keeps_its_heartbeat_fresh_and_stops_beating_when_it_ends(
     proposal = queued_proposal(tenant_users, conversation)
     anthropic.push(Reply(json.dumps(order_flow()), tokens=20, first_token_latency=0.5, token_latency=0.02))
     results: list[WorkflowProposal | None] = []
-    runner = threading.Thread(
-        target=lambda: results.append(proposal_services.proposal_run(proposal_id=proposal.pk))
-    )
-    runner.start()
+    runner = database_thread(lambda: results.append(proposal_services.proposal_run(proposal_id=proposal.pk)))
     try:
         wait_for_frame(proposal, "Attempt 1 of 3 started")
         claimed = row(tenant_users, proposal)
@@ -279,9 +277,7 @@ def test_concurrent_sweeps_resume_a_stalled_run_once(
         start.wait(timeout=10)
         counts.append(sweep())
 
-    sweepers = [threading.Thread(target=sweeper) for _ in range(2)]
-    for thread in sweepers:
-        thread.start()
+    sweepers = [database_thread(sweeper) for _ in range(2)]
     for thread in sweepers:
         thread.join(timeout=30)
 
@@ -332,10 +328,7 @@ def test_a_run_that_lost_its_lease_stops_and_writes_nothing(
         reply_of(order_flow()),
     )
     results: list[WorkflowProposal | None] = []
-    runner = threading.Thread(
-        target=lambda: results.append(proposal_services.proposal_run(proposal_id=proposal.pk))
-    )
-    runner.start()
+    runner = database_thread(lambda: results.append(proposal_services.proposal_run(proposal_id=proposal.pk)))
     try:
         wait_for_frame(proposal, "Attempt 1 of 3 started")
         assert sweep(stale_before=timezone.now() + timedelta(hours=1)) == 1  # it looks stalled
@@ -402,10 +395,7 @@ def test_a_run_the_reaper_gave_up_on_cannot_write_its_late_result(
     proposal = queued_proposal(tenant_users, conversation)
     anthropic.push(Reply(json.dumps(order_flow()), tokens=40, first_token_latency=0.2, token_latency=0.05))
     results: list[WorkflowProposal | None] = []
-    runner = threading.Thread(
-        target=lambda: results.append(proposal_services.proposal_run(proposal_id=proposal.pk))
-    )
-    runner.start()
+    runner = database_thread(lambda: results.append(proposal_services.proposal_run(proposal_id=proposal.pk)))
     try:
         wait_for_frame(proposal, "Attempt 1 of 3 started")
         # The worker looks dead to the reaper (its run started long ago).
