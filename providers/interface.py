@@ -44,9 +44,43 @@ ALL_CAPABILITIES = frozenset(Capability)
 
 
 @dataclass(frozen=True)
+class Tool:
+    """A function the model may ask the caller to run; `parameters` is its JSON Schema."""
+
+    name: str
+    description: str = ""
+    parameters: Mapping[str, Any] = field(default_factory=lambda: {"type": "object", "properties": {}})
+
+
+@dataclass(frozen=True)
+class ToolChoice:
+    """Whether the model may (`auto`), must not (`none`), or must (`required`) call a tool,
+    or must call the one named (`tool`)."""
+
+    mode: Literal["auto", "none", "required", "tool"] = "auto"
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    """A call the model asked for. `arguments` is the JSON text the model wrote, kept as
+    written (a client parses it; a model may write invalid JSON and the caller must see it)."""
+
+    id: str
+    name: str
+    arguments: str
+
+
+@dataclass(frozen=True)
 class Message:
-    role: Literal["user", "assistant"]
+    """A turn. An assistant turn may carry the tool calls it asked for; a `tool` turn is the
+    result of one of them (`tool_call_id`), `is_error` when the tool failed."""
+
+    role: Literal["user", "assistant", "tool"]
     content: str
+    tool_calls: tuple[ToolCall, ...] = ()
+    tool_call_id: str = ""
+    is_error: bool = False
 
 
 @dataclass(frozen=True)
@@ -72,6 +106,12 @@ class GatewayRequest:
     needs: frozenset[Capability] = frozenset()
     # Wall-clock budget for the whole request, retries and fallbacks included.
     deadline_seconds: float = 120.0
+    # Functions the model may call; routing passes over kinds that cannot carry them.
+    tools: tuple[Tool, ...] = ()
+    tool_choice: ToolChoice = ToolChoice()
+    # The caller's id for this request (the public API's, on its answer headers); empty: the
+    # gateway makes one. Log rows and the Completion carry it.
+    request_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -87,6 +127,8 @@ class ProviderCall:
     json_schema_name: str = "response"
     # Seconds this attempt may take before it counts as a timeout.
     timeout: float = 60.0
+    tools: tuple[Tool, ...] = ()
+    tool_choice: ToolChoice = ToolChoice()
 
 
 @dataclass(frozen=True)
@@ -101,8 +143,21 @@ class Usage:
 class KindCompletion:
     text: str
     model: str
+    # OpenAI's words: stop, length, content_filter, tool_calls.
     finish_reason: str
     usage: Usage | None
+    tool_calls: tuple[ToolCall, ...] = ()
+
+
+@dataclass(frozen=True)
+class ToolCallDelta:
+    """A piece of a streamed tool call. The first piece of call `index` carries its id and
+    name; every piece may carry a fragment of its JSON arguments."""
+
+    index: int
+    id: str = ""
+    name: str = ""
+    arguments: str = ""
 
 
 @dataclass(frozen=True)
@@ -112,6 +167,7 @@ class KindChunk:
     text: str = ""
     finish_reason: str | None = None
     usage: Usage | None = None
+    tool_call: ToolCallDelta | None = None
 
 
 @dataclass(frozen=True)
@@ -153,6 +209,7 @@ class Completion:
     cost_usd: float
     attempts: int
     fallback_from: str = ""
+    tool_calls: tuple[ToolCall, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -182,6 +239,17 @@ class TokenEvent:
 
 
 @dataclass(frozen=True)
+class ToolCallEvent:
+    """A piece of a streamed tool call (see ToolCallDelta); `index` counts calls from 0."""
+
+    index: int
+    id: str = ""
+    name: str = ""
+    arguments: str = ""
+    type: Literal["tool_call"] = "tool_call"
+
+
+@dataclass(frozen=True)
 class UsageEvent:
     input_tokens: int
     output_tokens: int
@@ -205,4 +273,4 @@ class ErrorEvent:
     type: Literal["error"] = "error"
 
 
-StreamEvent = StartEvent | TokenEvent | UsageEvent | DoneEvent | ErrorEvent
+StreamEvent = StartEvent | TokenEvent | ToolCallEvent | UsageEvent | DoneEvent | ErrorEvent

@@ -39,13 +39,17 @@ class RequestRun:
 
     request: GatewayRequest
     operation: Operation
-    request_id: str = field(default_factory=lambda: f"req_{uuid.uuid4().hex}")
+    request_id: str = ""
     started: float = field(default_factory=time.monotonic)
     started_at: datetime = field(default_factory=timezone.now)
     plan: Plan | None = None
     reservation: quotas.Reservation | None = None
     fallback_from: str = ""
     last_error: ProviderError | None = None
+
+    def __post_init__(self) -> None:
+        if not self.request_id:
+            self.request_id = self.request.request_id or f"req_{uuid.uuid4().hex}"
 
     @property
     def deadline(self) -> float:

@@ -50,6 +50,17 @@ StreamFault = DropAfter | ErrorAfter | MalformedAfter | StallAfter
 
 
 @dataclass(frozen=True)
+class ToolUse:
+    """A tool call in a reply: the function's name and its arguments (a mapping is sent as
+    its JSON text; a str is sent as is, so a test can send invalid JSON). `id`: None for one
+    made up in the provider's own form (`call_…`, `toolu_…`)."""
+
+    name: str
+    arguments: Mapping[str, Any] | str = field(default_factory=dict)
+    id: str | None = None
+
+
+@dataclass(frozen=True)
 class Reply:
     """A successful completion.
 
@@ -66,6 +77,9 @@ class Reply:
         computed one (`max_tokens` / `length` when `max_tokens` cut the reply).
     include_usage: False to leave usage out (OpenAI: no usage chunk even when requested,
         and no `usage` in a non-streamed body). Anthropic always reports usage.
+    tool_calls: the tool calls the reply makes after its text (the text may be empty); the
+        stop reason becomes the provider's (`tool_calls`, `tool_use`, ...), and a stream
+        sends each call's arguments in several pieces, in the provider's own frames.
     fault: what goes wrong in the stream; for a non-streamed request DropAfter becomes a
         dropped connection, StallAfter no response, ErrorAfter the matching HTTP error and
         MalformedAfter a truncated JSON body.
@@ -82,6 +96,7 @@ class Reply:
     include_usage: bool = True
     fault: StreamFault | None = None
     headers: Mapping[str, str] = field(default_factory=dict)
+    tool_calls: Sequence[ToolUse] = ()
 
 
 @dataclass(frozen=True)
