@@ -13,6 +13,7 @@ tenant deleted meanwhile, say) cannot lose the others' records.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import weakref
 from dataclasses import dataclass, field
@@ -74,7 +75,10 @@ class LogWriter:
         self.queue.append(write)
         if not self.flushing:
             self.flushing = True
-            asyncio.get_running_loop().create_task(self._flush())
+            # A fresh context: the flush outlives its first caller and serves others, so it
+            # must not inherit that caller's thread executor (a sync view's async_to_sync one
+            # quits when the view's call ends).
+            asyncio.get_running_loop().create_task(self._flush(), context=contextvars.Context())
         return await write.future
 
     async def _flush(self) -> None:

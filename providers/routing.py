@@ -8,6 +8,7 @@ Without a route, a tenant's enabled credentials come first, then the platform pr
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import time
 from dataclasses import dataclass
@@ -225,7 +226,8 @@ async def setup_for(tenant_id: int | None) -> Setup:
         return await _load(tenant_id)
     expires, setup = cached
     if expires <= time.monotonic() and tenant_id not in _loading:
-        asyncio.get_running_loop().create_task(_refresh(tenant_id))
+        # A fresh context, as for the log writer's flush: the refresh outlives this caller.
+        asyncio.get_running_loop().create_task(_refresh(tenant_id), context=contextvars.Context())
     return setup
 
 

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import threading
+from typing import Any
 
 import pytest
-from asgiref.sync import sync_to_async
+from asgiref.sync import async_to_sync, sync_to_async
 
+from providers import log_writer as log_writer_module
 from providers.errors import ErrorCode, ProviderError
 from providers.interface import GatewayRequest, Message, Task
 from providers.log_writer import LogWriter
@@ -59,3 +62,43 @@ async def test_one_bad_row_does_not_lose_the_others() -> None:
         lambda: list(ProviderLog.objects.for_platform().values_list("state", "error_code"))
     )()
     assert sorted(rows) == [("failed", "budget_exceeded"), ("pending", "")]
+
+
+async def test_writes_outlive_the_sync_caller_that_started_the_flush(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A sync view calls the gateway through async_to_sync: the flush it starts must not run
+    its later batches on that view's thread executor, which quits when the view's call ends
+    ("CurrentThreadExecutor already quit" for every caller queued behind it)."""
+    writer = LogWriter()
+    real_apply = log_writer_module._apply
+    gates = [threading.Event(), threading.Event()]
+    entered = [threading.Event(), threading.Event()]
+    calls = iter(range(len(gates)))
+
+    def gated_apply(writes: list[Any]) -> list[int | None]:
+        index = next(calls, None)
+        if index is not None:
+            entered[index].set()
+            gates[index].wait(10)
+        return real_apply(writes)
+
+    monkeypatch.setattr(log_writer_module, "_apply", gated_apply)
+
+    def sync_view() -> int:
+        return async_to_sync(writer.open)(opening(provider="view"))
+
+    view = asyncio.ensure_future(sync_to_async(sync_view, thread_sensitive=False)())
+    await asyncio.to_thread(entered[0].wait, 10)
+    second = asyncio.ensure_future(writer.open(opening(provider="second")))
+    await asyncio.sleep(0.05)
+    gates[0].set()
+    await asyncio.to_thread(entered[1].wait, 10)
+    third = asyncio.ensure_future(writer.open(opening(provider="third")))
+    await asyncio.sleep(0.05)
+    gates[1].set()
+
+    ids = await asyncio.gather(view, second, third)
+    assert all(isinstance(log_id, int) for log_id in ids)
+    providers = await sync_to_async(
+        lambda: sorted(ProviderLog.objects.for_platform().values_list("provider", flat=True))
+    )()
+    assert providers == ["second", "third", "view"]
