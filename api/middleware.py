@@ -2,9 +2,10 @@
 
 `ApiCorsMiddleware` is django-cors-headers' middleware (configured in settings: the API's
 routes only, API_CORS_ALLOWED_ORIGINS, no credentials) that also allows the official
-clients' header families by prefix. `ApiResponseMiddleware` writes the `x-ratelimit-*`
-headers of key-authenticated calls (from the standing api.authentication.admit kept on the
-request) and counts each API call for /metrics.
+clients' header families by prefix. `ApiResponseMiddleware` names the call's request id on
+every API answer (api.request_ids), writes the `x-ratelimit-*` headers of key-authenticated
+calls (from the standing api.authentication.admit kept on the request) and counts each API
+call for /metrics.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from django.conf import settings
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 
+from api import request_ids
 from api.operations import metrics, rate_limits
 
 
@@ -68,6 +70,8 @@ class ApiResponseMiddleware:
         return self._finish(request, response, started)
 
     def _finish(self, request: HttpRequest, response: HttpResponseBase, started: float) -> HttpResponseBase:
+        if metrics.API_PATH.match(request.path):
+            request_ids.stamp(request, response)
         standing = rate_limits.standing_of(request)
         if standing is not None:
             for name, value in rate_limits.headers(standing).items():

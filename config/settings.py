@@ -402,7 +402,9 @@ CORS_ALLOW_HEADERS = ("accept", "authorization", "content-type", "last-event-id"
 API_CORS_ALLOWED_HEADER_PREFIXES = ("anthropic-", "openai-", "x-stainless-")
 # What a page may read of an answer besides the safelisted headers.
 CORS_EXPOSE_HEADERS = (
+    "request-id",
     "retry-after",
+    "x-request-id",
     "x-ratelimit-limit-requests",
     "x-ratelimit-remaining-requests",
     "x-ratelimit-reset-requests",

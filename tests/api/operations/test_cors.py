@@ -87,6 +87,7 @@ def test_answers_to_an_allowed_origin_may_be_read_with_their_rate_limits(tenant_
     assert "access-control-allow-credentials" not in response
     exposed = listed(response["access-control-expose-headers"])
     assert {"retry-after", "x-ratelimit-remaining-requests", "x-ratelimit-reset-tokens"} <= exposed
+    assert {"x-request-id", "request-id"} <= exposed
     # An error too, so that a page can tell its user why.
     refused = Client().get("/v1/whoami", headers={"Origin": ALLOWED})
     assert refused.status_code == 401
