@@ -10,6 +10,9 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+# Seed 004's inference requests live with their API (api/inference/), imported here so that
+# they belong to this app and its migrations.
+from api.inference.models import InferenceEvent, InferenceRequest
 from tenants.scoping import TenantOwnedModel
 
 
@@ -94,10 +97,5 @@ class ApiKeyEvent(TenantOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.key_id} {self.kind}"
-
-
-# Seed 004's inference requests live with their API (api/inference/), registered here so
-# they belong to this app and its migrations.
-from api.inference.models import InferenceEvent, InferenceRequest  # noqa: E402
 
 __all__ = ["ApiKey", "ApiKeyEvent", "InferenceEvent", "InferenceRequest", "Scope"]
