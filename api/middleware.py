@@ -11,10 +11,8 @@ call for /metrics.
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
-from typing import cast
+from collections.abc import Callable
 
-from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from corsheaders.middleware import ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_ORIGIN, CorsMiddleware
 from django.conf import settings
 from django.http import HttpRequest
@@ -26,7 +24,10 @@ from api.operations import metrics, rate_limits
 
 class ApiCorsMiddleware(CorsMiddleware):
     """django-cors-headers, allowing on a preflight, besides CORS_ALLOW_HEADERS, the requested
-    headers of API_CORS_ALLOWED_HEADER_PREFIXES (`x-stainless-*`, `openai-*`, `anthropic-*`)."""
+    headers of API_CORS_ALLOWED_HEADER_PREFIXES (`x-stainless-*`, `openai-*`, `anthropic-*`).
+    Sync-only, as the whole chain is (core.sync_middleware)."""
+
+    async_capable = False
 
     def add_response_headers(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
         response = super().add_response_headers(request, response)
@@ -42,32 +43,16 @@ class ApiCorsMiddleware(CorsMiddleware):
 
 
 class ApiResponseMiddleware:
-    """Rate-limit headers on key-authenticated answers, and the API's request metrics."""
+    """Request ids and rate-limit headers on the API's answers, and its request metrics.
 
-    sync_capable = True
-    async_capable = True
+    Sync-only, as the whole chain is (core.sync_middleware)."""
 
-    def __init__(
-        self,
-        get_response: Callable[[HttpRequest], HttpResponseBase]
-        | Callable[[HttpRequest], Awaitable[HttpResponseBase]],
-    ) -> None:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
         self.get_response = get_response
-        self.async_mode = iscoroutinefunction(get_response)
-        if self.async_mode:
-            markcoroutinefunction(self)
 
-    def __call__(self, request: HttpRequest) -> HttpResponseBase | Awaitable[HttpResponseBase]:
-        if self.async_mode:
-            return self.__acall__(request)
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
         started = time.perf_counter()
-        response = cast(HttpResponseBase, self.get_response(request))
-        return self._finish(request, response, started)
-
-    async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
-        started = time.perf_counter()
-        response = await cast(Awaitable[HttpResponseBase], self.get_response(request))
-        return self._finish(request, response, started)
+        return self._finish(request, self.get_response(request), started)
 
     def _finish(self, request: HttpRequest, response: HttpResponseBase, started: float) -> HttpResponseBase:
         if metrics.API_PATH.match(request.path):

@@ -63,6 +63,9 @@ def __getattr__(name: str) -> Any:
     return [path("bench/noop", noop), *site]
 
 
+INFER_BODY = {"prompt": "What is Rust?", "max_tokens": 16}
+
+
 def cpu_seconds(pid: int) -> float:
     """CPU time (user + system) a process has used so far (Linux): unlike wall time, not
     inflated by whatever else the machine runs."""
@@ -127,28 +130,37 @@ def start_daphne(port: int, log: Path) -> subprocess.Popen[bytes]:
 
 
 async def throughput(
-    url: str, headers: dict[str, str], seconds: float, concurrency: int
+    url: str,
+    headers: dict[str, str],
+    seconds: float,
+    concurrency: int,
+    *,
+    body: Any = INFER_BODY,
+    expect: int = 202,
 ) -> tuple[float, list[float]]:
-    """Answers a second, and latencies (ms), of `concurrency` clients posting for `seconds`."""
+    """Answers a second, and latencies (ms), of `concurrency` clients calling `url` for
+    `seconds`, each again as soon as it is answered: a POST of `body` as JSON, or a GET when
+    `body` is None. Every answer must have the status `expect`."""
     import aiohttp
 
-    body = json.dumps({"prompt": "What is Rust?", "max_tokens": 16})
+    data = None if body is None else json.dumps(body)
+    method = "GET" if body is None else "POST"
+    sent = {**headers, **({} if body is None else {"content-type": "application/json"})}
     latencies: list[float] = []
     connector = aiohttp.TCPConnector(limit=concurrency)
-    async with aiohttp.ClientSession(connector=connector, headers=headers) as session:
+    async with aiohttp.ClientSession(connector=connector, headers=sent) as session:
         for _ in range(20):  # warm up
-            async with session.post(url, data=body, headers={"content-type": "application/json"}) as response:
+            async with session.request(method, url, data=data) as response:
                 await response.read()
+                assert response.status == expect, (response.status, await response.text())
         end = time.monotonic() + seconds
 
         async def client() -> None:
             while time.monotonic() < end:
                 started = time.perf_counter()
-                async with session.post(
-                    url, data=body, headers={"content-type": "application/json"}
-                ) as response:
+                async with session.request(method, url, data=data) as response:
                     await response.read()
-                    assert response.status == 202, response.status
+                    assert response.status == expect, response.status
                 latencies.append((time.perf_counter() - started) * 1000)
 
         began = time.monotonic()

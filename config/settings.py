@@ -446,23 +446,25 @@ INSTALLED_APPS = [
     "api",
 ]
 
+# Every middleware runs in Django's sync mode, so that a request crosses from the event loop
+# to a thread once, not twice per middleware (core.sync_middleware).
 MIDDLEWARE = [
-    "django.middleware.security.SecurityMiddleware",
+    "core.sync_middleware.SecurityMiddleware",
     # Before anything that may answer, so that a preflight is answered and every API answer
     # carries its CORS, rate-limit and metrics (api.middleware).
     "api.middleware.ApiCorsMiddleware",
     "api.middleware.ApiResponseMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "django_htmx.middleware.HtmxMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "core.sync_middleware.WhiteNoiseMiddleware",
+    "core.sync_middleware.SessionMiddleware",
+    "core.sync_middleware.CommonMiddleware",
+    "core.sync_middleware.CsrfViewMiddleware",
+    "core.sync_middleware.AuthenticationMiddleware",
+    "core.sync_middleware.MessageMiddleware",
+    "core.sync_middleware.XFrameOptionsMiddleware",
+    "core.sync_middleware.HtmxMiddleware",
+    "core.sync_middleware.CSPMiddleware",
     # Last, as django-axes requires: it turns a lockout into the lockout page.
-    "axes.middleware.AxesMiddleware",
+    "core.sync_middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"

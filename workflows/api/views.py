@@ -6,8 +6,9 @@ checks run in this order: method, caller and tenant, content type, size, CSRF, d
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
-from functools import wraps
+from functools import cache, wraps
 
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -140,4 +141,10 @@ def workflow_schema(request: HttpRequest) -> HttpResponse:
     """The JSON Schema of workflow documents. Public: it holds nothing of any tenant."""
     if request.method not in {"GET", "HEAD"}:
         return method_not_allowed(request, ["GET", "HEAD"]).response()
-    return JsonResponse(workflow_json_schema())
+    return HttpResponse(_schema_json(), content_type="application/json")
+
+
+@cache
+def _schema_json() -> bytes:
+    # The schema never changes while the process lives: serialized once, not per request.
+    return json.dumps(workflow_json_schema()).encode()
