@@ -17,15 +17,12 @@ run in this process, on the same machine.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import platform
 import statistics
-import tempfile
-from pathlib import Path
 from typing import Any
 
-from bench.infer_throughput import cpu_seconds, percentile, setup, start_daphne, throughput
+from bench.infer_throughput import measure, percentile, serving
 from tests.workflows.samples import chain, node, workflow
 
 
@@ -36,29 +33,22 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--concurrency", type=int, default=20)
     args = parser.parse_args()
-    data_dir = tempfile.mkdtemp(prefix="sce-bench-cheap-")
-    redis, issued = setup(data_dir)
-    from api import services as key_services
-    from api.models import Scope
-    from core import embedded_redis
-    from tests.servers import free_port
+    with serving("sce-bench-cheap-") as (base, daphne, issued):
+        from api import services as key_services  # Django is set up by now
+        from api.models import Scope
 
-    workflows_key = key_services.api_key_create(
-        tenant=issued.key.tenant, actor=None, name="bench-workflows", scopes=[Scope.WORKFLOWS]
-    ).plaintext
-    # A small valid document, as a client validating its draft sends it.
-    document = {"workflow": workflow([node("fetch"), node("notify")], chain("fetch", "notify"))}
-    port = free_port()
-    daphne = start_daphne(port, Path(data_dir) / "daphne.log")
-    base = f"http://127.0.0.1:{port}"
-    series: list[tuple[str, str, dict[str, str], Any, int]] = [
-        ("no-op view", "/bench/noop", {}, None, 202),
-        ("GET schema", "/api/v1/workflows/schema", {}, None, 200),
-        # No Temporal server in this run: /healthz says so with a 503, after all its checks.
-        ("GET /healthz", "/healthz", {}, None, 503),
-        ("POST validate", "/api/v1/validate", {"x-api-key": workflows_key}, document, 200),
-    ]
-    try:
+        workflows_key = key_services.api_key_create(
+            tenant=issued.key.tenant, actor=None, name="bench-workflows", scopes=[Scope.WORKFLOWS]
+        ).plaintext
+        # A small valid document, as a client validating its draft sends it.
+        document = {"workflow": workflow([node("fetch"), node("notify")], chain("fetch", "notify"))}
+        series: list[tuple[str, str, dict[str, str], Any, int]] = [
+            ("no-op view", "/bench/noop", {}, None, 202),
+            ("GET schema", "/api/v1/workflows/schema", {}, None, 200),
+            # No Temporal server in this run: /healthz says so with a 503, after all its checks.
+            ("GET /healthz", "/healthz", {}, None, 503),
+            ("POST validate", "/api/v1/validate", {"x-api-key": workflows_key}, document, 200),
+        ]
         load = os.getloadavg()
         print(
             f"# {platform.platform()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, SQLite; "
@@ -67,21 +57,15 @@ def main() -> None:
         )
         baseline = 0.0
         for name, path, headers, body, expect in series:
-            cpu_began = cpu_seconds(daphne.pid)
-            rate, latency = asyncio.run(
-                throughput(f"{base}{path}", headers, args.seconds, args.concurrency, body=body, expect=expect)
+            rate, latency, cpu_ms = measure(
+                daphne.pid, f"{base}{path}", headers, args.seconds, args.concurrency, body=body, expect=expect
             )
-            cpu_ms = (cpu_seconds(daphne.pid) - cpu_began) * 1000 / len(latency)
             baseline = baseline or rate
             p50, p99 = statistics.median(latency), percentile(latency, 0.99)
             print(
                 f"{name:14} {rate:7.0f} req/s ({rate / baseline:4.2f}x no-op)  p50 {p50:6.1f} ms"
                 f"  p99 {p99:6.1f} ms  server CPU {cpu_ms:5.2f} ms/request"
             )
-    finally:
-        daphne.terminate()
-        daphne.wait(timeout=15)
-        embedded_redis.stop(redis)
 
 
 if __name__ == "__main__":

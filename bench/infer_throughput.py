@@ -33,6 +33,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -168,6 +170,35 @@ async def throughput(
         return len(latencies) / (time.monotonic() - began), latencies
 
 
+def measure(
+    pid: int, url: str, headers: dict[str, str], seconds: float, concurrency: int, **call: Any
+) -> tuple[float, list[float], float]:
+    """One series of `throughput`: answers a second, latencies (ms), and the server's CPU
+    milliseconds per answer."""
+    cpu_began = cpu_seconds(pid)
+    rate, latency = asyncio.run(throughput(url, headers, seconds, concurrency, **call))
+    return rate, latency, (cpu_seconds(pid) - cpu_began) * 1000 / len(latency)
+
+
+@contextmanager
+def serving(prefix: str) -> Iterator[tuple[str, subprocess.Popen[bytes], Any]]:
+    """A daphne of this module's settings on a throwaway data directory: its base URL, its
+    process, and a tenant's gateway key; stopped, with its Redis, on leaving."""
+    data_dir = tempfile.mkdtemp(prefix=prefix)
+    redis, issued = setup(data_dir)
+    from core import embedded_redis
+    from tests.servers import free_port
+
+    port = free_port()
+    daphne = start_daphne(port, Path(data_dir) / "daphne.log")
+    try:
+        yield f"http://127.0.0.1:{port}", daphne, issued
+    finally:
+        daphne.terminate()
+        daphne.wait(timeout=15)
+        embedded_redis.stop(redis)
+
+
 async def fanout(
     base: str, server: int, issued: Any, readers: int, tokens: int, rate: float
 ) -> dict[str, float]:
@@ -253,22 +284,12 @@ def main() -> None:
     parser.add_argument("--tokens", type=int, default=200)
     parser.add_argument("--rate", type=float, default=50, help="token events a second in the fanout run")
     args = parser.parse_args()
-    data_dir = tempfile.mkdtemp(prefix="sce-bench-infer-")
-    redis, issued = setup(data_dir)
-    from core import embedded_redis
-    from tests.servers import free_port
-
-    port = free_port()
-    daphne = start_daphne(port, Path(data_dir) / "daphne.log")
-    base = f"http://127.0.0.1:{port}"
-    try:
+    with serving("sce-bench-infer-") as (base, daphne, issued):
         print(f"# {platform.platform()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, SQLite")
         key = {"x-api-key": issued.plaintext}
         measured = []
         for name, path in (("no-op view", "/bench/noop"), ("POST /infer", "/api/v1/infer")):
-            cpu_began = cpu_seconds(daphne.pid)
-            rate, latency = asyncio.run(throughput(f"{base}{path}", key, args.seconds, args.concurrency))
-            cpu_ms = (cpu_seconds(daphne.pid) - cpu_began) * 1000 / len(latency)
+            rate, latency, cpu_ms = measure(daphne.pid, f"{base}{path}", key, args.seconds, args.concurrency)
             measured.append(rate)
             print(
                 f"{name:12} {rate:8.0f} req/s  p50 {statistics.median(latency):6.1f} ms"
@@ -288,10 +309,6 @@ def main() -> None:
                 f"server CPU {found['connect_cpu_ms']:.1f} ms per connect, {found['threads']:.0f} threads, "
                 f"{found['event_cpu_us']:.0f} µs per event delivered to a reader"
             )
-    finally:
-        daphne.terminate()
-        daphne.wait(timeout=15)
-        embedded_redis.stop(redis)
 
 
 if __name__ == "__main__":
