@@ -2,8 +2,8 @@
 
 A program connects with its API key in the handshake (`Authorization: Bearer`, `x-api-key`,
 or `?api_key=` for a browser's WebSocket, which cannot send headers); a missing, wrong,
-revoked or expired key, a suspended tenant's, or one without the `gateway` scope has its
-handshake refused (HTTP 403). No cookie reaches this socket and no Origin is required: the
+revoked or expired key has its handshake refused with 4401, a suspended tenant's or one
+without the `gateway` scope with 4403 (under daphne, a refused handshake is an HTTP 403). No cookie reaches this socket and no Origin is required: the
 key is the credential (core.origins).
 
 Then, for each request it sends (`{"prompt": …}`, the fields of `POST /api/v1/infer`, plus
@@ -86,7 +86,9 @@ class InferenceSocket(Socket):
             self.key = await self._admit()
         except ApiKeyRefused as refusal:
             logger.info("inference socket refused: %s", refusal.code)
-            await self.close()  # before accepting: the handshake is refused
+            # Before accepting: the handshake is refused (HTTP 403 under daphne), with the
+            # generation socket's codes for an ASGI client that sees them.
+            await self.close(code=CLOSE_UNAUTHENTICATED if refusal.status == 401 else CLOSE_FORBIDDEN)
             return
         await self.accept()
 

@@ -41,15 +41,14 @@ class SocketExample:
     """How the walk opens one socket, from the objects it addresses.
 
     `request`: a message the socket takes once open (None: it takes none); `owned_in` says
-    where the socket addresses a tenant's object ("path" or "request"); `coded`: a refused
-    handshake closes with a code naming why (4401, 4403, 4404), else with none.
+    where the socket addresses a tenant's object ("path" or "request"). A refused handshake
+    closes with a code naming why (4401, 4403, 4404) on every socket.
     """
 
     scope: Scope
     path: Callable[[Objects], str]
     owned_in: str
     request: Callable[[Objects], dict[str, Any]] | None = None
-    coded: bool = False
 
 
 SOCKETS: dict[str, SocketExample] = {
@@ -60,7 +59,7 @@ SOCKETS: dict[str, SocketExample] = {
         request=lambda o: {"prompt": "Hello", "model": o.model},
     ),
     "api/v1/generate/<int:generation_id>/ws": SocketExample(
-        Scope.GENERATIONS, lambda o: f"/api/v1/generate/{o.generation_id}/ws", owned_in="path", coded=True
+        Scope.GENERATIONS, lambda o: f"/api/v1/generate/{o.generation_id}/ws", owned_in="path"
     ),
 }
 
@@ -140,13 +139,11 @@ async def test_keys_that_cannot_act_or_lack_the_scope_are_refused_at_the_handsha
     ]
     for url, headers, code in attempts:
         refused = await refused_with(url, headers)
-        if example.coded:
-            assert refused == code, f"{url} with {sorted(headers)} closed with {refused}"
+        assert refused == code, f"{url} with {sorted(headers)} closed with {refused}"
 
     await database_sync_to_async(tenant_services.tenant_suspend)(tenant=tenant_users.tenant, reason="walk")
     refused = await refused_with(path, {"x-api-key": made["every"].plaintext})
-    if example.coded:
-        assert refused == CLOSE_FORBIDDEN, f"{path} of a suspended tenant closed with {refused}"
+    assert refused == CLOSE_FORBIDDEN, f"{path} of a suspended tenant closed with {refused}"
 
 
 @pytest.mark.parametrize("route", API_SOCKETS)
