@@ -3,9 +3,9 @@
 For each request: plan the candidates (routing), reserve quota, then for each candidate in
 order — skip it if its circuit is open, try it with retries within the request's deadline
 (providers/attempts.py), and fall back to the next on a fallback-able error. A stream falls
-back only until its first token reached the caller; after that a failure ends it with an
-error event and the log says failed_partial. Every candidate tried leaves a log row; usage
-is always recorded, estimated when not reported.
+back only until its first token (a piece of text or of a tool call) reached the caller;
+after that a failure ends it with an error event and the log says failed_partial. Every
+candidate tried leaves a log row; usage is always recorded, estimated when not reported.
 """
 
 from __future__ import annotations
@@ -31,12 +31,14 @@ from providers.interface import (
     EmbeddingResult,
     ErrorEvent,
     GatewayRequest,
+    KindChunk,
     Message,
     ProviderKind,
     StartEvent,
     StreamEvent,
     Task,
     TokenEvent,
+    ToolCallEvent,
     Usage,
     UsageEvent,
 )
@@ -59,6 +61,7 @@ async def complete(request: GatewayRequest) -> Completion:
             run, candidates, lambda client, candidate, timeout: client.complete(run.call(candidate, timeout))
         )
         row.pieces.append(reply.text)
+        row.tool_calls.add_calls(reply.tool_calls)
         row.usage, row.finish_reason = reply.usage, reply.finish_reason
         usage, cost = row.charge()
         await row.close(LogState.COMPLETED)
@@ -72,6 +75,7 @@ async def complete(request: GatewayRequest) -> Completion:
             cost_usd=float(cost),
             attempts=row.attempts,
             fallback_from=row.opening.fallback_from,
+            tool_calls=reply.tool_calls,
         )
     finally:
         await run.settle(Usage(0, 0), Decimal(0))
@@ -217,7 +221,7 @@ async def embed(
 
 
 async def stream(request: GatewayRequest) -> AsyncGenerator[StreamEvent, None]:
-    """Stream a reply as start/token/usage/done events, or end with an error event.
+    """Stream a reply as start/token/tool_call/usage/done events, or end with an error event.
 
     Never raises for provider failures: they become an `ErrorEvent`.
     """
@@ -262,14 +266,12 @@ async def _stream_from(
                 aclosing(attempt.chunks(chunks)) as timed,
             ):
                 async for chunk in timed:
-                    if chunk.text:
+                    for event in _delivered(row, chunk):
                         if row.first_token_at is None:
                             row.first_token_at = timezone.now()
                             yield StartEvent(run.request_id, candidate.config.name, candidate.model)
-                        # Counted before it is handed over: a caller may stop at any yield.
-                        row.pieces.append(chunk.text)
                         yielded = time.monotonic()
-                        yield TokenEvent(len(row.pieces) - 1, chunk.text)
+                        yield event
                         row.suspended_seconds += time.monotonic() - yielded
                     if chunk.finish_reason:
                         row.finish_reason = chunk.finish_reason
@@ -290,6 +292,20 @@ async def _stream_from(
         if row.state == LogState.PENDING:
             # The caller went away, here or at a yield: what was generated still counts.
             await row.close(LogState.CANCELLED, ProviderError(ErrorCode.CANCELLED, "the caller went away"))
+
+
+def _delivered(row: LogRow, chunk: KindChunk) -> list[TokenEvent | ToolCallEvent]:
+    """The events a chunk hands the caller, counted on the row before they are handed over:
+    a caller may stop at any yield."""
+    events: list[TokenEvent | ToolCallEvent] = []
+    if chunk.text:
+        row.pieces.append(chunk.text)
+        events.append(TokenEvent(len(row.pieces) - 1, chunk.text))
+    piece = chunk.tool_call
+    if piece is not None:
+        row.tool_calls.add(piece.index, id=piece.id, name=piece.name, arguments=piece.arguments)
+        events.append(ToolCallEvent(piece.index, piece.id, piece.name, piece.arguments))
+    return events
 
 
 def _error_event(error: ProviderError) -> ErrorEvent:

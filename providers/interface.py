@@ -113,6 +113,12 @@ class GatewayRequest:
     # gateway makes one. Log rows and the Completion carry it.
     request_id: str = ""
 
+    @property
+    def uses_tools(self) -> bool:
+        """Whether the request gives tools or its turns carry tool calls or results: only a
+        provider kind that carries tools can take it."""
+        return bool(self.tools) or any(m.role == "tool" or m.tool_calls for m in self.messages)
+
 
 @dataclass(frozen=True)
 class ProviderCall:
@@ -181,6 +187,8 @@ class ProviderKind(Protocol):
     """A client for one credential of one kind of provider (anthropic, openai, embedded)."""
 
     kind: str
+    # Whether it passes tools, tool calls and tool results to its provider.
+    carries_tools: bool
 
     async def complete(self, call: ProviderCall) -> KindCompletion: ...
 

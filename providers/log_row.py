@@ -22,6 +22,7 @@ from providers.models import LogState
 from providers.request_run import Operation, RequestRun
 from providers.routing import Candidate
 from providers.token_estimates import estimated_usage
+from providers.tool_calls import ToolCallPieces
 from providers.usage_counters import count_closed_call
 
 
@@ -37,6 +38,7 @@ class LogRow:
     upstream_seconds: float = 0.0  # spent waiting on the provider
     suspended_seconds: float = 0.0  # spent at a stream's `yield`, where the caller, not the gateway, runs
     pieces: list[str] = field(default_factory=list)  # the reply's text as it reached the caller
+    tool_calls: ToolCallPieces = field(default_factory=ToolCallPieces)  # its tool calls, likewise
     usage: Usage | None = None  # as the provider reported it
     finish_reason: str = ""
     first_token_at: datetime | None = None
@@ -50,12 +52,13 @@ class LogRow:
 
     @property
     def delivered(self) -> bool:
-        """Whether some of the reply reached the caller: from then on, no retry and no fallback."""
-        return bool(self.pieces)
+        """Whether some of the reply (text or a tool call) reached the caller: from then on,
+        no retry and no fallback."""
+        return bool(self.pieces) or bool(self.tool_calls)
 
     def charge(self) -> tuple[Usage, Decimal]:
-        """What the attempts cost: the reported usage, or one estimated from the text generated."""
-        usage = self.usage or estimated_usage(self.run.request, "".join(self.pieces))
+        """What the attempts cost: the reported usage, or one estimated from what was generated."""
+        usage = self.usage or estimated_usage(self.run.request, "".join(self.pieces), self.tool_calls.calls)
         return usage, self.candidate.price.cost_usd(usage.input_tokens, usage.output_tokens)
 
     async def close(self, state: LogState, error: ProviderError | None = None) -> None:
@@ -78,6 +81,7 @@ class LogRow:
             overhead_ms=overhead * 1000 if charged else None,
             response_text="".join(self.pieces) if keeps_reply else None,
             finish_reason=self.finish_reason,
+            tool_calls=self.tool_calls.calls if keeps_reply else (),
         )
         self.state = state
         writes = [

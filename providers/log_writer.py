@@ -16,6 +16,7 @@ import asyncio
 import contextvars
 import logging
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,6 +34,8 @@ logger = logging.getLogger(__name__)
 class _Insert:
     row: ProviderLog
     future: asyncio.Future[Any]
+    # The caller's context: its writes are applied in it (see LogWriter._applied).
+    context: contextvars.Context = field(default_factory=contextvars.copy_context)
 
 
 @dataclass
@@ -40,6 +43,7 @@ class _Close:
     log_id: int
     closing: LogClosing
     future: asyncio.Future[Any]
+    context: contextvars.Context = field(default_factory=contextvars.copy_context)
 
 
 _Write = _Insert | _Close
@@ -75,10 +79,7 @@ class LogWriter:
         self.queue.append(write)
         if not self.flushing:
             self.flushing = True
-            # A fresh context: the flush outlives its first caller and serves others, so it
-            # must not inherit that caller's thread executor (a sync view's async_to_sync one
-            # quits when the view's call ends).
-            asyncio.get_running_loop().create_task(self._flush(), context=contextvars.Context())
+            asyncio.get_running_loop().create_task(self._flush())
         return await write.future
 
     async def _flush(self) -> None:
@@ -87,7 +88,7 @@ class LogWriter:
             while self.queue:
                 batch, self.queue = self.queue, []
                 try:
-                    results = await sync_to_async(_apply)(batch)
+                    results = await self._applied(_apply, batch, batch[0])
                 except Exception:
                     logger.warning("a batch of %d log writes failed; retrying them one by one", len(batch))
                     await self._one_by_one(batch)
@@ -103,10 +104,23 @@ class LogWriter:
                     write.future.set_exception(RuntimeError("the log writer stopped before this write"))
             self.queue = []
 
+    @staticmethod
+    async def _applied(apply: Callable[[Any], Any], writes: Any, caller: _Write) -> Any:
+        """`apply(writes)` in Django's sync thread, from the context of a caller still waiting.
+
+        The flush outlives its first caller and serves later ones. A caller that came from
+        sync code (a view calling the gateway through async_to_sync) has the only thread
+        that may run its sync work, and that thread's executor quits once the caller's call
+        returns: so each batch is applied in the context of one of its own callers, who is
+        waiting for it, never in the context of whoever started the flush.
+        """
+        task = asyncio.get_running_loop().create_task(sync_to_async(apply)(writes), context=caller.context)
+        return await task
+
     async def _one_by_one(self, batch: list[_Write]) -> None:
         for write in batch:
             try:
-                result = await sync_to_async(_apply_one)(write)
+                result = await self._applied(_apply_one, write, write)
             except Exception as error:
                 if not write.future.done():
                     write.future.set_exception(error)

@@ -16,19 +16,38 @@ from django.utils import timezone
 
 from core.storable import storable_text
 from providers.errors import ProviderError
-from providers.interface import GatewayRequest, Usage
+from providers.interface import GatewayRequest, Message, ToolCall, Usage
 from providers.models import LogState, ProviderLog
+from providers.tool_calls import tool_call_record, tool_definition
 
 
 def request_record(request: GatewayRequest) -> dict[str, Any]:
-    """What a log keeps of a request when the tenant stores content."""
-    return {
+    """What a log keeps of a request when the tenant stores content (tools only when it has them)."""
+    record: dict[str, Any] = {
         "system": request.system,
-        "messages": [{"role": message.role, "content": message.content} for message in request.messages],
+        "messages": [_message_record(message) for message in request.messages],
         "max_tokens": request.max_tokens,
         "temperature": request.temperature,
         "json_schema": dict(request.json_schema) if request.json_schema else None,
     }
+    if request.tools:
+        record["tools"] = [tool_definition(tool) for tool in request.tools]
+        choice = request.tool_choice
+        record["tool_choice"] = (
+            {"mode": choice.mode, "name": choice.name} if choice.name else {"mode": choice.mode}
+        )
+    return record
+
+
+def _message_record(message: Message) -> dict[str, Any]:
+    record: dict[str, Any] = {"role": message.role, "content": message.content}
+    if message.tool_calls:
+        record["tool_calls"] = [tool_call_record(call) for call in message.tool_calls]
+    if message.role == "tool":
+        record["tool_call_id"] = message.tool_call_id
+        if message.is_error:
+            record["is_error"] = True
+    return record
 
 
 @dataclass(frozen=True)
@@ -74,6 +93,8 @@ class LogClosing:
     overhead_ms: float | None = None
     response_text: str | None = None
     finish_reason: str = ""
+    # The reply's tool calls, kept with its text (so only when the text is).
+    tool_calls: tuple[ToolCall, ...] = ()
 
 
 # Written when an attempt ends: every column, so one statement shape serves every row.
@@ -101,12 +122,17 @@ def _closing_values(closing: LogClosing, finished: datetime) -> dict[str, Any]:
         "gateway_overhead_ms": closing.overhead_ms,
         "error_code": error.code.value if error is not None else "",
         "error_message": storable_text(error.recorded_message[:2000]) if error is not None else "",
-        "response_json": (
-            {"text": closing.response_text, "finish_reason": closing.finish_reason}
-            if closing.response_text is not None
-            else None
-        ),
+        "response_json": _response_record(closing),
     }
+
+
+def _response_record(closing: LogClosing) -> dict[str, Any] | None:
+    if closing.response_text is None:
+        return None
+    record: dict[str, Any] = {"text": closing.response_text, "finish_reason": closing.finish_reason}
+    if closing.tool_calls:
+        record["tool_calls"] = [tool_call_record(call) for call in closing.tool_calls]
+    return record
 
 
 def log_close_many(closings: list[tuple[int, LogClosing]]) -> None:

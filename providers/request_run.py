@@ -87,6 +87,8 @@ class RequestRun:
             json_schema=request.json_schema,
             json_schema_name=request.json_schema_name,
             timeout=timeout,
+            tools=request.tools,
+            tool_choice=request.tool_choice,
         )
 
     async def begin(self) -> list[Candidate]:

@@ -8,7 +8,6 @@ Without a route, a tenant's enabled credentials come first, then the platform pr
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import logging
 import time
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ from django.core.signals import setting_changed
 from providers.crypto import KeyringError, parse_keyring
 from providers.errors import ErrorCode, ProviderError
 from providers.interface import Capability, GatewayRequest, Task
-from providers.kinds import ProviderConfig, capabilities_of
+from providers.kinds import ProviderConfig, capabilities_of, carries_tools
 from providers.models import GatewaySettings, ProviderCredential, TaskRoute
 from providers.pricing import Price, PriceTable, lookup, price_table
 from providers.quotas import Limits
@@ -226,8 +225,7 @@ async def setup_for(tenant_id: int | None) -> Setup:
         return await _load(tenant_id)
     expires, setup = cached
     if expires <= time.monotonic() and tenant_id not in _loading:
-        # A fresh context, as for the log writer's flush: the refresh outlives this caller.
-        asyncio.get_running_loop().create_task(_refresh(tenant_id), context=contextvars.Context())
+        asyncio.get_running_loop().create_task(_refresh(tenant_id))
     return setup
 
 
@@ -235,7 +233,8 @@ def plan_request(request: GatewayRequest, setup: Setup, *, embeddings: bool = Fa
     """The ordered candidates for a request, from its tenant's setup (no I/O).
 
     `embeddings`: the request is for vectors; otherwise embeddings-only providers (Voyage)
-    are passed over, and a request pinned to one is refused as not_capable.
+    are passed over, and a request pinned to one is refused as not_capable. A request with
+    tools passes over the kinds that cannot carry them (the embedded model) the same way.
     """
     available = setup.providers
     route_targets = setup.routes.get(Task(request.task), [])
@@ -277,6 +276,8 @@ def plan_request(request: GatewayRequest, setup: Setup, *, embeddings: bool = Fa
                 else f"the providers routed for {request.task} serve embeddings only, not completions",
                 provider=request.provider or "",
             )
+    if request.uses_tools:
+        candidates = _carrying_tools(request, candidates)
     fit = [candidate for candidate in candidates if request.needs <= candidate.config.capabilities]
     if not fit:
         raise not_capable(request.needs)
@@ -286,3 +287,23 @@ def plan_request(request: GatewayRequest, setup: Setup, *, embeddings: bool = Fa
         store_content=setup.store_content,
         prices=setup.prices,
     )
+
+
+def _carrying_tools(request: GatewayRequest, candidates: list[Candidate]) -> list[Candidate]:
+    """The candidates whose kind can carry the request's tools; refused as not_capable when
+    none is left (no upstream call is made)."""
+    carrying = [candidate for candidate in candidates if carries_tools(candidate.config.kind)]
+    if carrying:
+        return carrying
+    if request.provider:
+        kind = candidates[0].config.kind
+        message = (
+            f"{request.provider} ({kind}) cannot call tools: send the request without tools, "
+            "or to a provider that can"
+        )
+    else:
+        message = (
+            f"none of the providers routed for {request.task} can call tools: "
+            "add an Anthropic, OpenAI or Gemini key under Providers"
+        )
+    raise ProviderError(ErrorCode.NOT_CAPABLE, message, provider=request.provider or "")

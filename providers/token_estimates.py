@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from providers.interface import GatewayRequest, Usage
+from collections.abc import Sequence
+
+from providers.interface import GatewayRequest, ToolCall, Usage
+from providers.tool_calls import tool_calls_text, tools_text
 
 
 def estimate_tokens(text: str) -> int:
@@ -11,10 +14,18 @@ def estimate_tokens(text: str) -> int:
 
 
 def prompt_tokens(request: GatewayRequest) -> int:
-    """The estimated size of a request's prompt: its system prompt and its messages."""
-    return estimate_tokens(request.system) + sum(estimate_tokens(m.content) + 4 for m in request.messages)
+    """The estimated size of a request's prompt: its system prompt, its tool definitions and
+    its messages (with the tool calls they carry)."""
+    return (
+        estimate_tokens(request.system)
+        + estimate_tokens(tools_text(request.tools))
+        + sum(estimate_tokens(m.content + tool_calls_text(m.tool_calls)) + 4 for m in request.messages)
+    )
 
 
-def estimated_usage(request: GatewayRequest, output_text: str) -> Usage:
-    """The usage of a reply whose provider reported none, flagged as estimated."""
-    return Usage(prompt_tokens(request), estimate_tokens(output_text), estimated=True)
+def estimated_usage(request: GatewayRequest, output_text: str, tool_calls: Sequence[ToolCall] = ()) -> Usage:
+    """The usage of a reply whose provider reported none, flagged as estimated: its text and
+    the tool calls it made."""
+    return Usage(
+        prompt_tokens(request), estimate_tokens(output_text + tool_calls_text(tool_calls)), estimated=True
+    )

@@ -11,15 +11,18 @@ providers, configured by the operators, use the SDKs' own clients.
 
 Most kinds answer completions and embeddings (or refuse the latter, as Anthropic does); an
 embeddings-only kind (EMBEDDINGS_ONLY_KINDS: Voyage) is never planned for a completion
-(providers/routing.py).
+(providers/routing.py). A kind's class says whether it carries tools (`carries_tools`);
+routing passes over the ones that do not for a request that has tools.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import importlib
 import weakref
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx2
 
@@ -27,7 +30,18 @@ from core.egress import guarded_async_client
 from providers.errors import ErrorCode, ProviderError
 from providers.interface import ALL_CAPABILITIES, Capability, ProviderKind
 
-KINDS = ("anthropic", "openai", "openai_compatible", "azure_openai", "groq", "gemini", "voyage", "embedded")
+# Each kind's client class, imported on first use (each module pulls in its SDK).
+KIND_CLASSES = {
+    "anthropic": "providers.kinds.anthropic.AnthropicKind",
+    "openai": "providers.kinds.openai.OpenAIKind",
+    "openai_compatible": "providers.kinds.openai_compatible.OpenAICompatibleKind",
+    "azure_openai": "providers.kinds.azure_openai.AzureOpenAIKind",
+    "groq": "providers.kinds.groq.GroqKind",
+    "gemini": "providers.kinds.gemini.GeminiKind",
+    "voyage": "providers.kinds.voyage.VoyageKind",
+    "embedded": "providers.kinds.embedded.EmbeddedKind",
+}
+KINDS = tuple(KIND_CLASSES)
 
 # Kinds that serve embeddings and nothing else.
 EMBEDDINGS_ONLY_KINDS = frozenset({"voyage"})
@@ -141,37 +155,25 @@ def client_for(config: ProviderConfig) -> ProviderKind:
     return client
 
 
+def kind_class(kind: str) -> Any:
+    """The client class of a provider kind."""
+    path = KIND_CLASSES.get(kind)
+    if path is None:
+        raise ProviderError(ErrorCode.BAD_REQUEST, f"unknown provider kind {kind!r}")
+    module, _, name = path.rpartition(".")
+    return getattr(importlib.import_module(module), name)
+
+
+def carries_tools(kind: str) -> bool:
+    """Whether a kind passes tools, tool calls and tool results to its provider (an unknown
+    kind carries nothing)."""
+    return kind in KIND_CLASSES and bool(kind_class(kind).carries_tools)
+
+
 def _build(config: ProviderConfig) -> ProviderKind:
-    if config.kind == "anthropic":
-        from providers.kinds.anthropic import AnthropicKind
-
-        return AnthropicKind(config)
-    if config.kind == "openai":
-        from providers.kinds.openai import OpenAIKind
-
-        return OpenAIKind(config)
-    if config.kind == "openai_compatible":
-        from providers.kinds.openai_compatible import OpenAICompatibleKind
-
-        return OpenAICompatibleKind(config)
-    if config.kind == "azure_openai":
-        from providers.kinds.azure_openai import AzureOpenAIKind
-
-        return AzureOpenAIKind(config)
-    if config.kind == "groq":
-        from providers.kinds.groq import GroqKind
-
-        return GroqKind(config)
-    if config.kind == "gemini":
-        from providers.kinds.gemini import GeminiKind
-
-        return GeminiKind(config)
-    if config.kind == "voyage":
-        from providers.kinds.voyage import VoyageKind
-
-        return VoyageKind(config)
-    if config.kind == "embedded":
-        from providers.kinds.embedded import EmbeddedKind
-
-        return EmbeddedKind(config)
-    raise ProviderError(ErrorCode.BAD_REQUEST, f"unknown provider kind {config.kind!r}", provider=config.name)
+    try:
+        client: ProviderKind = kind_class(config.kind)(config)
+    except ProviderError as error:
+        error.provider = error.provider or config.name
+        raise
+    return client

@@ -167,6 +167,9 @@ class _Prompt:
 
 
 def _request_for(call: ProviderCall) -> _Request:
+    if call.tools or any(message.role == "tool" or message.tool_calls for message in call.messages):
+        # Routing never sends such a call here (providers/routing.py); refused, not ignored.
+        raise ProviderError(ErrorCode.NOT_CAPABLE, "the embedded model cannot call tools")
     if call.max_tokens < 1:
         # llama.cpp reads max_tokens <= 0 as "until the context is full".
         raise ProviderError(ErrorCode.BAD_REQUEST, f"max_tokens must be at least 1, not {call.max_tokens}")
@@ -321,6 +324,8 @@ class EmbeddedKind:
     """
 
     kind = "embedded"
+    # Its chat template renders no tools: routing passes it over for a request that has them.
+    carries_tools = False
 
     def __init__(self, config: ProviderConfig) -> None:
         self.config = config

@@ -9,6 +9,15 @@ blocking finish reason or the prompt's `blockReason`: content_filter here. A thi
 model's thoughts are billed as output, so they count in its output tokens. Every chunk of a
 stream repeats the usage so far; the last one seen is the reply's.
 
+Tools go as `functionDeclarations` (the schema as `parametersJsonSchema`, for the same reason
+as the response schema) and `toolConfig.functionCallingConfig` (`required` is ANY; one named
+tool is ANY allowed only it). An assistant turn's calls become `functionCall` parts, and the
+results that answer them one user turn of `functionResponse` parts; a response must name
+its function, which the gateway's tool message does not, so it is taken from the call it
+answers. Gemini gives its calls no id unless it chooses to: the reply's calls are given one
+here. It finishes a reply that calls functions with STOP: `tool_calls` here. A stream
+brings each call whole, in one piece.
+
 The SDK takes an httpx2 client of ours (HttpOptions.httpx_async_client), so unlike Groq's a
 tenant's Gemini credential connects through the egress guard (core/egress) and may name a
 base URL of its own (a proxy). A platform provider gets a plain httpx2 client rather than
@@ -19,7 +28,8 @@ it): errors and timeouts would then differ between the tests and production.
 from __future__ import annotations
 
 import math
-from collections.abc import AsyncGenerator
+import uuid
+from collections.abc import AsyncGenerator, Iterator, Sequence
 from typing import Any
 
 import httpx2
@@ -28,13 +38,30 @@ from google.genai import errors as genai_errors
 from google.genai import types
 
 from providers.errors import ErrorCode, ProviderError
-from providers.interface import Embeddings, KindChunk, KindCompletion, ProviderCall, Usage
+from providers.interface import (
+    Embeddings,
+    KindChunk,
+    KindCompletion,
+    Message,
+    ProviderCall,
+    ToolCall,
+    ToolCallDelta,
+    ToolChoice,
+    Usage,
+)
 from providers.kinds import ProviderConfig, own_http_client_for
 from providers.kinds.google_errors import normalize_google
+from providers.kinds.tool_arguments import arguments_object, arguments_text
 
 # Gemini's finish reasons in the gateway's (OpenAI-like) vocabulary; others are passed on
 # in lower case.
 FINISH_REASONS = {"STOP": "stop", "MAX_TOKENS": "length"}
+CALLING_MODES = {
+    "auto": types.FunctionCallingConfigMode.AUTO,
+    "none": types.FunctionCallingConfigMode.NONE,
+    "required": types.FunctionCallingConfigMode.ANY,
+    "tool": types.FunctionCallingConfigMode.ANY,
+}
 # Finish reasons of a reply withheld under Google's policies.
 WITHHELD = frozenset({"SAFETY", "RECITATION", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII", "IMAGE_SAFETY"})
 
@@ -60,6 +87,7 @@ def _name(value: Any) -> str:
 
 class GeminiKind:
     kind = "gemini"
+    carries_tools = True
 
     def __init__(self, config: ProviderConfig) -> None:
         if not config.api_key:
@@ -95,16 +123,27 @@ class GeminiKind:
         if call.json_schema is not None:
             options["response_mime_type"] = "application/json"
             options["response_json_schema"] = dict(call.json_schema)
+        if call.tools:
+            options["tools"] = [
+                types.Tool(
+                    function_declarations=[
+                        types.FunctionDeclaration(
+                            name=tool.name,
+                            description=tool.description or None,
+                            parameters_json_schema=dict(tool.parameters),
+                        )
+                        for tool in call.tools
+                    ]
+                )
+            ]
+            if call.tool_choice.mode != "auto":  # the API's default
+                options["tool_config"] = _tool_config(call.tool_choice)
+            # The calls are the caller's to run: the SDK must not try to run them itself.
+            options["automatic_function_calling"] = types.AutomaticFunctionCallingConfig(disable=True)
         return types.GenerateContentConfig(**options)
 
-    @staticmethod
-    def _contents(call: ProviderCall) -> list[types.Content]:
-        return [
-            types.Content(
-                role="model" if m.role == "assistant" else "user", parts=[types.Part(text=m.content)]
-            )
-            for m in call.messages
-        ]
+    def _contents(self, call: ProviderCall) -> list[types.Content]:
+        return _contents(call.messages, provider=self.config.name)
 
     async def complete(self, call: ProviderCall) -> KindCompletion:
         try:
@@ -121,16 +160,19 @@ class GeminiKind:
                 provider=self.config.name,
             )
         candidate = reply.candidates[0]
+        tool_calls = tuple(_tool_calls(candidate))
         return KindCompletion(
             text=_text(candidate),
             model=reply.model_version or call.model,
-            finish_reason=self._finish_reason(_name(candidate.finish_reason)),
+            finish_reason=self._finish_reason(_name(candidate.finish_reason), bool(tool_calls)),
             usage=_usage(reply.usage_metadata),
+            tool_calls=tool_calls,
         )
 
     async def stream(self, call: ProviderCall) -> AsyncGenerator[KindChunk, None]:
         usage: Usage | None = None
         finish = ""
+        calls = 0
         try:
             chunks = await self.client.aio.models.generate_content_stream(
                 model=call.model, contents=self._contents(call), config=self._config(call)
@@ -143,6 +185,13 @@ class GeminiKind:
                         text = _text(candidate)
                         if text:
                             yield KindChunk(text=text)
+                        for tool_call in _tool_calls(candidate):
+                            yield KindChunk(
+                                tool_call=ToolCallDelta(
+                                    calls, id=tool_call.id, name=tool_call.name, arguments=tool_call.arguments
+                                )
+                            )
+                            calls += 1
                         finish = _name(candidate.finish_reason) or finish
             finally:
                 # Closing the SDK's generator closes the response (a caller that stopped
@@ -150,9 +199,9 @@ class GeminiKind:
                 await chunks.aclose()  # type: ignore[attr-defined]
         except Exception as error:
             raise self._error(error) from error
-        yield KindChunk(finish_reason=self._finish_reason(finish), usage=usage)
+        yield KindChunk(finish_reason=self._finish_reason(finish, calls > 0), usage=usage)
 
-    def _finish_reason(self, reason: str) -> str:
+    def _finish_reason(self, reason: str, called_tools: bool = False) -> str:
         """The gateway's finish reason; a reply withheld by the content policy is an error (a
         stream's after the text it let through, as the openai kind's)."""
         if reason in WITHHELD:
@@ -161,6 +210,8 @@ class GeminiKind:
                 f"{self.config.name} withheld the reply under its content policy ({reason.lower()})",
                 provider=self.config.name,
             )
+        if called_tools and reason in ("", "STOP"):
+            return "tool_calls"
         return FINISH_REASONS.get(reason, reason.lower() or "stop")
 
     def _raise_if_prompt_blocked(self, reply: types.GenerateContentResponse) -> None:
@@ -214,6 +265,66 @@ def _text(candidate: types.Candidate) -> str:
     if candidate.content is None or not candidate.content.parts:
         return ""
     return "".join(part.text for part in candidate.content.parts if part.text and not part.thought)
+
+
+def _tool_calls(candidate: types.Candidate) -> Iterator[ToolCall]:
+    """A candidate's function calls; one without an id gets one."""
+    if candidate.content is None:
+        return
+    for part in candidate.content.parts or ():
+        call = part.function_call
+        if call is not None and call.name:
+            yield ToolCall(
+                id=call.id or f"call_{uuid.uuid4().hex[:24]}",
+                name=call.name,
+                arguments=arguments_text(call.args or {}),
+            )
+
+
+def _tool_config(choice: ToolChoice) -> types.ToolConfig:
+    calling = types.FunctionCallingConfig(mode=CALLING_MODES[choice.mode])
+    if choice.mode == "tool":
+        calling.allowed_function_names = [choice.name]
+    return types.ToolConfig(function_calling_config=calling)
+
+
+def _contents(messages: Sequence[Message], *, provider: str) -> list[types.Content]:
+    """The turns as Gemini takes them: consecutive tool results are one user turn of
+    function responses, each naming the function of the call it answers."""
+    names = {call.id: call.name for message in messages for call in message.tool_calls}
+    contents: list[types.Content] = []
+    for message in messages:
+        if message.role == "tool":
+            name = names.get(message.tool_call_id)
+            if name is None:
+                raise ProviderError(
+                    ErrorCode.BAD_REQUEST,
+                    f"the tool result {message.tool_call_id!r} answers no tool call of the conversation",
+                    provider=provider,
+                )
+            key = "error" if message.is_error else "output"
+            part = types.Part(
+                function_response=types.FunctionResponse(
+                    id=message.tool_call_id, name=name, response={key: message.content}
+                )
+            )
+            previous = contents[-1] if contents else None
+            if previous is not None and previous.parts and previous.parts[-1].function_response is not None:
+                previous.parts.append(part)
+            else:
+                contents.append(types.Content(role="user", parts=[part]))
+            continue
+        parts = [types.Part(text=message.content)] if message.content or not message.tool_calls else []
+        parts += [
+            types.Part(
+                function_call=types.FunctionCall(
+                    id=call.id, name=call.name, args=arguments_object(call, provider=provider)
+                )
+            )
+            for call in message.tool_calls
+        ]
+        contents.append(types.Content(role="model" if message.role == "assistant" else "user", parts=parts))
+    return contents
 
 
 def _usage(metadata: types.GenerateContentResponseUsageMetadata | None) -> Usage | None:

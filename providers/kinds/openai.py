@@ -1,21 +1,47 @@
 """OpenAI Chat Completions through the official `openai` SDK: OpenAI itself, or any
 OpenAI-compatible server through a base URL. The named kinds for local servers, Azure
 OpenAI and Groq (openai_compatible.py, azure_openai.py, groq.py) are this kind with another
-client or a few quirks: `_make_client`, `sdk`, `asks_stream_usage` and `_stream_extras`."""
+client or a few quirks: `_make_client`, `sdk`, `asks_stream_usage` and `_stream_extras`.
+
+Tools go as `tools` of type function and `tool_choice`; an assistant turn's tool calls as
+its `tool_calls`, each result as a `tool` message. A reply's `message.tool_calls` come back
+as tool calls; streamed, each `delta.tool_calls` piece as it comes (the id and name with a
+call's first piece only, however often a server repeats them). The API finishes a reply
+that calls a function it was told to call with `stop`: a reply with tool calls finishes
+`tool_calls` here, whatever the server said.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Sequence
 from types import ModuleType
 from typing import Any, ClassVar
 
 import openai
+from openai.types.chat import (
+    ChatCompletionFunctionToolParam,
+    ChatCompletionMessageFunctionToolCallParam,
+    ChatCompletionMessageParam,
+    ChatCompletionToolChoiceOptionParam,
+)
 
 from providers import model_traits
 from providers.errors import ErrorCode, ProviderError
-from providers.interface import Embeddings, KindChunk, KindCompletion, ProviderCall, Usage
+from providers.interface import (
+    Embeddings,
+    KindChunk,
+    KindCompletion,
+    Message,
+    ProviderCall,
+    Tool,
+    ToolCall,
+    ToolCallDelta,
+    ToolChoice,
+    Usage,
+)
 from providers.kinds import ProviderConfig, http_client_for, sse
 from providers.kinds.sdk_errors import normalize
 from providers.model_traits import Traits
@@ -33,6 +59,7 @@ RESEND_SECONDS = 1.0
 
 class OpenAIKind:
     kind = "openai"
+    carries_tools = True
     # The SDK whose exceptions the client raises (Groq's is a sibling of openai's).
     sdk: ClassVar[ModuleType] = openai
     # Whether a stream asks for its usage with `stream_options` (Groq reports it unasked).
@@ -71,10 +98,10 @@ class OpenAIKind:
         mode = traits.structured_output_mode
         if call.json_schema is not None:
             system = system_prompt(call.system, call.json_schema, call.json_schema_name, mode)
-        messages: list[dict[str, str]] = []
+        messages: list[ChatCompletionMessageParam] = []
         if system:
             messages.append({"role": "system", "content": system})
-        messages.extend({"role": m.role, "content": m.content} for m in call.messages)
+        messages.extend(_messages(call.messages))
         arguments: dict[str, Any] = {
             "model": call.model,
             "messages": messages,
@@ -84,6 +111,10 @@ class OpenAIKind:
         }
         if call.temperature is not None:
             arguments["temperature"] = call.temperature
+        if call.tools:
+            arguments["tools"] = [_tool(tool) for tool in call.tools]
+            if call.tool_choice.mode != "auto":  # the API's default
+                arguments["tool_choice"] = _tool_choice(call.tool_choice)
         if call.json_schema is not None and mode is StructuredOutputMode.JSON_SCHEMA:
             arguments["response_format"] = {
                 "type": "json_schema",
@@ -148,7 +179,7 @@ class OpenAIKind:
         deadline = time.monotonic() + call.timeout
         reply, traits = await self._create(call, await self._traits(call, streamed=False), deadline)
         completion = self._completion(reply)
-        if call.json_schema is None or not traits.structured_output_mode.degraded:
+        if call.json_schema is None or not traits.structured_output_mode.degraded or completion.tool_calls:
             return completion
         # Nothing upstream held the reply to the schema: check it here, and ask once more
         # if it does not conform (a second sample often does). A reply cut off by
@@ -165,16 +196,9 @@ class OpenAIKind:
             first = completion
             reply, traits = await self._create(call, traits, deadline)
             completion = self._completion(reply)
-            completion = KindCompletion(
-                text=completion.text,
-                model=completion.model,
-                finish_reason=completion.finish_reason,
-                usage=_sum(first.usage, completion.usage),
-            )
+            completion = dataclasses.replace(completion, usage=_sum(first.usage, completion.usage))
             text = checked_reply(completion.text, call.json_schema, provider=self.config.name)
-        return KindCompletion(
-            text=text, model=completion.model, finish_reason=completion.finish_reason, usage=completion.usage
-        )
+        return dataclasses.replace(completion, text=text)
 
     def _completion(self, reply: Any) -> KindCompletion:
         if not reply.choices:
@@ -184,11 +208,17 @@ class OpenAIKind:
         choice = reply.choices[0]
         _raise_if_filtered(choice.finish_reason, self.config.name)
         usage = Usage(reply.usage.prompt_tokens, reply.usage.completion_tokens) if reply.usage else None
+        tool_calls = tuple(
+            ToolCall(id=call.id, name=call.function.name, arguments=call.function.arguments)
+            for call in choice.message.tool_calls or ()
+            if call.type == "function"
+        )
         return KindCompletion(
             text=choice.message.content or "",
             model=reply.model,
-            finish_reason=choice.finish_reason or "stop",
+            finish_reason=_finish_reason(choice.finish_reason, bool(tool_calls)),
             usage=usage,
+            tool_calls=tool_calls,
         )
 
     async def stream(self, call: ProviderCall) -> AsyncGenerator[KindChunk, None]:
@@ -200,6 +230,7 @@ class OpenAIKind:
         traits = await self._traits(call, streamed=True)
         finish_reason = ""
         usage: Usage | None = None
+        called: set[int] = set()  # the indexes of the tool calls that came
         while True:
             arguments = self._arguments(call, traits, streamed=True, deadline=deadline)
             # Asked for JSON only, a model often fences it anyway: the caller gets it bare.
@@ -227,12 +258,18 @@ class OpenAIKind:
                         if counts:
                             usage = Usage(int(counts["prompt_tokens"]), int(counts["completion_tokens"]))
                         for choice in chunk.get("choices") or ():
-                            content = (choice.get("delta") or {}).get("content")
+                            delta = choice.get("delta") or {}
+                            content = delta.get("content")
                             if content:
                                 received = True
                                 text = fence.feed(str(content)) if fence else str(content)
                                 if text:
                                     yield KindChunk(text=text)
+                            for piece in delta.get("tool_calls") or ():
+                                tool_call = _tool_call_delta(piece, called)
+                                if tool_call is not None:
+                                    received = True
+                                    yield KindChunk(tool_call=tool_call)
                             if choice.get("finish_reason"):
                                 finish_reason = str(choice["finish_reason"])
             except Exception as error:
@@ -249,7 +286,7 @@ class OpenAIKind:
             if rest:
                 yield KindChunk(text=rest)
         _raise_if_filtered(finish_reason, self.config.name)
-        yield KindChunk(finish_reason=finish_reason or "stop", usage=usage)
+        yield KindChunk(finish_reason=_finish_reason(finish_reason, bool(called)), usage=usage)
 
     async def embed(self, texts: list[str], model: str) -> Embeddings:
         try:
@@ -283,3 +320,68 @@ def _sum(first: Usage | None, second: Usage | None) -> Usage | None:
     if first is None or second is None:
         return None
     return Usage(first.input_tokens + second.input_tokens, first.output_tokens + second.output_tokens)
+
+
+def _finish_reason(reported: str | None, called_tools: bool) -> str:
+    """The finish reason; `tool_calls` for a reply with tool calls that the server finished
+    with `stop` (OpenAI does, for a call `tool_choice` forced)."""
+    if called_tools and reported in (None, "", "stop"):
+        return "tool_calls"
+    return reported or "stop"
+
+
+def _tool(tool: Tool) -> ChatCompletionFunctionToolParam:
+    param: ChatCompletionFunctionToolParam = {
+        "type": "function",
+        "function": {"name": tool.name, "parameters": dict(tool.parameters)},
+    }
+    if tool.description:
+        param["function"]["description"] = tool.description
+    return param
+
+
+def _tool_choice(choice: ToolChoice) -> ChatCompletionToolChoiceOptionParam:
+    if choice.mode == "tool":
+        return {"type": "function", "function": {"name": choice.name}}
+    return choice.mode
+
+
+def _tool_call(call: ToolCall) -> ChatCompletionMessageFunctionToolCallParam:
+    return {"id": call.id, "type": "function", "function": {"name": call.name, "arguments": call.arguments}}
+
+
+def _messages(messages: Sequence[Message]) -> list[ChatCompletionMessageParam]:
+    params: list[ChatCompletionMessageParam] = []
+    for message in messages:
+        if message.role == "tool":
+            params.append({"role": "tool", "tool_call_id": message.tool_call_id, "content": message.content})
+        elif message.role == "user":
+            params.append({"role": "user", "content": message.content})
+        elif message.tool_calls:
+            params.append(
+                {
+                    "role": "assistant",
+                    "content": message.content or None,
+                    "tool_calls": [_tool_call(call) for call in message.tool_calls],
+                }
+            )
+        else:
+            params.append({"role": "assistant", "content": message.content})
+    return params
+
+
+def _tool_call_delta(piece: Any, called: set[int]) -> ToolCallDelta | None:
+    """A streamed `delta.tool_calls` item as the gateway's piece: the id and name only with
+    the call's first piece (`called` holds the indexes already begun); None when it carries
+    nothing."""
+    if not isinstance(piece, dict):
+        return None
+    index = int(piece.get("index") or 0)
+    function = piece.get("function") or {}
+    arguments = str(function.get("arguments") or "")
+    if index in called:
+        return ToolCallDelta(index, arguments=arguments) if arguments else None
+    called.add(index)
+    return ToolCallDelta(
+        index, id=str(piece.get("id") or ""), name=str(function.get("name") or ""), arguments=arguments
+    )

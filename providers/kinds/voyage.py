@@ -34,6 +34,7 @@ CLIENT_LIMITS = httpx2.Limits(max_connections=100, max_keepalive_connections=20)
 
 class VoyageKind:
     kind = "voyage"
+    carries_tools = False
 
     def __init__(self, config: ProviderConfig) -> None:
         self.config = config

@@ -10,6 +10,10 @@ official SDKs. In a test (fixtures `anthropic_emulator` / `openai_emulator`):
     ...
     assert anthropic_emulator.last_request.body["system"] == "..."
 
+A reply may call tools (`Reply(tool_calls=[ToolUse("lookup", {"city": "Oslo"})])`): each
+emulator answers in its provider's own frames, and checks the tools, tool calls and tool
+results a request carries as its provider does.
+
 Also Azure OpenAI and Groq (the OpenAI emulator at their paths), the Gemini API
 (`gemini_api`: generateContent, streamGenerateContent, embeddings, models) and Voyage AI's
 embeddings (`voyage_api`), each with its own fixture (`gemini_emulator`, `voyage_emulator`…).
@@ -33,6 +37,7 @@ from tests.emulators.script import (
     Reply,
     StallAfter,
     StreamFault,
+    ToolUse,
 )
 from tests.emulators.server import EmulatorServer
 from tests.emulators.state import Emulator, RecordedRequest, Settings
@@ -56,4 +61,5 @@ __all__ = [
     "Settings",
     "StallAfter",
     "StreamFault",
+    "ToolUse",
 ]

@@ -3,7 +3,8 @@
 Wire format as the real service sends it: compact JSON bodies, `request-id` headers,
 errors as {"type": "error", "error": {"type", "message"}, "request_id"}, and streams of
 `event: <name>\\ndata: <json>\\n\\n` frames in the order message_start, content_block_start,
-ping, content_block_delta..., content_block_stop, message_delta, message_stop.
+ping, content_block_delta..., content_block_stop, message_delta, message_stop. Tool use, and
+what the API refuses in tools and tool blocks: anthropic_tools.py.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.emulators.anthropic_tools import event, tool_use_blocks, tool_use_frames, validate_tool_use
 from tests.emulators.script import ErrorAfter, HttpError, Reply
 from tests.emulators.state import Emulator
 from tests.emulators.tokens import default_text, estimate_tokens, json_text, text_of
@@ -49,10 +51,6 @@ _DELTA = (
     b"event: content_block_delta\n"
     b'data: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":'
 )
-
-
-def event(name: str, data: Any) -> bytes:
-    return b"event: " + name.encode() + b"\ndata: " + dumps(data) + b"\n\n"
 
 
 class AnthropicApp(ProviderApp):
@@ -130,12 +128,15 @@ class AnthropicApp(ProviderApp):
         error_type = fault.error_type or "overloaded_error"
         return HttpError(STATUS_OF_TYPE.get(error_type, 500), error_type, fault.message)
 
+    def new_tool_call_id(self) -> str:
+        return "toolu_01" + random_id(22)
+
     # -- /v1/messages --------------------------------------------------------------------
 
     async def messages(self, request: web.Request) -> web.StreamResponse:
         incoming = await self.receive(request, "completions")
         body = incoming.body
-        problem = validate_messages(body)
+        problem = validate_messages(body) or validate_tool_use(body)
         if problem is not None:
             raise self.reject(incoming, HttpError(400, "invalid_request_error", problem))
         outcome = self.choose(incoming) or Reply()
@@ -159,9 +160,10 @@ class AnthropicApp(ProviderApp):
         return await self.reply(incoming, plan, stream=body.get("stream") is True)
 
     def whole_body(self, incoming: Incoming, plan: Plan) -> Any:
+        text = [{"type": "text", "text": plan.text}] if plan.tokens else []
         return {
             **self._message(plan),
-            "content": [{"type": "text", "text": plan.text}] if plan.tokens else [],
+            "content": text + tool_use_blocks(plan),
             "stop_reason": _stop_reason(plan),
             "stop_sequence": plan.stop_sequence,
             "usage": {
@@ -179,16 +181,17 @@ class AnthropicApp(ProviderApp):
             "stop_sequence": None,
             "usage": {**_usage(plan.input_tokens), "output_tokens": 1, "service_tier": "standard"},
         }
-        block = {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}
-        head = (
-            event("message_start", {"type": "message_start", "message": start})
-            + event("content_block_start", block)
-            + event("ping", {"type": "ping"})
-        )
+        head = event("message_start", {"type": "message_start", "message": start})
+        # A reply that only calls tools opens with its first tool_use block instead of a text block.
+        text_block = bool(plan.tokens) or not plan.tool_calls
+        if text_block:
+            block = {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}
+            head += event("content_block_start", block) + event("ping", {"type": "ping"})
+        last_block = len(plan.tool_calls) - (0 if text_block else 1)
         delta = {"stop_reason": _stop_reason(plan), "stop_sequence": plan.stop_sequence}
         usage = {**_usage(plan.input_tokens, detailed=False), "output_tokens": plan.output_tokens}
         tail = (
-            event("content_block_stop", {"type": "content_block_stop", "index": 0})
+            event("content_block_stop", {"type": "content_block_stop", "index": last_block})
             + event("message_delta", {"type": "message_delta", "delta": delta, "usage": usage})
             + event("message_stop", {"type": "message_stop"})
         )
@@ -199,7 +202,8 @@ class AnthropicApp(ProviderApp):
         )[1]
         return StreamFrames(
             head=head,
-            tokens=[_DELTA + dumps(token) + b"}}\n\n" for token in plan.tokens],
+            tokens=[_DELTA + dumps(token) + b"}}\n\n" for token in plan.tokens]
+            + tool_use_frames(plan, first_index=1 if text_block else 0),
             tail=tail,
             error=event("error", {"type": "error", "error": {"type": error_type, "message": message}}),
             malformed=_DELTA + b'"\n\n',
@@ -303,7 +307,9 @@ def _stop_reason(plan: Plan) -> str:
         return plan.stop_reason
     if plan.cut_by_max_tokens:
         return "max_tokens"
-    return "stop_sequence" if plan.stop_sequence is not None else "end_turn"
+    if plan.stop_sequence is not None:
+        return "stop_sequence"
+    return "tool_use" if plan.tool_calls else "end_turn"
 
 
 def _usage(input_tokens: int, *, detailed: bool = True) -> dict[str, Any]:

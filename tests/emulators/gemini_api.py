@@ -17,6 +17,9 @@ Scripting, as for the other emulators (tests/emulators/script.py), with Google's
 - Reply(stop_reason=…): a finish reason (SAFETY, RECITATION…; default STOP or MAX_TOKENS);
   "prompt:SAFETY" (or another block reason) blocks the prompt: no candidates, only
   `promptFeedback.blockReason`.
+- Reply(tool_calls=…): `{"functionCall": {"name", "args": {…}}}` parts after the text part
+  (no text part when there is no text), finish reason STOP, no id unless the script gives
+  one; a stream sends each call whole in a chunk of its own, which faults count as a token.
 """
 
 from __future__ import annotations
@@ -31,7 +34,16 @@ from tests.emulators.openai_api import _vector
 from tests.emulators.script import ErrorAfter, HttpError, Reply
 from tests.emulators.state import Emulator, Endpoint
 from tests.emulators.tokens import default_text, estimate_tokens, json_text, text_of
-from tests.emulators.wire import ALPHANUMERIC, Incoming, Plan, ProviderApp, StreamFrames, dumps, random_id
+from tests.emulators.wire import (
+    ALPHANUMERIC,
+    Incoming,
+    Plan,
+    PlannedToolCall,
+    ProviderApp,
+    StreamFrames,
+    dumps,
+    random_id,
+)
 
 API_VERSIONS = "v1|v1beta"
 
@@ -182,6 +194,9 @@ class GeminiApp(ProviderApp):
         name = fault.error_type or "INTERNAL"
         return HttpError(STATUS_OF_NAME.get(name, 500), name, fault.message)
 
+    def new_tool_call_id(self) -> str:
+        return ""  # Gemini's function calls carry no id
+
     # -- POST models/{model}:{method} ------------------------------------------------------
 
     async def model_call(self, request: web.Request) -> web.StreamResponse:
@@ -235,23 +250,27 @@ class GeminiApp(ProviderApp):
     def whole_body(self, incoming: Incoming, plan: Plan) -> Any:
         if _blocked(plan):
             return self._blocked_body(plan)
-        body: dict[str, Any] = {"candidates": [_candidate(plan, plan.text, finished=True)]}
+        parts = [{"text": plan.text}] if plan.tokens or not plan.tool_calls else []
+        parts += [_function_call(call) for call in plan.tool_calls]
+        body: dict[str, Any] = {"candidates": [_candidate(plan, parts, finished=True)]}
         if plan.include_usage:
             body["usageMetadata"] = _usage(plan, final=True)
         return {**body, **_identity(plan)}
 
     def _chunks(self, plan: Plan) -> list[Any]:
-        """The chunk objects of a streamed reply: one per token, then the finishing one."""
+        """The chunk objects of a streamed reply: one per token, one per function call (whole:
+        Gemini does not stream a call's arguments), then the finishing one."""
         if _blocked(plan):
             return [self._blocked_body(plan)]
         identity = _identity(plan)
         running = {"usageMetadata": _usage(plan, final=False)} if plan.include_usage else {}
+        pieces = [[{"text": token}] for token in plan.tokens] + [[_function_call(c)] for c in plan.tool_calls]
         chunks: list[Any] = [
-            {"candidates": [_candidate(plan, token, finished=False)], **running, **identity}
-            for token in plan.tokens
+            {"candidates": [_candidate(plan, parts, finished=False)], **running, **identity}
+            for parts in pieces
         ]
         final = {"usageMetadata": _usage(plan, final=True)} if plan.include_usage else {}
-        chunks.append({"candidates": [_candidate(plan, "", finished=True)], **final, **identity})
+        chunks.append({"candidates": [_candidate(plan, [{"text": ""}], finished=True)], **final, **identity})
         return chunks
 
     def frames(self, incoming: Incoming, plan: Plan) -> StreamFrames:
@@ -341,6 +360,8 @@ def prompt_tokens(body: dict[str, Any]) -> int:
     system = body.get("systemInstruction")
     if isinstance(system, dict):
         parts.append(text_of(system.get("parts")))
+    if body.get("tools"):
+        parts.append(json.dumps(body["tools"]))
     return estimate_tokens("\n".join(part for part in parts if part))
 
 
@@ -354,8 +375,17 @@ def _finish_reason(plan: Plan) -> str:
     return "MAX_TOKENS" if plan.cut_by_max_tokens else "STOP"
 
 
-def _candidate(plan: Plan, text: str, *, finished: bool) -> dict[str, Any]:
-    candidate: dict[str, Any] = {"content": {"parts": [{"text": text}], "role": "model"}, "index": 0}
+def _function_call(call: PlannedToolCall) -> dict[str, Any]:
+    """A functionCall part: `args` an object; an `id` only when the script gave one (the
+    Gemini API sends none)."""
+    function_call: dict[str, Any] = {"name": call.name, "args": call.input}
+    if call.id:
+        function_call["id"] = call.id
+    return {"functionCall": function_call}
+
+
+def _candidate(plan: Plan, parts: list[dict[str, Any]], *, finished: bool) -> dict[str, Any]:
+    candidate: dict[str, Any] = {"content": {"parts": parts, "role": "model"}, "index": 0}
     if finished:
         reason = _finish_reason(plan)
         candidate["finishReason"] = reason

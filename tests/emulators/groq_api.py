@@ -3,8 +3,8 @@
 Groq speaks the OpenAI Chat Completions wire under /openai/v1, with its `x_groq` extension
 on streamed chunks: the first chunk carries `x_groq.id`, the last (the one with the finish
 reason) `x_groq.id` and, unasked, `x_groq.usage`. A request with
-`stream_options.include_usage` also gets OpenAI's usage chunk. Errors are OpenAI-shaped
-with Groq's words.
+`stream_options.include_usage` also gets OpenAI's usage chunk. A streamed tool call comes
+whole, in one chunk. Errors are OpenAI-shaped with Groq's words.
 """
 
 from __future__ import annotations
@@ -34,6 +34,8 @@ def _with(frame: bytes, extra: dict[str, Any]) -> bytes:
 
 class GroqApp(OpenAIApp):
     listed_models = MODELS
+    # Groq streams each tool call whole, arguments and all, in one chunk.
+    streams_whole_tool_calls = True
 
     def add_routes(self, router: web.UrlDispatcher) -> None:
         router.add_post("/openai/v1/chat/completions", self.chat_completions)

@@ -5,7 +5,8 @@ Wire format as the real service sends it: compact JSON, `x-request-id` headers, 
 {"error": {"message", "type", "param", "code"}}, streams of `data: <chat.completion.chunk>\\n\\n`
 frames ending with `data: [DONE]\\n\\n`, and with `stream_options.include_usage` a `"usage": null`
 on every chunk plus a final usage chunk whose `choices` is empty. In-stream errors are a
-`data: {"error": {...}}` frame, as the API sends them.
+`data: {"error": {...}}` frame, as the API sends them. Tool calls, and what the API refuses
+in tools and tool messages: openai_tools.py.
 
 An emulator with another profile (tests/emulators/profiles.py) behaves like an
 OpenAI-compatible server that refuses some `response_format` types or `stream_options`,
@@ -24,6 +25,12 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.emulators.openai_tools import (
+    forces_a_function,
+    message_tool_calls,
+    tool_call_frames,
+    validate_tool_use,
+)
 from tests.emulators.script import ErrorAfter, HttpError, Reply
 from tests.emulators.state import Emulator
 from tests.emulators.tokens import default_text, estimate_tokens, json_text, text_of
@@ -69,6 +76,8 @@ def data(value: Any) -> bytes:
 class OpenAIApp(ProviderApp):
     # (id, created, owned_by) of what GET /models lists.
     listed_models: tuple[tuple[str, int, str], ...] = MODELS
+    # Whether a stream sends each tool call whole, in one chunk, rather than its arguments in pieces.
+    streams_whole_tool_calls = False
 
     def add_routes(self, router: web.UrlDispatcher) -> None:
         router.add_post("/v1/chat/completions", self.chat_completions)
@@ -189,19 +198,21 @@ class OpenAIApp(ProviderApp):
         return await self.reply(incoming, plan, stream=body.get("stream") is True)
 
     def whole_body(self, incoming: Incoming, plan: Plan) -> Any:
+        message: dict[str, Any] = {
+            "role": "assistant",
+            "content": plan.text if plan.tokens or not plan.tool_calls else None,
+        }
+        if plan.tool_calls:
+            message["tool_calls"] = message_tool_calls(plan)
+        message.update(refusal=None, annotations=[])
         body: dict[str, Any] = {
             **_identity(plan, "chat.completion"),
             "choices": [
                 {
                     "index": 0,
-                    "message": {
-                        "role": "assistant",
-                        "content": plan.text,
-                        "refusal": None,
-                        "annotations": [],
-                    },
+                    "message": message,
                     "logprobs": None,
-                    "finish_reason": _finish_reason(plan),
+                    "finish_reason": _finish_reason(plan, incoming.body),
                 }
             ],
         }
@@ -225,7 +236,7 @@ class OpenAIApp(ProviderApp):
                 + suffix
             )
 
-        tail = chunk(b"{}", _finish_reason(plan))
+        tail = chunk(b"{}", _finish_reason(plan, incoming.body))
         if usage_requested and plan.include_usage:
             tail += data({**identity, "choices": [], "usage": _usage(plan)})
         tail += b"data: [DONE]\n\n"
@@ -234,9 +245,12 @@ class OpenAIApp(ProviderApp):
         message = (fault.message if isinstance(fault, ErrorAfter) else None) or ERRORS[
             STATUS_OF_TYPE.get(error_type, 500)
         ][1]
+        # A reply that only calls tools opens with no content at all.
+        opening = b"null" if plan.tool_calls and not plan.tokens else b'""'
         return StreamFrames(
-            head=chunk(b'{"role":"assistant","content":"","refusal":null}'),
-            tokens=[chunk(b'{"content":' + dumps(token) + b"}") for token in plan.tokens],
+            head=chunk(b'{"role":"assistant","content":' + opening + b',"refusal":null}'),
+            tokens=[chunk(b'{"content":' + dumps(token) + b"}") for token in plan.tokens]
+            + tool_call_frames(plan, chunk, whole_calls=self.streams_whole_tool_calls),
             tail=tail,
             error=data({"error": {"message": message, "type": error_type, "param": None, "code": None}}),
             malformed=b"data: " + prefix + b'{"content":"\n\n',
@@ -334,11 +348,14 @@ def validate_chat(body: Any) -> HttpError | None:
             code="missing_required_parameter",
             param="messages",
         )
-    return None
+    return validate_tool_use(body)
 
 
 def prompt_tokens(body: dict[str, Any]) -> int:
     parts = [text_of(message.get("content")) for message in body["messages"] if isinstance(message, dict)]
+    parts += [
+        text_of(m["tool_calls"]) for m in body["messages"] if isinstance(m, dict) and m.get("tool_calls")
+    ]
     if body.get("tools"):
         parts.append(json.dumps(body["tools"]))
     return estimate_tokens("\n".join(part for part in parts if part))
@@ -373,10 +390,14 @@ def _serving(plan: Plan) -> dict[str, Any]:
     }
 
 
-def _finish_reason(plan: Plan) -> str:
+def _finish_reason(plan: Plan, body: dict[str, Any]) -> str:
     if plan.stop_reason is not None:
         return plan.stop_reason
-    return "length" if plan.cut_by_max_tokens else "stop"
+    if plan.cut_by_max_tokens:
+        return "length"
+    if plan.tool_calls and not forces_a_function(body):
+        return "tool_calls"
+    return "stop"
 
 
 def _usage(plan: Plan) -> dict[str, Any]:

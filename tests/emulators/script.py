@@ -65,7 +65,7 @@ class Reply:
     """A successful completion.
 
     text: the reply; None for the default reply derived from the request (JSON when the
-        request asks for JSON output).
+        request asks for JSON output), or for no text when the reply calls tools.
     tokens: how to split it: None for one token per word, an int for that many near-equal
         pieces, or the pieces themselves (then `text` may be omitted).
     token_latency / first_token_latency: seconds per token and extra seconds before the
@@ -79,7 +79,9 @@ class Reply:
         and no `usage` in a non-streamed body). Anthropic always reports usage.
     tool_calls: the tool calls the reply makes after its text (the text may be empty); the
         stop reason becomes the provider's (`tool_calls`, `tool_use`, ...), and a stream
-        sends each call's arguments in several pieces, in the provider's own frames.
+        sends each call's arguments in several pieces, in the provider's own frames. Stream
+        faults count those pieces as tokens (`after` counts the text's tokens, then each
+        call's pieces); a reply that max_tokens or a stop sequence ended sends no calls.
     fault: what goes wrong in the stream; for a non-streamed request DropAfter becomes a
         dropped connection, StallAfter no response, ErrorAfter the matching HTTP error and
         MalformedAfter a truncated JSON body.
@@ -154,7 +156,8 @@ _FAULTS: dict[str, type[Any]] = {
 
 
 def outcome_from_dict(data: Mapping[str, Any]) -> Outcome:
-    """An outcome from JSON: {"kind": "reply", "text": "...", "fault": {"kind": "drop_after", "after": 2}}."""
+    """An outcome from JSON: {"kind": "reply", "text": "...", "fault": {"kind": "drop_after", "after": 2},
+    "tool_calls": [{"name": "lookup", "arguments": {"city": "Oslo"}, "id": "call_1"}]}."""
     kind = data.get("kind", "reply")
     if kind not in _OUTCOMES:
         raise ValueError(f"unknown outcome kind {kind!r}; one of {sorted(_OUTCOMES)}")
@@ -170,5 +173,20 @@ def outcome_from_dict(data: Mapping[str, Any]) -> Outcome:
         if fault_kind not in _FAULTS:
             raise ValueError(f"unknown fault kind {fault_kind!r}; one of {sorted(_FAULTS)}")
         values["fault"] = _FAULTS[str(fault_kind)](**{k: v for k, v in fault.items() if k != "kind"})
+    calls = values.get("tool_calls")
+    if calls is not None:
+        values["tool_calls"] = tuple(_tool_use_from_dict(call) for call in calls)
     outcome: Outcome = cls(**values)
     return outcome
+
+
+def _tool_use_from_dict(data: Any) -> ToolUse:
+    if not isinstance(data, Mapping):
+        raise ValueError(f"a tool call is an object with name, arguments and id, not {data!r}")
+    known = {f.name for f in fields(ToolUse)}
+    unknown = set(data) - known
+    if unknown:
+        raise ValueError(f"unknown fields for a tool call: {sorted(unknown)}")
+    if not isinstance(data.get("name"), str):
+        raise ValueError("a tool call needs a name")
+    return ToolUse(**data)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import random
 import string
 from abc import ABC, abstractmethod
@@ -29,6 +30,7 @@ from tests.emulators.script import (
     Reply,
     StallAfter,
     StreamFault,
+    ToolUse,
     outcome_from_dict,
 )
 from tests.emulators.state import ENDPOINTS, Emulator, Endpoint, RecordedRequest
@@ -36,6 +38,10 @@ from tests.emulators.tokens import cut_at_stop, split_tokens
 
 # Anthropic accepts request bodies up to 32 MB; larger ones get the provider's own 413.
 MAX_BODY = 32 * 1024 * 1024
+
+# A streamed tool call's arguments come in pieces of at most this many characters (the
+# providers send them about a token at a time).
+ARGUMENT_PIECE_CHARS = 8
 
 ALPHANUMERIC = string.ascii_letters + string.digits
 
@@ -83,8 +89,40 @@ class Timing:
 
 
 @dataclass(frozen=True)
+class PlannedToolCall:
+    """A tool call as the reply sends it: its id (scripted, or made up in the provider's
+    form), the function's name, its arguments as JSON text, and that text in stream pieces."""
+
+    id: str
+    name: str
+    arguments: str
+    pieces: tuple[str, ...]
+
+    @property
+    def input(self) -> Any:
+        """The arguments as a JSON object, for the providers that send an object (Anthropic's
+        `input`, Gemini's `args`); the text itself when it is not one (a test's invalid JSON)."""
+        try:
+            value = json.loads(self.arguments)
+        except ValueError:
+            return self.arguments
+        return value if isinstance(value, dict) else self.arguments
+
+
+def plan_tool_call(tool: ToolUse, made_up_id: str) -> PlannedToolCall:
+    """A scripted tool call resolved: a mapping's arguments as compact JSON."""
+    arguments = tool.arguments if isinstance(tool.arguments, str) else dumps(dict(tool.arguments)).decode()
+    count = max(1, math.ceil(len(arguments) / ARGUMENT_PIECE_CHARS))
+    pieces = tuple(split_tokens(arguments, count)) or ("",)
+    return PlannedToolCall(
+        id=tool.id if tool.id is not None else made_up_id, name=tool.name, arguments=arguments, pieces=pieces
+    )
+
+
+@dataclass(frozen=True)
 class Plan:
-    """A reply resolved against the request: exactly what will be sent."""
+    """A reply resolved against the request: exactly what will be sent. Its tool calls come
+    after its text, unless max_tokens or a stop sequence ended the text (and so the reply)."""
 
     tokens: list[str]
     cut_by_max_tokens: bool
@@ -97,20 +135,27 @@ class Plan:
     fault: StreamFault | None
     stop_reason: str | None
     headers: Mapping[str, str]
+    tool_calls: tuple[PlannedToolCall, ...] = ()
 
     @property
     def text(self) -> str:
         return "".join(self.tokens)
 
     @property
+    def pieces(self) -> int:
+        """How many pieces the reply streams: its text tokens and its tool calls' argument pieces."""
+        return len(self.tokens) + sum(len(call.pieces) for call in self.tool_calls)
+
+    @property
     def generation_seconds(self) -> float:
-        return self.timing.first_token + len(self.tokens) * self.timing.per_token
+        return self.timing.first_token + self.pieces * self.timing.per_token
 
 
 @dataclass(frozen=True)
 class StreamFrames:
-    """A stream's bytes: `head` before the tokens, one frame per token, `tail` after.
-    `error` is the in-stream error frame (ErrorAfter), `malformed` an unparseable one."""
+    """A stream's bytes: `head` before the tokens, one frame per token (a text token or a
+    piece of a tool call's arguments, the call's opening frames with its first piece), `tail`
+    after. `error` is the in-stream error frame (ErrorAfter), `malformed` an unparseable one."""
 
     head: bytes
     tokens: list[bytes]
@@ -168,6 +213,10 @@ class ProviderApp(ABC):
     @abstractmethod
     def error_status(self, fault: ErrorAfter) -> HttpError:
         """The HTTP error a non-streamed request gets for an in-stream error."""
+
+    def new_tool_call_id(self) -> str:
+        """The id the provider gives a tool call of its reply (OpenAI's form by default)."""
+        return "call_" + random_id(24)
 
     # -- application ---------------------------------------------------------------------
 
@@ -410,6 +459,8 @@ class ProviderApp(ABC):
         settings = self.emulator.settings
         if reply.tokens is not None and not isinstance(reply.tokens, int):
             tokens = list(reply.tokens)
+        elif reply.text is None and reply.tool_calls:
+            tokens = []  # a reply that only calls tools
         elif reply.text is None:
             words = reply.tokens if isinstance(reply.tokens, int) else settings.default_tokens
             tokens = split_tokens(default_text(words))
@@ -419,12 +470,17 @@ class ProviderApp(ABC):
         cut = max_tokens is not None and len(tokens) > max_tokens
         if max_tokens is not None and cut:
             tokens = tokens[:max_tokens]
+        ended = cut or stop_sequence is not None
+        tool_calls = (
+            () if ended else tuple(plan_tool_call(t, self.new_tool_call_id()) for t in reply.tool_calls)
+        )
+        generated = len(tokens) + sum(len(call.pieces) for call in tool_calls)
         return Plan(
             tokens=tokens,
             cut_by_max_tokens=cut,
             stop_sequence=stop_sequence,
             input_tokens=input_tokens if reply.input_tokens is None else reply.input_tokens,
-            output_tokens=len(tokens) if reply.output_tokens is None else reply.output_tokens,
+            output_tokens=generated if reply.output_tokens is None else reply.output_tokens,
             timing=Timing(
                 first_token=settings.first_token_latency
                 if reply.first_token_latency is None
@@ -436,6 +492,7 @@ class ProviderApp(ABC):
             fault=reply.fault,
             stop_reason=reply.stop_reason,
             headers=reply.headers,
+            tool_calls=tool_calls,
         )
 
     # -- control API (for a standalone emulator) -------------------------------------------

@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
 from providers.errors import ErrorCode, ProviderError
-from providers.interface import KindChunk, Message, ProviderCall, Usage
+from providers.interface import KindChunk, Usage
 from providers.kinds import AZURE_API_VERSION, ProviderConfig, client_for
 from providers.model_traits import forget_cached_traits
 from tests.emulators.script import (
@@ -33,37 +32,21 @@ from tests.emulators.script import (
     StallAfter,
 )
 from tests.emulators.server import EmulatorServer
-from tests.gateway_fixtures import ANTHROPIC_KEY, OPENAI_KEY
+from tests.providers.sdk_kinds import (
+    AZURE_KIND,
+    COMPATIBLE_KIND,
+    GROQ_KIND,
+    KINDS,
+    LLAMA_CPP_KIND,
+    OPENAI_KIND,
+    Kind,
+    call,
+    client,
+)
 
 # A kind reads what it learned about a model from the database (providers/model_traits.py),
 # in a thread of its own: the rows must be committed to be seen.
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@dataclass(frozen=True)
-class Kind:
-    name: str
-    wire: str  # the provider kind
-    model: str
-    key: str
-    emulator: str  # which emulator serves it
-
-    @property
-    def quirky(self) -> bool:
-        """Served by the llama-cpp-python-shaped server: no json_schema, no usage in streams."""
-        return self.emulator == "llama_cpp"
-
-
-KINDS = [
-    Kind("anthropic", "anthropic", "claude-sonnet-5-5", ANTHROPIC_KEY, "anthropic"),
-    Kind("openai", "openai", "gpt-6-sol", OPENAI_KEY, "openai"),
-    Kind("llama_cpp", "openai", "qwen2.5-7b-instruct-q4_k_m", OPENAI_KEY, "llama_cpp"),
-    Kind("openai_compatible", "openai_compatible", "qwen2.5-7b-instruct-q4_k_m", OPENAI_KEY, "llama_cpp"),
-    Kind("azure_openai", "azure_openai", "gpt-4o-prod", "azure-key-0123456789abcdef", "azure_openai"),
-    Kind("groq", "groq", "llama-3.3-70b-versatile", "gsk_emulator_key_0123456789", "groq"),
-    Kind("gemini", "gemini", "gemini-2.5-flash", "AIzaSy-emulator-key-0123456789", "gemini"),
-]
-OPENAI_KIND, LLAMA_CPP_KIND, COMPATIBLE_KIND, AZURE_KIND, GROQ_KIND, GEMINI_KIND = KINDS[1:]
 
 
 @pytest.fixture(autouse=True)
@@ -98,30 +81,6 @@ def emulator(
         "groq": groq_emulator,
         "gemini": gemini_emulator,
     }[kind.emulator]
-
-
-def client(kind: Kind, base_url: str) -> Any:
-    return client_for(
-        ProviderConfig(
-            name=f"{kind.name}-test",
-            kind=kind.wire,
-            default_model=kind.model,
-            api_key=kind.key,
-            base_url=base_url,
-        )
-    )
-
-
-def call(kind: Kind, **overrides: Any) -> ProviderCall:
-    values: dict[str, Any] = {
-        "model": kind.model,
-        "messages": (Message("user", "Which service do you need?"),),
-        "system": "You interview business users.",
-        "max_tokens": 200,
-        "timeout": 5.0,
-    }
-    values.update(overrides)
-    return ProviderCall(**values)
 
 
 def generation(kind: Kind, body: dict[str, Any]) -> dict[str, Any]:
