@@ -98,4 +98,5 @@ class ApiKeyEvent(TenantOwnedModel):
     def __str__(self) -> str:
         return f"{self.key_id} {self.kind}"
 
+
 __all__ = ["ApiKey", "ApiKeyEvent", "InferenceEvent", "InferenceRequest", "Scope"]
