@@ -467,6 +467,10 @@ MIDDLEWARE = [
     "core.sync_middleware.AxesMiddleware",
 ]
 
+# django-axes checks for its middleware by its dotted path; ours is the same class, made
+# sync-only (core.sync_middleware), and tests/core/test_sync_middleware.py checks it is there.
+SILENCED_SYSTEM_CHECKS = ["axes.W002"]
+
 ROOT_URLCONF = "config.urls"
 ASGI_APPLICATION = "config.asgi.application"
 
