@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db import models, transaction
+from django.db import connections, models, transaction
 from django.db.models import Count, Max, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce, TruncHour
 from django.utils import timezone
@@ -279,24 +279,57 @@ class ProviderStats:
         return 1.0 if finished == 0 else (finished - self.failures) / finished
 
 
+class PercentileDisc(models.Aggregate):
+    """PostgreSQL's `percentile_disc(fraction) WITHIN GROUP (ORDER BY expression)`: the
+    nearest-rank percentile, the same value `percentile` picks from the sorted list."""
+
+    function = "PERCENTILE_DISC"
+    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
+    output_field = models.IntegerField()
+
+    def __init__(self, expression: str, *, fraction: float, **extra: Any) -> None:
+        # A literal, never input: the two fractions below.
+        super().__init__(expression, fraction=repr(float(fraction)), **extra)
+
+
+_STATS_FIGURES = ("calls", "failed", "running", "input_tokens", "output_tokens", "cost_usd", "timed")
+_STATS_PERCENTILES = {"p50_ms": 0.50, "p95_ms": 0.95}
+
+
 def provider_stats(rows: QuerySet[ProviderLog]) -> list[ProviderStats]:
-    """Per-provider figures of `rows`, with exact latency percentiles of the completed calls."""
-    latencies: dict[str, list[int]] = defaultdict(list)
-    completed = rows.order_by().filter(state=LogState.COMPLETED, duration_ms__isnull=False)
-    for provider, duration in completed.values_list("provider", "duration_ms"):
-        if duration is not None:  # excluded by the query; this tells the type checker
-            latencies[provider].append(duration)
-    return [
-        ProviderStats(
-            provider=provider,
-            requests=figures.calls,
-            failures=figures.failed,
-            running=figures.running,
-            input_tokens=figures.input_tokens,
-            output_tokens=figures.output_tokens,
-            cost_usd=figures.cost_usd,
-            p50_ms=percentile(latencies[provider], 0.50),
-            p95_ms=percentile(latencies[provider], 0.95),
+    """Per-provider figures of `rows`, with exact latency percentiles of the completed calls.
+
+    One grouped query: the sums are CallFigures' own aggregates (so they agree with the
+    Usage page), and on PostgreSQL the percentiles are `percentile_disc` in the same scan.
+    Elsewhere (SQLite) each percentile is the one row at its rank, ORDER BY … OFFSET.
+    """
+    figures = _figure_aggregates()
+    aggregates = {name: figures[name] for name in _STATS_FIGURES}
+    completed = Q(state=LogState.COMPLETED, duration_ms__isnull=False)
+    in_sql = connections[rows.db].vendor == "postgresql"
+    if in_sql:
+        for name, fraction in _STATS_PERCENTILES.items():
+            aggregates[name] = PercentileDisc("duration_ms", fraction=fraction, filter=completed)
+    grouped = rows.order_by().values("provider").annotate(**aggregates)
+    stats = []
+    for row in grouped:
+        if not in_sql:
+            timed = rows.order_by().filter(completed, provider=row["provider"]).order_by("duration_ms")
+            for name, fraction in _STATS_PERCENTILES.items():
+                rank = max(0, math.ceil(fraction * row["timed"]) - 1)
+                row[name] = timed.values_list("duration_ms", flat=True)[rank] if row["timed"] else None
+        stats.append(
+            ProviderStats(
+                provider=row["provider"],
+                requests=row["calls"],
+                failures=row["failed"],
+                running=row["running"],
+                input_tokens=row["input_tokens"],
+                output_tokens=row["output_tokens"],
+                cost_usd=Decimal(row["cost_usd"]),
+                p50_ms=row["p50_ms"],
+                p95_ms=row["p95_ms"],
+            )
         )
-        for provider, figures in sorted(call_figures_by_provider(rows).items())
-    ]
+    # Sorted here, not by the database's collation: the order the CLI has always printed.
+    return sorted(stats, key=lambda entry: entry.provider)

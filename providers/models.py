@@ -6,6 +6,8 @@ from typing import ClassVar
 
 from django.conf import settings
 from django.db import models
+from django.db.models import F
+from django.db.models.fields.json import KeyTransform
 from django.utils import timezone
 
 from core.storable import StorableJSONEncoder
@@ -197,6 +199,15 @@ class ProviderLog(models.Model):
             models.Index(fields=["tenant", "-started_at"], name="log_tenant_recent"),
             models.Index(fields=["state", "started_at"], name="log_state_started"),
             models.Index(fields=["provider", "-started_at"], name="log_provider_recent"),
+            # The Logs page's filters, each newest first with the keyset's tie-break (id); the
+            # provider one also serves the page's list of provider names (a skip scan).
+            models.Index(
+                fields=["tenant", "provider", "-started_at", "-id"], name="log_tenant_provider_recent"
+            ),
+            models.Index(fields=["tenant", "state", "-started_at", "-id"], name="log_tenant_state_recent"),
+            models.Index(fields=["tenant", "task", "-started_at", "-id"], name="log_tenant_task_recent"),
+            # A service's cost sums its calls by `links["conversation"]` (conversation_cost).
+            models.Index(F("tenant"), KeyTransform("conversation", "links"), name="log_tenant_conversation"),
         ]
         ordering = ["-started_at"]
 

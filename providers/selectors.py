@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db import connection
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from redis.exceptions import RedisError
 
@@ -104,16 +105,28 @@ def calls_since(*, tenant: Tenant | None, since: datetime) -> QuerySet[ProviderL
     return logs.filter(started_at__gte=since)
 
 
+# What a row of the Logs page shows: the stored prompt, reply and links (most of a row's
+# bytes) stay in the table.
+_LOG_LIST_FIELDS = (
+    "started_at", "provider", "fallback_from", "model", "task", "state", "error_code",
+    "input_tokens", "output_tokens", "usage_estimated", "cost_usd", "duration_ms",
+)  # fmt: skip
+
+
 def logs_of_tenant(
     *, tenant: Tenant, filters: dict[str, Any], window: UsageWindow | None = None
 ) -> QuerySet[ProviderLog]:
     """The tenant's log rows, newest first, narrowed by the Logs page's filters and, when
-    given, to a Usage window (so the page counts the same calls as the Usage page)."""
+    given, to a Usage window (so the page counts the same calls as the Usage page).
+
+    Only the columns the list shows are loaded; each filter has an index of its own on
+    (tenant, filter, started_at, id), so a page of them reads a page of index entries.
+    """
     logs = (
         calls_since(tenant=tenant, since=window.since)
         if window is not None
         else ProviderLog.objects.for_tenant(tenant)
-    ).select_related("user")
+    ).only(*_LOG_LIST_FIELDS)
     if filters.get("provider"):
         logs = logs.filter(provider=filters["provider"])
     if filters.get("state"):
@@ -134,8 +147,111 @@ def logs_of_tenant(
     return logs.order_by("-started_at", "-pk")
 
 
+@dataclass(frozen=True)
+class LogCursor:
+    """A place in the Logs page's order: the row (started_at, id) a page starts after."""
+
+    started_at: datetime
+    id: int
+
+    @classmethod
+    def of(cls, entry: ProviderLog) -> LogCursor:
+        return cls(started_at=entry.started_at, id=entry.pk)
+
+    @classmethod
+    def parse(cls, token: str) -> LogCursor:
+        """The cursor `token()` wrote; raises ValueError for anything else."""
+        micros, _, row_id = token.partition(".")
+        if not (micros.isdigit() and row_id.isdigit()) or len(micros) > 18 or len(row_id) > 18:
+            raise ValueError(token)
+        return cls(started_at=_EPOCH + timedelta(microseconds=int(micros)), id=int(row_id))
+
+    def token(self) -> str:
+        # Whole microseconds since the epoch: exact, unlike a float timestamp, and URL-safe.
+        return f"{(self.started_at - _EPOCH) // timedelta(microseconds=1)}.{self.id}"
+
+
+@dataclass(frozen=True)
+class LogPage:
+    """One page of log rows, newest first, and where the pages beside it start (None: none)."""
+
+    rows: list[ProviderLog]
+    newer: LogCursor | None
+    older: LogCursor | None
+
+
+def log_page(
+    logs: QuerySet[ProviderLog],
+    *,
+    before: LogCursor | None = None,
+    after: LogCursor | None = None,
+    size: int = 50,
+) -> LogPage:
+    """The `size` rows of `logs` (ordered as `logs_of_tenant` orders them) just older than
+    `before`, just newer than `after`, or the newest ones.
+
+    Keyset pagination: each page is one index range read however deep it is, where an
+    OFFSET would read and skip every row before it. The redundant bound on started_at alone
+    is what lets the database start the index scan at the cursor.
+    """
+    if after is not None:
+        newer_rows = list(
+            logs.filter(started_at__gte=after.started_at)
+            .filter(Q(started_at__gt=after.started_at) | Q(started_at=after.started_at, pk__gt=after.id))
+            .order_by("started_at", "pk")[: size + 1]
+        )
+        if newer_rows:
+            rows = newer_rows[:size][::-1]
+            more = len(newer_rows) > size
+            return LogPage(
+                rows=rows, newer=LogCursor.of(rows[0]) if more else None, older=LogCursor.of(rows[-1])
+            )
+        before = None  # Nothing is newer (any more): the newest page.
+    if before is not None:
+        logs = logs.filter(started_at__lte=before.started_at).filter(
+            Q(started_at__lt=before.started_at) | Q(started_at=before.started_at, pk__lt=before.id)
+        )
+    found = list(logs[: size + 1])
+    rows = found[:size]
+    newer = None if before is None else (LogCursor.of(rows[0]) if rows else before)
+    return LogPage(rows=rows, newer=newer, older=LogCursor.of(rows[-1]) if len(found) > size else None)
+
+
+# Past this many, the Logs page says "more than" rather than count every matching row.
+LOG_COUNT_LIMIT = 1000
+
+
+def log_count(logs: QuerySet[ProviderLog], *, exact: bool) -> tuple[int, bool]:
+    """How many rows `logs` holds, and whether there are more than that.
+
+    Exact when asked (a Usage window's calls, which the Usage page counts too, bounded by
+    the window); otherwise counted up to LOG_COUNT_LIMIT, a bounded index range.
+    """
+    if exact:
+        return logs.order_by().count(), False
+    counted = logs.order_by()[: LOG_COUNT_LIMIT + 1].count()
+    return min(counted, LOG_COUNT_LIMIT), counted > LOG_COUNT_LIMIT
+
+
 def log_providers_of_tenant(*, tenant: Tenant) -> list[str]:
-    return sorted(set(ProviderLog.objects.for_tenant(tenant).values_list("provider", flat=True).distinct()))
+    """The provider names in the tenant's log rows, sorted.
+
+    A loose index scan on (tenant, provider, …): one index probe per name found, however
+    many rows each has. `DISTINCT` would read every row (the database has no skip scan).
+    """
+    table = connection.ops.quote_name(ProviderLog._meta.db_table)
+    sql = f"""
+        WITH RECURSIVE names(provider) AS (
+            SELECT MIN(provider) FROM {table} WHERE tenant_id = %s
+            UNION ALL
+            SELECT (SELECT MIN(provider) FROM {table} WHERE tenant_id = %s AND provider > names.provider)
+            FROM names WHERE names.provider IS NOT NULL
+        )
+        SELECT provider FROM names WHERE provider IS NOT NULL
+    """  # noqa: S608 - the table name is the model's own, never input.
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [tenant.pk, tenant.pk])
+        return sorted(row[0] for row in cursor.fetchall())
 
 
 # Each window's span and the width of its chart's buckets.

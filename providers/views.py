@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -193,17 +192,29 @@ def provider_logs(request: TenantRequest) -> HttpResponse:
     if window_name and window_name not in selectors.USAGE_WINDOWS:
         window_error = f"window: choose one of {', '.join(selectors.USAGE_WINDOWS)}."
     window = selectors.usage_window(window_name) if window_name and not window_error else None
+    cursors: dict[str, selectors.LogCursor | None] = {"before": None, "after": None}
+    for name in cursors:
+        if request.GET.get(name):
+            try:
+                cursors[name] = selectors.LogCursor.parse(request.GET[name])
+            except ValueError:
+                window_error += f" {name}: not a place in the list; start again from the newest calls."
     logs = selectors.logs_of_tenant(tenant=request.tenant, filters=filters, window=window)
-    page = Paginator(logs, 50).get_page(request.GET.get("page"))
+    count, more = selectors.log_count(logs, exact=window is not None)
     query = request.GET.copy()
-    query.pop("page", None)
+    # `page` is what the list used before it paged by keyset: an old bookmark's `?page=N`
+    # is ignored (the newest calls), never an error.
+    for name in ("page", "before", "after"):
+        query.pop(name, None)
     context = {
         "form": form,
-        "page": page,
+        "page": selectors.log_page(logs, before=cursors["before"], after=cursors["after"]),
+        "count": count,
+        "more": more,
         "query": query.urlencode(),
         "providers": selectors.log_providers_of_tenant(tenant=request.tenant),
         "window": window,
-        "window_error": window_error,
+        "window_error": window_error.strip(),
     }
     template = "providers/logs.html#log-table" if request.htmx else "providers/logs.html"
     valid = (form.is_valid() or not request.GET) and not window_error

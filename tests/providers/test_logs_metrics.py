@@ -80,6 +80,29 @@ def test_stats_give_exact_percentiles_per_provider() -> None:
     assert stats["openai"].p50_ms is None
 
 
+def test_stats_percentiles_are_the_nearest_rank_of_the_tenants_completed_calls_only() -> None:
+    tenant, other = TenantFactory.create(), TenantFactory.create()
+    durations = {"anthropic": [7, 3, 900, 41, 41, 12, 5000], "groq": [250]}
+    for provider, values in durations.items():
+        for duration in values:
+            log(tenant=tenant, provider=provider, duration_ms=duration)
+    # Not timed: a failure, a call still running, and another tenant's slow calls.
+    log(tenant=tenant, state=LogState.FAILED, duration_ms=99_999)
+    log(tenant=tenant, state=LogState.PENDING, duration_ms=None)
+    for _ in range(5):
+        log(tenant=other, duration_ms=80_000)
+    stats = selectors.stats_since(since=timezone.now() - timedelta(hours=1), tenant=tenant)
+    assert [s.provider for s in stats] == ["anthropic", "groq"]
+    for entry in stats:
+        expected = (
+            metrics.percentile(durations[entry.provider], 0.5),
+            metrics.percentile(durations[entry.provider], 0.95),
+        )
+        assert (entry.p50_ms, entry.p95_ms) == expected
+    assert (stats[0].p50_ms, stats[0].p95_ms, stats[0].requests, stats[0].running) == (41, 5000, 9, 1)
+    assert (stats[1].p50_ms, stats[1].p95_ms) == (250, 250)
+
+
 def test_the_usage_charts_latency_never_exceeds_the_slowest_call() -> None:
     """The open top bucket's bound (102 s) once stood as the p95 beside calls of 61 s at most."""
     tenant = TenantFactory.create()

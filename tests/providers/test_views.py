@@ -178,7 +178,20 @@ def test_logs_filter_paginate_and_open_a_record(tenant_users: TenantUsers) -> No
     client = tenant_users.client_for(tenant_users.viewer)
     first = client.get("/t/acme/providers/logs/").content.decode()
     assert first.count('data-testid="log-row"') == 50
-    assert "page 1 of 2" in first
+    assert 'data-testid="log-count">56 calls' in first
+    assert "← Newer" not in first
+    older = re.search(r'href="\?before=([0-9.]+)">Older', first)
+    assert older is not None
+    second = client.get(f"/t/acme/providers/logs/?before={older.group(1)}").content.decode()
+    assert second.count('data-testid="log-row"') == 6
+    assert "Older →" not in second
+    newer = re.search(r'href="\?after=([0-9.]+)">← Newer', second)
+    assert newer is not None
+    again = client.get(f"/t/acme/providers/logs/?after={newer.group(1)}").content.decode()
+    assert log_ids(again) == log_ids(first)
+    # An old bookmark's page number shows the newest calls rather than failing.
+    assert log_ids(client.get("/t/acme/providers/logs/?page=2").content.decode()) == log_ids(first)
+    assert client.get("/t/acme/providers/logs/?before=yesterday").status_code == 422
     filtered = client.get(
         "/t/acme/providers/logs/?provider=openai&state=failed&task=workflow"
     ).content.decode()
@@ -190,6 +203,65 @@ def test_logs_filter_paginate_and_open_a_record(tenant_users: TenantUsers) -> No
     assert "overloaded" in detail
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in detail
     assert "<script>alert(1)" not in detail
+
+
+def log_ids(page: str) -> list[str]:
+    return re.findall(r'href="/t/acme/providers/logs/(\d+)/"', page)
+
+
+def test_logs_pages_walk_calls_that_started_at_the_same_instant_once_each(
+    tenant_users: TenantUsers,
+) -> None:
+    instant = timezone.now() - timedelta(minutes=5)
+    made = [make_log(tenant_users, started_at=instant, request_id=f"req_{index}").pk for index in range(120)]
+    made += [make_log(tenant_users, provider="openai", request_id="req_new").pk]
+    client = tenant_users.client_for(tenant_users.viewer)
+    seen: list[str] = []
+    query = ""
+    while True:
+        page = client.get(f"/t/acme/providers/logs/{query}").content.decode()
+        seen += log_ids(page)
+        older = re.search(r'href="\?before=([0-9.]+)">Older', page)
+        if older is None:
+            break
+        query = f"?before={older.group(1)}"
+    assert seen == [str(pk) for pk in sorted(made, key=lambda pk: (pk != made[-1], -pk))]
+    # Walking back from the last page reaches the newest call again.
+    newer_first = re.findall(r"<a href=\"\?after=([0-9.]+)\">", page)
+    assert len(newer_first) == 1
+    back = client.get(f"/t/acme/providers/logs/?after={newer_first[0]}").content.decode()
+    assert log_ids(back) == seen[50:100]
+
+
+def test_logs_provider_filter_offers_the_tenants_providers_only(tenant_users: TenantUsers) -> None:
+    make_log(tenant_users, provider="openai")
+    make_log(tenant_users, provider="anthropic")
+    make_log(tenant_users, provider="anthropic", request_id="req_2")
+    make_log(tenant_users, tenant=tenant_users.other_tenant, provider="groq")
+    page = tenant_users.client_for(tenant_users.viewer).get("/t/acme/providers/logs/").content.decode()
+    assert re.findall(
+        r'<option value="([a-z]+)"', page.split('id="id_provider"')[1].split("</select>")[0]
+    ) == [
+        "anthropic",
+        "openai",
+    ]
+
+
+def test_logs_count_stops_counting_past_the_limit(tenant_users: TenantUsers) -> None:
+    from providers.selectors import LOG_COUNT_LIMIT, log_count, logs_of_tenant
+
+    logs = logs_of_tenant(tenant=tenant_users.tenant, filters={})
+    ProviderLog.objects.for_tenant(tenant_users.tenant).bulk_create(
+        [
+            ProviderLog(tenant=tenant_users.tenant, request_id=f"r{index}", task="conversation", provider="a",
+                        kind="anthropic", model="m")
+            for index in range(LOG_COUNT_LIMIT + 1)
+        ]
+    )  # fmt: skip
+    assert log_count(logs, exact=False) == (LOG_COUNT_LIMIT, True)
+    assert log_count(logs, exact=True) == (LOG_COUNT_LIMIT + 1, False)
+    page = tenant_users.client_for(tenant_users.viewer).get("/t/acme/providers/logs/").content.decode()
+    assert f'data-testid="log-count">more than {LOG_COUNT_LIMIT} calls' in page
 
 
 def test_a_record_without_stored_content_says_so(tenant_users: TenantUsers) -> None:
