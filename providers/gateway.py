@@ -176,6 +176,7 @@ async def embed(
     provider: str | None = None,
     model: str | None = None,
     links: Mapping[str, str] | None = None,
+    request_id: str = "",
 ) -> EmbeddingResult:
     """Vectors for `texts`, from the first candidate that serves embeddings.
 
@@ -192,6 +193,7 @@ async def embed(
         provider=provider,
         max_tokens=0,
         links=links or {},
+        request_id=request_id,
     )
     run = RequestRun(request, Operation.EMBED)
     candidates = _embedding_candidates(run, await run.begin(), model)

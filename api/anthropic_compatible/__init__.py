@@ -1,1 +1,1 @@
-"""Anthropic-compatible gateway routes: /v1/messages."""
+"""Anthropic-compatible gateway routes: /v1/messages and /v1/messages/count_tokens."""

@@ -12,6 +12,7 @@ from django.http import HttpRequest, JsonResponse
 from django.http.response import HttpResponseBase
 from ninja import Router
 
+from api import request_ids
 from api.anthropic_compatible import conversion, streaming
 from api.anthropic_compatible.schemas import (
     CountTokensRequest,
@@ -76,9 +77,12 @@ data: {"type":"message_stop"}
     description=(
         "Anthropic's `POST /v1/messages`, through the gateway. With `stream: true` the reply is "
         "Server-Sent Events in Anthropic's order; a failure after the first token arrives as an "
-        "`event: error` frame, with no `message_stop`. Text only: tools, images, documents, "
-        "extended thinking and stop sequences are refused with a 400 naming the field. The "
-        "`request-id` header is the gateway's request id, as on its logs."
+        "`event: error` frame, with no `message_stop`. Tool use: `tools` (client tools: name, "
+        "description, input_schema) and `tool_choice`; a reply that calls tools ends with "
+        "`tool_use` blocks and stop reason `tool_use` (streamed as `input_json_delta`s); send "
+        "the results back as `tool_result` blocks in the next user turn. Refused with a 400 "
+        "naming the field: server tools, images, documents, extended thinking, stop sequences. "
+        "The `request-id` header is the gateway's request id, as on its logs."
     ),
     response={200: MessageResponse, **ERRORS},
     openapi_extra={
@@ -93,7 +97,9 @@ data: {"type":"message_stop"}
 async def create_message(request: HttpRequest, payload: MessagesRequest) -> HttpResponseBase:
     key = caller_key(request)
     choice = await resolve_for(key.tenant_id, payload.model)
-    gateway_request = conversion.gateway_request(payload, choice=choice, key=key)
+    gateway_request = conversion.gateway_request(
+        payload, choice=choice, key=key, request_id=request_ids.request_id_of(request)
+    )
     if payload.stream:
         return await streaming.message_stream(gateway_request)
     completion = await gateway.complete(gateway_request)
@@ -107,7 +113,9 @@ async def create_message(request: HttpRequest, payload: MessagesRequest) -> Http
     summary="Count a message's input tokens (Anthropic Messages API)",
     description=(
         "Anthropic's `POST /v1/messages/count_tokens`. The count is the gateway's own estimate "
-        "(about four characters a token), not the provider's tokenizer: no provider is called."
+        "(about four characters a token) of the system prompt, the messages (tool calls and "
+        "results included) and the tools' definitions, not the provider's tokenizer: no "
+        "provider is called."
     ),
     response={
         200: CountTokensResponse,

@@ -1,75 +1,34 @@
 """The bodies of the Anthropic-compatible routes, as the Messages API defines them.
 
 Requests are validated strictly, as Anthropic does: a string where a number belongs, or a
-field the API does not know, is a 400 naming the field. Message content and the system
-prompt come as a string or a list of text blocks; the gateway carries text only, so other
-blocks (images, documents, tool use and results) are refused by name, never dropped.
+field the API does not know, is a 400 naming the field. Message content comes as a string
+or a list of text, `tool_use` and `tool_result` blocks (api.anthropic_compatible.
+content_blocks); the system prompt as a string or text blocks. Other blocks (images,
+documents) and server tools are refused by name, never dropped.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from ninja import Field, Schema
-from pydantic import BeforeValidator, ConfigDict, WithJsonSchema
+from pydantic import ConfigDict, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-# What a text block may carry besides its text; both only steer Anthropic's own caching and
-# citations, which the gateway does not offer, and neither changes what the model reads.
-TEXT_BLOCK_EXTRAS = frozenset({"cache_control", "citations"})
+from api.anthropic_compatible.content_blocks import (
+    ContentBlocks,
+    InputBlock,
+    TextOrBlocks,
+    ToolResultInput,
+    ToolUseInput,
+)
+from api.tool_checks import TOOL_NAME_PATTERN, arguments_schema_problem
 
-
-def _flatten_text_blocks(value: Any) -> Any:
-    """A string as is; a list of text blocks as their texts joined by blank lines.
-
-    Anything else is left to the strict string check, which refuses it.
-    """
-    if not isinstance(value, list):
-        if isinstance(value, str):
-            return value
-        raise PydanticCustomError("text_or_blocks", "Input should be a string or a list of text blocks")
-    texts = []
-    for index, block in enumerate(value):
-        if not isinstance(block, dict) or not isinstance(block.get("type"), str):
-            raise PydanticCustomError(
-                "content_block", "block {index} should be an object with a 'type'", {"index": index}
-            )
-        if block["type"] != "text":
-            raise PydanticCustomError(
-                "unsupported_content_block",
-                "block {index} is of type {kind}; this gateway takes text blocks only "
-                "(images, documents, tool use and tool results are not supported yet)",
-                {"index": index, "kind": repr(block["type"])},
-            )
-        if not isinstance(block.get("text"), str):
-            raise PydanticCustomError(
-                "content_block", "block {index} needs 'text' as a string", {"index": index}
-            )
-        unknown = sorted(set(block) - {"type", "text"} - TEXT_BLOCK_EXTRAS)
-        if unknown:
-            raise PydanticCustomError(
-                "content_block",
-                "block {index} has an unknown field {field}",
-                {"index": index, "field": repr(unknown[0])},
-            )
-        texts.append(block["text"])
-    return "\n\n".join(texts)
-
-
-_TEXT_BLOCK_SCHEMA = {
+WEATHER_SCHEMA: dict[str, Any] = {
     "type": "object",
-    "properties": {
-        "type": {"const": "text"},
-        "text": {"type": "string"},
-        "cache_control": {"type": "object", "description": "Accepted and not used."},
-    },
-    "required": ["type", "text"],
+    "properties": {"city": {"type": "string"}},
+    "required": ["city"],
 }
-TextOrBlocks = Annotated[
-    str,
-    BeforeValidator(_flatten_text_blocks),
-    WithJsonSchema({"anyOf": [{"type": "string"}, {"type": "array", "items": _TEXT_BLOCK_SCHEMA}]}),
-]
 
 NOT_SUPPORTED = "Not supported by this gateway yet: a request that sets it is refused with a 400."
 
@@ -80,10 +39,85 @@ class InputMessage(Schema):
     model_config = ConfigDict(extra="forbid", strict=True)
 
     role: Literal["user", "assistant"]
-    content: TextOrBlocks = Field(
-        description="A string, or a list of text blocks (joined by blank lines).",
+    content: ContentBlocks = Field(
+        description="A string, or a list of blocks: `text` (joined by blank lines), `tool_use` in "
+        "assistant turns (the calls the model made), `tool_result` in user turns (what the "
+        "tools answered; they become tool turns before the turn's text).",
         examples=["Say hello in French."],
     )
+
+    @field_validator("content")
+    @classmethod
+    def blocks_fit_the_role(cls, blocks: list[InputBlock], info: ValidationInfo) -> list[InputBlock]:
+        role = info.data.get("role")
+        misplaced = ToolResultInput if role == "assistant" else ToolUseInput
+        for index, block in enumerate(blocks):
+            if isinstance(block, misplaced):
+                owner = "user" if role == "assistant" else "assistant"
+                raise PydanticCustomError(
+                    "content_block",
+                    "block {index} is a {kind} block, which only {owner} turns carry",
+                    {"index": index, "kind": block.type, "owner": owner},
+                )
+        return blocks
+
+
+class CustomTool(Schema):
+    """A function the model may ask the caller to run. Server tools (web search, code
+    execution, …: a `type` other than `custom`) are refused by name."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    type: Literal["custom"] | None = None
+    name: str = Field(pattern=TOOL_NAME_PATTERN, examples=["get_weather"])
+    description: str | None = Field(None, examples=["The current weather in a city."])
+    input_schema: dict[str, Any] = Field(
+        description="The input, as a JSON Schema of `type: object`.", examples=[WEATHER_SCHEMA]
+    )
+    cache_control: Any = Field(None, description="Accepted and not used.")
+    strict: bool | None = Field(None, description="Accepted and not used.")
+    eager_input_streaming: bool | None = Field(None, description="Accepted and not used.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def client_tools_only(cls, value: Any) -> Any:
+        kind = value.get("type") if isinstance(value, dict) else None
+        if kind not in (None, "custom"):
+            raise PydanticCustomError(
+                "server_tool",
+                "{kind} is a server tool, which this gateway does not offer; define your own "
+                "tool with name, description and input_schema",
+                {"kind": repr(kind)},
+            )
+        return value
+
+    @field_validator("input_schema")
+    @classmethod
+    def input_is_an_object_schema(cls, value: dict[str, Any]) -> dict[str, Any]:
+        problem = arguments_schema_problem(value)
+        if problem is not None:
+            raise PydanticCustomError("tool_schema", problem)
+        return value
+
+
+class ToolChoiceSpec(Schema):
+    """`auto` (the default), `any` (some tool), `tool` (the one `name`d) or `none`."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    type: Literal["auto", "any", "tool", "none"] = Field(examples=["auto"])
+    name: str | None = Field(None, description="With `type: tool`: the tool to call.")
+    disable_parallel_tool_use: bool | None = Field(
+        None, description="Accepted; the provider's own default applies."
+    )
+
+    @model_validator(mode="after")
+    def name_with_tool_only(self) -> ToolChoiceSpec:
+        if (self.type == "tool") != (self.name is not None):
+            raise PydanticCustomError(
+                "tool_choice", "'name' is required with type 'tool', and taken with no other type"
+            )
+        return self
 
 
 class MessageInput(Schema):
@@ -100,8 +134,12 @@ class MessageInput(Schema):
     )
     messages: list[InputMessage] = Field(min_length=1)
     system: TextOrBlocks = Field("", description="A string, or a list of text blocks.")
-    tools: Any = Field(None, description=NOT_SUPPORTED)
-    tool_choice: Any = Field(None, description=NOT_SUPPORTED)
+    tools: list[CustomTool] | None = Field(
+        None,
+        description="Tools the model may call. Routing passes over providers that cannot carry "
+        "tools (the embedded model); a request pinned to one is refused with a 400.",
+    )
+    tool_choice: ToolChoiceSpec | None = None
     thinking: Any = Field(None, description=NOT_SUPPORTED)
 
 
@@ -126,7 +164,34 @@ class MessagesRequest(MessageInput):
                     "max_tokens": 256,
                     "system": "Answer in one sentence.",
                     "messages": [{"role": "user", "content": "What is a circuit breaker?"}],
-                }
+                },
+                {
+                    "model": "auto",
+                    "max_tokens": 256,
+                    "tools": [
+                        {"name": "get_weather", "description": "The weather", "input_schema": WEATHER_SCHEMA}
+                    ],
+                    "messages": [
+                        {"role": "user", "content": "The weather in Lyon?"},
+                        {
+                            "role": "assistant",
+                            "content": [
+                                {
+                                    "type": "tool_use",
+                                    "id": "toolu_01",
+                                    "name": "get_weather",
+                                    "input": {"city": "Lyon"},
+                                }
+                            ],
+                        },
+                        {
+                            "role": "user",
+                            "content": [
+                                {"type": "tool_result", "tool_use_id": "toolu_01", "content": "21 °C, sunny"}
+                            ],
+                        },
+                    ],
+                },
             ]
         }
     )
@@ -147,6 +212,16 @@ class TextBlock(Schema):
     text: str
 
 
+class ToolUseBlock(Schema):
+    """A call the model asks for: run the tool `name` with `input`, then send a `tool_result`
+    block with this `id`."""
+
+    type: Literal["tool_use"] = "tool_use"
+    id: str = Field(examples=["toolu_01A09q90qw90lq917835lq9"])
+    name: str = Field(examples=["get_weather"])
+    input: dict[str, Any] = Field(examples=[{"city": "Lyon"}])
+
+
 class MessageUsage(Schema):
     input_tokens: int
     output_tokens: int
@@ -165,7 +240,10 @@ class MessageResponse(Schema):
     type: Literal["message"] = "message"
     role: Literal["assistant"] = "assistant"
     model: str = Field(description="The model that answered.", examples=["claude-sonnet-4-5"])
-    content: list[TextBlock] = Field(examples=[[{"type": "text", "text": "Bonjour !"}]])
+    content: list[TextBlock | ToolUseBlock] = Field(
+        description="Text, then the tool calls the model asks for (`stop_reason` is then `tool_use`).",
+        examples=[[{"type": "text", "text": "Bonjour !"}]],
+    )
     stop_reason: StopReason = Field(examples=["end_turn"])
     stop_sequence: str | None = None
     usage: MessageUsage

@@ -5,8 +5,15 @@ failure before then — every provider refused, a rate limit, an unknown provide
 HTTP status with Anthropic's error body, as the real API answers it. From then on the
 frames follow the real API's order:
 
-    message_start, content_block_start (index 0, text), ping,
-    content_block_delta (text_delta)…, content_block_stop, message_delta, message_stop
+    message_start, content_block_start (index 0), ping,
+    content_block_delta…, content_block_stop, [more blocks], message_delta, message_stop
+
+A text block's deltas are `text_delta`s. A tool call is a block of its own, opened as
+`{"type": "tool_use", "id", "name", "input": {}}`, its arguments sent as they come in
+`input_json_delta`s (`partial_json`), closed once the call is complete; the stop reason
+is then `tool_use`. A call whose whole arguments are not a JSON object cannot become a
+tool_use input: the stream ends with an `api_error` frame (the non-streamed reply is a
+502, api.anthropic_compatible.conversion), or the SDK's own parser raises on it first.
 
 A failure after the first token is an `event: error` frame and the stream ends there,
 without message_stop, so the official clients raise instead of returning a cut reply. A
@@ -16,14 +23,15 @@ client that goes away closes the gateway stream, whose log row then says cancell
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from contextlib import aclosing
 from typing import Any
 
 from django.http import StreamingHttpResponse
 
-from api.anthropic_compatible.conversion import message_id, stop_reason
-from api.errors import ANTHROPIC_TYPES, PROVIDER_STATUS, Shape, provider_problem
+from api.anthropic_compatible.conversion import message_id, stop_reason, tool_input
+from api.errors import ANTHROPIC_TYPES, PROVIDER_STATUS, ApiProblem, Shape, provider_problem
 from providers import gateway
 from providers.errors import ErrorCode, ProviderError
 from providers.interface import (
@@ -33,6 +41,8 @@ from providers.interface import (
     StartEvent,
     StreamEvent,
     TokenEvent,
+    ToolCall,
+    ToolCallEvent,
     UsageEvent,
 )
 from providers.token_estimates import prompt_tokens
@@ -83,6 +93,83 @@ async def message_stream(request: GatewayRequest) -> StreamingHttpResponse:
     return response
 
 
+class InvalidToolArgumentsError(Exception):
+    """A streamed tool call whose whole arguments are not a JSON object."""
+
+
+class Blocks:
+    """The content blocks of a streamed Message, opened and closed in Anthropic's order: one
+    at a time, each with the next index; a ping follows the first block's start."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.open_index: int | None = None
+        self.open_kind = ""
+        # The gateway's tool call index -> the call so far (arguments as they came) and its block.
+        self.calls: dict[int, tuple[ToolCall, int]] = {}
+
+    def _start(self, kind: str, block: dict[str, Any]) -> tuple[bytes, int]:
+        """The frames that close the open block and open a new one, and the new one's index."""
+        frames = self.close()
+        index = self.count
+        self.count += 1
+        self.open_index, self.open_kind = index, kind
+        frames += sse_frame(
+            {"type": "content_block_start", "index": index, "content_block": block}, "content_block_start"
+        )
+        if index == 0:
+            frames += sse_frame({"type": "ping"}, "ping")
+        return frames, index
+
+    def _delta(self, index: int, delta: dict[str, Any]) -> bytes:
+        return sse_frame(
+            {"type": "content_block_delta", "index": index, "delta": delta}, "content_block_delta"
+        )
+
+    def text(self, text: str) -> bytes:
+        frames = b""
+        index = self.open_index
+        if index is None or self.open_kind != "text":
+            frames, index = self._start("text", {"type": "text", "text": ""})
+        return frames + self._delta(index, {"type": "text_delta", "text": text})
+
+    def tool_call(self, event: ToolCallEvent) -> bytes:
+        frames = b""
+        if event.index not in self.calls:
+            # The gateway gives every call an id; one made up here keeps the reply usable.
+            call_id = event.id or f"toolu_{uuid.uuid4().hex[:24]}"
+            block = {"type": "tool_use", "id": call_id, "name": event.name, "input": {}}
+            frames, index = self._start("tool_use", block)
+            self.calls[event.index] = (ToolCall(call_id, event.name, ""), index)
+        call, index = self.calls[event.index]
+        if not event.arguments:
+            return frames
+        # A piece of a call whose block was closed still names its own block's index, which
+        # is how the clients put deltas together.
+        self.calls[event.index] = (ToolCall(call.id, call.name, call.arguments + event.arguments), index)
+        return frames + self._delta(index, {"type": "input_json_delta", "partial_json": event.arguments})
+
+    def close(self) -> bytes:
+        """The open block's stop frame; a tool call's whole arguments are checked first."""
+        if self.open_index is None:
+            return b""
+        index, self.open_index, self.open_kind = self.open_index, None, ""
+        for call, block_index in self.calls.values():
+            if block_index == index:
+                try:
+                    tool_input(call)
+                except ApiProblem as problem:
+                    raise InvalidToolArgumentsError(problem.message) from problem
+        return sse_frame({"type": "content_block_stop", "index": index}, "content_block_stop")
+
+    def finish(self) -> bytes:
+        """The last block's stop; a reply with no block at all gets an empty text block."""
+        if self.count == 0:
+            frames, _index = self._start("text", {"type": "text", "text": ""})
+            return frames + self.close()
+        return self.close()
+
+
 async def _frames(
     start: StartEvent, events: AsyncGenerator[StreamEvent, None], estimated_input_tokens: int
 ) -> AsyncGenerator[bytes, None]:
@@ -108,44 +195,42 @@ async def _frames(
                 "output_tokens": 1,
             },
         }
-        yield (
-            sse_frame({"type": "message_start", "message": message}, "message_start")
-            + sse_frame(
-                {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
-                "content_block_start",
-            )
-            + sse_frame({"type": "ping"}, "ping")
-        )
+        yield sse_frame({"type": "message_start", "message": message}, "message_start")
+        blocks = Blocks()
         usage: UsageEvent | None = None
         ending = error_frame(
             ErrorCode.SERVER_ERROR, "the gateway ended the stream before the reply was complete"
         )
+        broken = False
         # The gateway is read to its end before the last frames go out: it records the
         # request as completed after its done event, and a client that has message_stop
-        # may rely on that.
+        # may rely on that. After a broken tool call nothing more goes out but the error.
         async for event in events:
-            match event:
-                case TokenEvent():
-                    delta = {"type": "text_delta", "text": event.text}
-                    yield sse_frame(
-                        {"type": "content_block_delta", "index": 0, "delta": delta}, "content_block_delta"
-                    )
-                case UsageEvent():
-                    usage = event
-                case DoneEvent():
-                    ending = _closing_frames(event, usage)
-                case ErrorEvent():
-                    ending = error_frame(event.code, event.message)
+            try:
+                match event:
+                    case TokenEvent() if not broken:
+                        yield blocks.text(event.text)
+                    case ToolCallEvent() if not broken and (frames := blocks.tool_call(event)):
+                        yield frames
+                    case UsageEvent():
+                        usage = event
+                    case DoneEvent() if not broken:
+                        ending = blocks.finish() + _closing_frames(
+                            event, usage, called_tools=bool(blocks.calls)
+                        )
+                    case ErrorEvent() if not broken:
+                        ending = error_frame(event.code, event.message)
+            except InvalidToolArgumentsError as invalid:
+                broken = True
+                ending = error_frame(ErrorCode.INVALID_OUTPUT, str(invalid))
         yield ending
 
 
-def _closing_frames(done: DoneEvent, usage: UsageEvent | None) -> bytes:
-    delta = {"stop_reason": stop_reason(done.finish_reason), "stop_sequence": None}
+def _closing_frames(done: DoneEvent, usage: UsageEvent | None, *, called_tools: bool) -> bytes:
+    delta = {"stop_reason": stop_reason(done.finish_reason, called_tools=called_tools), "stop_sequence": None}
     counts = {"output_tokens": usage.output_tokens if usage else 0}
     if usage is not None:
         counts["input_tokens"] = usage.input_tokens
-    return (
-        sse_frame({"type": "content_block_stop", "index": 0}, "content_block_stop")
-        + sse_frame({"type": "message_delta", "delta": delta, "usage": counts}, "message_delta")
-        + sse_frame({"type": "message_stop"}, "message_stop")
+    return sse_frame({"type": "message_delta", "delta": delta, "usage": counts}, "message_delta") + sse_frame(
+        {"type": "message_stop"}, "message_stop"
     )

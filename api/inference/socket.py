@@ -3,8 +3,9 @@
 A program connects with its API key in the handshake (`Authorization: Bearer`, `x-api-key`,
 or `?api_key=` for a browser's WebSocket, which cannot send headers); a missing, wrong,
 revoked or expired key has its handshake refused with 4401, a suspended tenant's or one
-without the `gateway` scope with 4403 (under daphne, a refused handshake is an HTTP 403). No cookie reaches this socket and no Origin is required: the
-key is the credential (core.origins).
+without the `gateway` scope with 4403 (under daphne, a refused handshake is an HTTP 403).
+No cookie reaches this socket and no Origin is required: the key is the credential
+(core.origins).
 
 Then, for each request it sends (`{"prompt": …}`, the fields of `POST /api/v1/infer`, plus
 `"stream": true|false`), the socket answers:

@@ -1,9 +1,10 @@
 """OpenAI's Chat Completions and Embeddings bodies to the gateway's types, and back.
 
 What the gateway cannot do is refused here, before any call, with the parameter named
-(`unsupported_parameter`): tool calling, several choices, stop sequences, log
-probabilities, audio, non-text content. A client that relies on one of them must learn it
-from a 400, never from a reply that silently ignored it.
+(`unsupported_parameter`): several choices, stop sequences, log probabilities, audio,
+non-text content, and the deprecated `functions` / `function_call` / `function` messages
+(their replacement, `tools`, is taken: api.openai_compatible.tool_calling). A client that
+relies on one of them must learn it from a 400, never from a reply that silently ignored it.
 """
 
 from __future__ import annotations
@@ -12,13 +13,13 @@ import base64
 import math
 import struct
 import time
-import uuid
 from typing import Any
 
 from api.errors import OPENAI_TYPES, ApiProblem
 from api.gateway_models import AUTO, ListedModel, ModelChoice
 from api.models import ApiKey
 from api.openai_compatible.schemas import ChatCompletionRequest, ChatMessage
+from api.openai_compatible.tool_calling import assistant_calls, gateway_tools, tool_calls_body, tool_result
 from providers.interface import Completion, EmbeddingResult, GatewayRequest, Message, Task
 
 # OpenAI's default is "as much as the model allows", which the gateway cannot know for
@@ -27,16 +28,16 @@ from providers.interface import Completion, EmbeddingResult, GatewayRequest, Mes
 DEFAULT_MAX_TOKENS = 4096
 
 # The finish reasons OpenAI's clients know; the gateway's kinds already speak them.
-FINISH_REASONS = frozenset({"stop", "length", "content_filter"})
+FINISH_REASONS = frozenset({"stop", "length", "content_filter", "tool_calls"})
+
+DEPRECATED_FUNCTIONS = (
+    "'{param}' is OpenAI's deprecated form of tool calling, which SCE does not take: "
+    "send 'tools' (and 'tool_choice'; results as 'tool' messages) instead."
+)
 
 # Models whose vectors may be shortened by cutting and renormalizing them: OpenAI's
 # text-embedding-3 family was trained for it, and its `dimensions` parameter does the same.
 SHORTENABLE_EMBEDDINGS = ("text-embedding-3-",)
-
-
-def new_request_id() -> str:
-    """An id for a response that no gateway request stands behind (the model list)."""
-    return f"req_{uuid.uuid4().hex}"
 
 
 def unsupported(param: str, message: str) -> ApiProblem:
@@ -45,14 +46,10 @@ def unsupported(param: str, message: str) -> ApiProblem:
 
 def refuse_unsupported(payload: ChatCompletionRequest) -> None:
     """Refuse, naming the parameter, what the gateway cannot honour."""
-    if payload.tools or payload.functions:
-        param = "tools" if payload.tools else "functions"
-        raise unsupported(
-            param, f"SCE's gateway has no tool calling yet: send the request without '{param}'."
-        )
-    for param, value in (("tool_choice", payload.tool_choice), ("function_call", payload.function_call)):
-        if value not in (None, "none"):
-            raise unsupported(param, f"SCE's gateway has no tool calling yet: '{param}' may only be 'none'.")
+    if payload.functions:
+        raise unsupported("functions", DEPRECATED_FUNCTIONS.format(param="functions"))
+    if payload.function_call not in (None, "none"):
+        raise unsupported("function_call", DEPRECATED_FUNCTIONS.format(param="function_call"))
     if payload.n not in (None, 1):
         raise unsupported("n", "SCE answers with one choice: 'n' must be 1.")
     if payload.stop:
@@ -70,13 +67,13 @@ def refuse_unsupported(payload: ChatCompletionRequest) -> None:
 
 
 def _text_of(message: ChatMessage, index: int) -> str:
-    """The message's text: its string, or its text parts joined; other parts are refused."""
+    """The message's text: its string, or its text parts joined; other parts are refused.
+    An assistant message that calls tools may have none."""
     field = f"messages.{index}"
-    if message.tool_calls or message.function_call is not None:
-        param = f"{field}.tool_calls" if message.tool_calls else f"{field}.function_call"
-        raise unsupported(param, "SCE's gateway has no tool calling yet: messages cannot carry tool calls.")
     content = message.content
     if content is None:
+        if message.tool_calls:
+            return ""
         raise ApiProblem(400, "invalid_request", f"{field}.content is required.", param=f"{field}.content")
     if isinstance(content, str):
         return content
@@ -93,26 +90,51 @@ def _text_of(message: ChatMessage, index: int) -> str:
     return "\n".join(texts)
 
 
-def gateway_request(payload: ChatCompletionRequest, *, choice: ModelChoice, key: ApiKey) -> GatewayRequest:
-    """The gateway request for a chat completion; system and developer messages become its
-    system prompt, in order. Call `refuse_unsupported` first."""
+def _refuse_legacy_functions(message: ChatMessage, index: int) -> None:
+    if message.role == "function":
+        raise unsupported(f"messages.{index}.role", DEPRECATED_FUNCTIONS.format(param="function' message"))
+    if message.function_call is not None:
+        param = f"messages.{index}.function_call"
+        raise unsupported(param, DEPRECATED_FUNCTIONS.format(param="function_call"))
+    if message.tool_calls and message.role != "assistant":
+        param = f"messages.{index}.tool_calls"
+        raise ApiProblem(400, "invalid_value", "Only assistant messages carry tool_calls.", param=param)
+
+
+def _conversation(payload: ChatCompletionRequest) -> tuple[list[str], list[Message]]:
+    """The system prompt's parts and the turns: system and developer messages go to the
+    first, in order; a `tool` message must answer a call an earlier assistant message made."""
     system: list[str] = []
     messages: list[Message] = []
+    asked: set[str] = set()
     for index, message in enumerate(payload.messages):
-        if message.role in ("tool", "function"):
-            raise unsupported(
-                f"messages.{index}.role",
-                f"SCE's gateway has no tool calling yet: '{message.role}' messages are not taken.",
-            )
+        _refuse_legacy_functions(message, index)
         text = _text_of(message, index)
         if message.role in ("system", "developer"):
             system.append(text)
+        elif message.role == "tool":
+            messages.append(tool_result(message, index, text, asked))
+        elif message.role == "assistant":
+            calls = assistant_calls(message)
+            asked.update(call.id for call in calls)
+            messages.append(Message("assistant", text, tool_calls=calls))
         else:
-            messages.append(Message("user" if message.role == "user" else "assistant", text))
+            messages.append(Message("user", text))
+    return system, messages
+
+
+def gateway_request(
+    payload: ChatCompletionRequest, *, choice: ModelChoice, key: ApiKey, request_id: str = ""
+) -> GatewayRequest:
+    """The gateway request for a chat completion; system and developer messages become its
+    system prompt, in order (`request_id`: the call's, api.request_ids; empty: the gateway
+    makes one). Call `refuse_unsupported` first."""
+    system, messages = _conversation(payload)
     if not messages:
         raise ApiProblem(
             400, "invalid_request", "messages needs a user message besides system ones.", param="messages"
         )
+    tools, tool_choice = gateway_tools(payload)
     schema: dict[str, Any] | None = None
     schema_name = "response"
     response_format = payload.response_format
@@ -139,6 +161,9 @@ def gateway_request(payload: ChatCompletionRequest, *, choice: ModelChoice, key:
         json_schema=schema,
         json_schema_name=schema_name,
         links={"api_key": key.prefix},
+        tools=tools,
+        tool_choice=tool_choice,
+        request_id=request_id,
     )
 
 
@@ -147,8 +172,11 @@ def chat_id(request_id: str) -> str:
     return f"chatcmpl-{request_id}"
 
 
-def finish_reason(reason: str) -> str:
-    return reason if reason in FINISH_REASONS else "stop"
+def finish_reason(reason: str, *, called_tools: bool = False) -> str:
+    """OpenAI's finish reason for the gateway's; a reply that calls tools says `tool_calls`
+    even where its provider said it simply stopped."""
+    known = reason if reason in FINISH_REASONS else "stop"
+    return "tool_calls" if called_tools and known == "stop" else known
 
 
 def usage_body(input_tokens: int, output_tokens: int) -> dict[str, int]:
@@ -160,7 +188,15 @@ def usage_body(input_tokens: int, output_tokens: int) -> dict[str, int]:
 
 
 def completion_body(completion: Completion) -> dict[str, Any]:
-    """A whole reply in OpenAI's `chat.completion` shape."""
+    """A whole reply in OpenAI's `chat.completion` shape; `content` is null when the reply
+    only calls tools, as OpenAI sends it."""
+    message: dict[str, Any] = {
+        "role": "assistant",
+        "content": completion.text if completion.text or not completion.tool_calls else None,
+        "refusal": None,
+    }
+    if completion.tool_calls:
+        message["tool_calls"] = tool_calls_body(completion.tool_calls)
     return {
         "id": chat_id(completion.request_id),
         "object": "chat.completion",
@@ -169,9 +205,11 @@ def completion_body(completion: Completion) -> dict[str, Any]:
         "choices": [
             {
                 "index": 0,
-                "message": {"role": "assistant", "content": completion.text, "refusal": None},
+                "message": message,
                 "logprobs": None,
-                "finish_reason": finish_reason(completion.finish_reason),
+                "finish_reason": finish_reason(
+                    completion.finish_reason, called_tools=bool(completion.tool_calls)
+                ),
             }
         ],
         "usage": usage_body(completion.usage.input_tokens, completion.usage.output_tokens),

@@ -15,6 +15,7 @@ from django.http import HttpRequest, JsonResponse
 from django.http.response import HttpResponseBase
 from ninja import Router
 
+from api import request_ids
 from api.authentication import caller_key, key_auth
 from api.gateway_models import models_for, resolve_for
 from api.models import Scope
@@ -78,16 +79,21 @@ def _json(body: dict[str, Any], *, request_id: str) -> JsonResponse:
     response={200: ChatCompletion, FAILURES: OpenAIError},
     summary="Create a chat completion (OpenAI-compatible)",
     description="OpenAI's Chat Completions: a whole reply, or with `stream: true` Server-Sent "
-    "Events. `response_format` json_schema and json_object give structured output. Not "
-    "supported, and refused with 400 `unsupported_parameter` naming the field: `tools` and "
-    "function calling, `n` > 1, `stop`, `logprobs`, audio, non-text content parts.",
+    "Events. `response_format` json_schema and json_object give structured output. Tool "
+    "calling: `tools` (functions) and `tool_choice`; a reply that calls tools has "
+    "`message.tool_calls` (streamed as `delta.tool_calls` pieces) and finish reason "
+    "`tool_calls`; send each result back as a `tool` message with its `tool_call_id`. Not "
+    "supported, and refused with 400 `unsupported_parameter` naming the field: the deprecated "
+    "`functions` / `function_call`, `n` > 1, `stop`, `logprobs`, audio, non-text content parts.",
     openapi_extra=STREAM_DOC,
 )
 async def chat_completions(request: HttpRequest, payload: ChatCompletionRequest) -> HttpResponseBase:
     key = caller_key(request)
     conversion.refuse_unsupported(payload)
     choice = await resolve_for(key.tenant_id, payload.model)
-    gateway_request = conversion.gateway_request(payload, choice=choice, key=key)
+    gateway_request = conversion.gateway_request(
+        payload, choice=choice, key=key, request_id=request_ids.request_id_of(request)
+    )
     if payload.stream:
         include_usage = payload.stream_options is not None and payload.stream_options.include_usage
         return await streaming.chat_stream(gateway_request, include_usage=include_usage)
@@ -106,7 +112,7 @@ async def list_models(request: HttpRequest) -> HttpResponseBase:
     key = caller_key(request)
     listed = await models_for(key.tenant_id)
     body = {"object": "list", "data": [conversion.model_body(model) for model in listed]}
-    return _json(body, request_id=conversion.new_request_id())
+    return _json(body, request_id=request_ids.request_id_of(request))
 
 
 @router.get(
@@ -118,7 +124,7 @@ async def list_models(request: HttpRequest) -> HttpResponseBase:
 async def retrieve_model(request: HttpRequest, model: str) -> HttpResponseBase:
     key = caller_key(request)
     listed = await models_for(key.tenant_id)
-    request_id = conversion.new_request_id()
+    request_id = request_ids.request_id_of(request)
     for candidate in listed:
         if candidate.id == model:
             return _json(conversion.model_body(candidate), request_id=request_id)
@@ -146,6 +152,7 @@ async def create_embeddings(request: HttpRequest, payload: EmbeddingRequest) -> 
         provider=choice.provider,
         model=choice.model,
         links={"api_key": key.prefix},
+        request_id=request_ids.request_id_of(request),
     )
     body = conversion.embeddings_body(
         result, encoding_format=payload.encoding_format or "float", dimensions=payload.dimensions

@@ -1,9 +1,10 @@
 """Bodies of the OpenAI-compatible routes, as the official `openai` clients send and read them.
 
-Requests are validated here (a wrong type is a 400 naming the field); what SCE's gateway
-cannot do (tools, several choices, non-text content) is refused in api.openai_compatible.
-conversion, with the parameter named. Fields OpenAI takes that change nothing here (`user`,
-`seed`, `top_p`, penalties, `metadata`...) are ignored, as unknown ones are. Responses are
+Requests are validated here (a wrong type, a malformed tool schema, is a 400 naming the
+field); what SCE's gateway cannot do (several choices, non-text content, the deprecated
+`functions`) is refused in api.openai_compatible.conversion, with the parameter named.
+Fields OpenAI takes that change nothing here (`user`, `seed`, `top_p`, penalties,
+`metadata`, `parallel_tool_calls`...) are ignored, as unknown ones are. Responses are
 built as plain dicts (exact nulls, no second validation on the hot path); the response
 classes below document them and the tests hold the built dicts to them.
 """
@@ -15,11 +16,23 @@ from typing import Annotated, Any, Literal
 from ninja import Schema
 from pydantic import ConfigDict, Field, PlainValidator, model_validator
 
+from api.openai_compatible.tool_schemas import (
+    WEATHER_PARAMETERS,
+    FunctionTool,
+    ToolCallDelta,
+    ToolCallObject,
+    ToolChoiceParam,
+)
+
 MAX_OUTPUT_TOKENS = 128_000
 MAX_EMBEDDING_INPUTS = 2048
 
 UNSUPPORTED = (
     "Not supported by SCE's gateway: a request that sets it is refused with 400 `unsupported_parameter`."
+)
+DEPRECATED_FUNCTIONS = (
+    "OpenAI's deprecated form of tool calling, not taken: send `tools` and `tool_choice` instead "
+    "(a request that sets it is refused with 400 `unsupported_parameter`)."
 )
 
 
@@ -58,13 +71,22 @@ MessageContent = Annotated[
 
 class ChatMessage(Schema):
     """A message of the conversation. `system` and `developer` messages become the gateway's
-    system prompt; `tool` and `function` messages are refused (no tool calling)."""
+    system prompt. An `assistant` message may carry the `tool_calls` the model asked for
+    (its `content` then may be null); a `tool` message is the result of one of them, named by
+    `tool_call_id`. `function` messages (deprecated) are refused."""
 
     role: Literal["system", "developer", "user", "assistant", "tool", "function"] = Field(examples=["user"])
     content: MessageContent = Field(default=None, examples=["Say hello in French."])
     name: str | None = None
-    tool_calls: list[Any] | None = Field(default=None, description=UNSUPPORTED)
-    function_call: Any = Field(default=None, description=UNSUPPORTED)
+    tool_calls: list[ToolCallObject] | None = Field(
+        default=None, description="The calls an earlier assistant reply asked for."
+    )
+    tool_call_id: str | None = Field(
+        default=None,
+        description="In a `tool` message: the id of the call it answers.",
+        examples=["call_7d3f…"],
+    )
+    function_call: Any = Field(default=None, description=DEPRECATED_FUNCTIONS)
 
 
 class StreamOptions(Schema):
@@ -122,10 +144,25 @@ class ChatCompletionRequest(Schema):
     temperature: float | None = Field(default=None, ge=0, le=2, examples=[0.2])
     response_format: ResponseFormat | None = None
     n: int | None = Field(default=None, ge=1, description="Only 1: SCE answers with one choice.")
-    tools: list[Any] | None = Field(default=None, description=UNSUPPORTED)
-    tool_choice: Any = Field(default=None, description=UNSUPPORTED + " (`none` is accepted)")
-    functions: list[Any] | None = Field(default=None, description=UNSUPPORTED)
-    function_call: Any = Field(default=None, description=UNSUPPORTED + " (`none` is accepted)")
+    tools: list[FunctionTool] | None = Field(
+        default=None,
+        description="Functions the model may call. Routing passes over providers that cannot carry "
+        "tools (the embedded model); a request pinned to one is refused with 400 `not_capable`.",
+        examples=[
+            [{"type": "function", "function": {"name": "get_weather", "parameters": WEATHER_PARAMETERS}}]
+        ],
+    )
+    tool_choice: ToolChoiceParam = Field(
+        default=None,
+        description="`auto` (the default with tools), `none`, `required`, or "
+        '`{"type": "function", "function": {"name": …}}` naming one of `tools`.',
+        examples=["auto"],
+    )
+    parallel_tool_calls: bool | None = Field(
+        default=None, description="Accepted; the provider's own default applies."
+    )
+    functions: list[Any] | None = Field(default=None, description=DEPRECATED_FUNCTIONS)
+    function_call: Any = Field(default=None, description=DEPRECATED_FUNCTIONS + " `none` is accepted.")
     stop: str | list[str] | None = Field(default=None, description=UNSUPPORTED)
     logprobs: bool | None = Field(default=None, description=UNSUPPORTED)
     top_logprobs: int | None = Field(default=None, description=UNSUPPORTED)
@@ -143,17 +180,35 @@ class CompletionUsage(Schema):
     total_tokens: int = Field(examples=[21])
 
 
+FinishReason = Literal["stop", "length", "content_filter", "tool_calls"]
+
+
 class AssistantMessage(Schema):
+    """The reply. When it calls tools, `tool_calls` lists them (and `content` is null when
+    the model wrote no text); the finish reason is then `tool_calls`."""
+
     role: Literal["assistant"]
-    content: str = Field(examples=["Bonjour !"])
+    content: str | None = Field(examples=["Bonjour !"])
     refusal: None = None
+    tool_calls: list[ToolCallObject] | None = Field(
+        default=None,
+        examples=[
+            [
+                {
+                    "id": "call_7d3f0a9c2b1e4d5f",
+                    "type": "function",
+                    "function": {"name": "get_weather", "arguments": '{"city": "Lyon"}'},
+                }
+            ]
+        ],
+    )
 
 
 class ChatChoice(Schema):
     index: int = Field(examples=[0])
     message: AssistantMessage
     logprobs: None = None
-    finish_reason: Literal["stop", "length", "content_filter"] = Field(examples=["stop"])
+    finish_reason: FinishReason = Field(examples=["stop"])
 
 
 class ChatCompletion(Schema):
@@ -172,19 +227,21 @@ class ChatCompletion(Schema):
 class ChatDelta(Schema):
     role: Literal["assistant"] | None = None
     content: str | None = None
+    tool_calls: list[ToolCallDelta] | None = None
 
 
 class ChunkChoice(Schema):
     index: int
     delta: ChatDelta
     logprobs: None = None
-    finish_reason: Literal["stop", "length", "content_filter"] | None = None
+    finish_reason: FinishReason | None = None
 
 
 class ChatCompletionChunk(Schema):
     """One `data:` event of a streamed reply. The first carries `delta.role`, the last choice
-    chunk a `finish_reason`; with `stream_options.include_usage` one more has empty `choices`
-    and the `usage` (`usage` is null on the others). Then `data: [DONE]`, unless the stream
+    chunk a `finish_reason`; tool calls come as `delta.tool_calls` pieces. With
+    `stream_options.include_usage` one more has empty `choices` and the `usage` (`usage` is
+    null on the others). Then `data: [DONE]`, unless the stream
     failed after it began: then a last `data: {"error": {...}}` event and no `[DONE]`."""
 
     id: str
@@ -284,9 +341,9 @@ class CreateEmbeddingResponse(Schema):
 
 
 class OpenAIErrorDetail(Schema):
-    message: str = Field(examples=["SCE's gateway has no tool calling: send the request without 'tools'."])
+    message: str = Field(examples=["SCE answers with one choice: 'n' must be 1."])
     type: str = Field(examples=["invalid_request_error"])
-    param: str | None = Field(examples=["tools"])
+    param: str | None = Field(examples=["n"])
     code: str | None = Field(examples=["unsupported_parameter"])
 
 

@@ -1,6 +1,11 @@
 """`stream: true` chat completions as OpenAI sends them: Server-Sent Events of
 `chat.completion.chunk`s, then `data: [DONE]`.
 
+The first chunk carries the role with the reply's first piece: `content: ""` before text,
+or `content: null` and the first tool call. A tool call comes as OpenAI sends it: its
+first piece with `index`, `id`, `type` and `function.name`, then `function.arguments`
+fragments under the same `index`; the finish reason is then `tool_calls`.
+
 The status is decided before the first byte: the gateway's stream is read until its first
 token (retries and pre-first-token fallback happen in that wait), so a request that fails
 before it is an HTTP error in OpenAI's shape and status, which the clients raise as theirs.
@@ -14,6 +19,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from collections.abc import AsyncGenerator
 from contextlib import aclosing
 from typing import Any
@@ -31,6 +37,7 @@ from providers.interface import (
     StartEvent,
     StreamEvent,
     TokenEvent,
+    ToolCallEvent,
     UsageEvent,
 )
 
@@ -64,8 +71,12 @@ class Chunks:
             "system_fingerprint": None,
         }
         self.include_usage = include_usage
+        self.began = False
+        # The tool calls begun, by the gateway's index: a call's id and name go out once, on
+        # its first piece (the clients concatenate what a later piece repeats).
+        self.calls: set[int] = set()
 
-    def choice(self, delta: dict[str, str], reason: str | None = None) -> bytes:
+    def choice(self, delta: dict[str, Any], reason: str | None = None) -> bytes:
         body: dict[str, Any] = {
             **self.identity,
             "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": reason}],
@@ -73,6 +84,41 @@ class Chunks:
         if self.include_usage:
             body["usage"] = None  # as OpenAI sends it: null on every chunk but the last
         return _frame(body)
+
+    def _opening(self) -> bytes:
+        """The role chunk, before the reply's first text (or its end), once."""
+        if self.began:
+            return b""
+        self.began = True
+        return self.choice({"role": "assistant", "content": ""})
+
+    def text(self, event: TokenEvent) -> bytes:
+        return self._opening() + self.choice({"content": event.text})
+
+    def tool_call(self, event: ToolCallEvent) -> bytes:
+        delta: dict[str, Any] = {}
+        if not self.began:
+            # A reply that begins with a tool call has no content: null, not "".
+            self.began = True
+            delta = {"role": "assistant", "content": None}
+        if event.index not in self.calls:
+            self.calls.add(event.index)
+            # The gateway gives every call an id; one made up here keeps the reply usable.
+            call_id = event.id or f"call_{uuid.uuid4().hex[:24]}"
+            piece = {
+                "index": event.index,
+                "id": call_id,
+                "type": "function",
+                "function": {"name": event.name, "arguments": event.arguments},
+            }
+        elif event.arguments:
+            piece = {"index": event.index, "function": {"arguments": event.arguments}}
+        else:
+            return b""  # a later piece with nothing in it
+        return self.choice({**delta, "tool_calls": [piece]})
+
+    def finish(self, reason: str) -> bytes:
+        return self._opening() + self.choice({}, finish_reason(reason, called_tools=bool(self.calls)))
 
     def usage(self, usage: UsageEvent | None) -> bytes:
         counts = usage_body(usage.input_tokens, usage.output_tokens) if usage else usage_body(0, 0)
@@ -82,21 +128,23 @@ class Chunks:
 async def _events(
     start: StartEvent, events: AsyncGenerator[StreamEvent, None], *, include_usage: bool
 ) -> AsyncGenerator[bytes, None]:
-    """The SSE body after the first token: the role chunk, content, finish, usage, [DONE]."""
+    """The SSE body after the first token: the role chunk, content and tool calls, finish,
+    usage, [DONE]."""
     chunks = Chunks(start, include_usage=include_usage)
     # aclosing: when the client goes away the response is cancelled here or at a yield, and
     # the gateway's stream must end now (its log row says cancelled), not when collected.
     async with aclosing(events):
-        yield chunks.choice({"role": "assistant", "content": ""})
         usage: UsageEvent | None = None
         last: bytes | None = None
         async for event in events:
             if isinstance(event, TokenEvent):
-                yield chunks.choice({"content": event.text})
+                yield chunks.text(event)
+            elif isinstance(event, ToolCallEvent) and (frame := chunks.tool_call(event)):
+                yield frame
             elif isinstance(event, UsageEvent):
                 usage = event
             elif isinstance(event, DoneEvent):
-                yield chunks.choice({}, finish_reason(event.finish_reason))
+                yield chunks.finish(event.finish_reason)
                 if include_usage:
                     yield chunks.usage(usage)
                 last = DONE

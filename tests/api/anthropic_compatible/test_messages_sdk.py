@@ -226,21 +226,30 @@ def test_wrong_types_and_unsupported_features_are_bad_requests_naming_the_field(
             ],
         )
     assert error_of(image.value)["message"].startswith(
-        "messages.0.content: block 1 is of type 'image'; this gateway takes text blocks only"
+        "messages.0.content: block 1 is of type 'image'; this gateway takes text, tool_use and "
+        "tool_result blocks only"
     )
-    tool = {"name": "weather", "description": "The weather", "input_schema": {"type": "object"}}
-    with pytest.raises(anthropic.BadRequestError) as tools:
-        client.messages.create(model="auto", max_tokens=8, messages=HELLO, tools=[tool])  # type: ignore[list-item]
-    assert error_of(tools.value) == {
+    with pytest.raises(anthropic.BadRequestError) as server_tool:
+        client.messages.create(
+            model="auto",
+            max_tokens=8,
+            messages=HELLO,
+            tools=[{"type": "web_search_20250305", "name": "web_search", "max_uses": 1}],
+        )
+    assert error_of(server_tool.value) == {
         "type": "invalid_request_error",
-        "message": "tools: this gateway does not support tool use yet; send the request without it.",
+        "message": "tools.0: 'web_search_20250305' is a server tool, which this gateway does not offer; "
+        "define your own tool with name, description and input_schema",
     }
     assert team_anthropic.requests == []
 
 
 @pytest.mark.parametrize("stream", [False, True])
 def test_an_overloaded_provider_is_529(
-    client: anthropic.Anthropic, team_anthropic: EmulatorServer, stream: bool
+    client: anthropic.Anthropic,
+    team_anthropic: EmulatorServer,
+    stream: bool,
+    issued: api_services.IssuedApiKey,
 ) -> None:
     # A retry-after over the gateway's patience: it gives up at once, with no retry to wait for.
     team_anthropic.push(HttpError(529, retry_after=60))
@@ -249,6 +258,10 @@ def test_an_overloaded_provider_is_529(
     assert overloaded.value.status_code == 529
     assert error_of(overloaded.value)["type"] == "overloaded_error"
     assert overloaded.value.response.headers["retry-after"] == "60"
+    # The SDK's request id of the failure is the one on its log row.
+    assert overloaded.value.request_id is not None
+    logs = ProviderLog.objects.for_tenant(issued.key.tenant)
+    assert set(logs.values_list("request_id", flat=True)) == {overloaded.value.request_id}
 
 
 @pytest.mark.parametrize("stream", [False, True])

@@ -14,6 +14,7 @@ from api import services as api_services
 pytestmark = pytest.mark.django_db
 
 HELLO = [{"role": "user", "content": "Say hello in French."}]
+WEATHER = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
 
 
 def post(path: str, body: Any, key: api_services.IssuedApiKey | None, **headers: str) -> Any:
@@ -65,9 +66,88 @@ def test_a_missing_key_is_401(issued: api_services.IssuedApiKey) -> None:
             "messages.0.content: block 0 needs 'text' as a string",
         ),
         (
+            {"messages": [{"role": "user", "content": [{"type": "image", "source": {}}]}]},
+            "messages.0.content: block 0 is of type 'image'; this gateway takes text, tool_use and "
+            "tool_result blocks only (images and documents are not supported yet)",
+        ),
+        (
+            {"system": [{"type": "tool_result", "tool_use_id": "t1"}]},
+            "system: block 0 is of type 'tool_result'; only text blocks are taken here",
+        ),
+        (
             {"messages": [{"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1"}]}]},
-            "messages.0.content: block 0 is of type 'tool_result'; this gateway takes text blocks only "
-            "(images, documents, tool use and tool results are not supported yet)",
+            "messages.0.content.0.tool_use_id: 't1' answers no tool_use block of an earlier assistant turn",
+        ),
+        (
+            {
+                "messages": [
+                    {"role": "user", "content": [{"type": "tool_use", "id": "t1", "name": "f", "input": {}}]}
+                ]
+            },
+            "messages.0.content: block 0 is a tool_use block, which only assistant turns carry",
+        ),
+        (
+            {"messages": [{"role": "assistant", "content": [{"type": "tool_result", "tool_use_id": "t1"}]}]},
+            "messages.0.content: block 0 is a tool_result block, which only user turns carry",
+        ),
+        (
+            {"messages": [{"role": "assistant", "content": [{"type": "tool_use", "id": "t1", "name": "f"}]}]},
+            "messages.0.content: block 0 needs 'input' as an object",
+        ),
+        (
+            {
+                "messages": [
+                    {
+                        "role": "user",
+                        "content": [
+                            {
+                                "type": "tool_result",
+                                "tool_use_id": "t1",
+                                "content": [{"type": "image", "source": {}}],
+                            }
+                        ],
+                    }
+                ]
+            },
+            "messages.0.content: block 0's content: block 0 is of type 'image'; "
+            "only text blocks are taken here",
+        ),
+        (
+            {"tools": [{"type": "web_search_20250305", "name": "web_search", "max_uses": 3}]},
+            "tools.0: 'web_search_20250305' is a server tool, which this gateway does not offer; define your "
+            "own tool with name, description and input_schema",
+        ),
+        (
+            {"tools": [{"name": "get weather", "input_schema": {"type": "object"}}]},
+            "tools.0.name: String should match pattern '^[A-Za-z0-9_-]{1,64}$'",
+        ),
+        ({"tools": [{"name": "get_weather"}]}, "tools.0.input_schema: Field required"),
+        (
+            {"tools": [{"name": "get_weather", "input_schema": {"type": "string"}}]},
+            "tools.0.input_schema: must be a JSON Schema of type 'object' "
+            "(the arguments are one JSON object)",
+        ),
+        (
+            {"tools": [{"name": "f", "input_schema": {"type": "object", "required": "city"}}]},
+            "tools.0.input_schema: is not a valid JSON Schema: 'city' is not of type 'array'",
+        ),
+        (
+            {"tools": [{"name": "f", "input_schema": {"type": "object"}}], "tool_choice": {"type": "tool"}},
+            "tool_choice: 'name' is required with type 'tool', and taken with no other type",
+        ),
+        (
+            {
+                "tools": [{"name": "f", "input_schema": {"type": "object"}}],
+                "tool_choice": {"type": "sometimes"},
+            },
+            "tool_choice.type: Input should be 'auto', 'any', 'tool' or 'none'",
+        ),
+        (
+            {
+                "tools": [{"name": "f", "input_schema": {"type": "object"}}],
+                "tool_choice": {"type": "tool", "name": "g"},
+            },
+            "tool_choice.name: 'g' is not the name of one of 'tools'",
         ),
         ({"frequency_penalty": 1}, "frequency_penalty: Extra inputs are not permitted"),
         (
@@ -122,11 +202,33 @@ def test_it_counts_input_tokens_without_max_tokens(issued: api_services.IssuedAp
     assert response.json() == {"input_tokens": 5 + (5 + 4) + (2 + 4)}
 
 
+def test_tools_and_tool_turns_are_counted(issued: api_services.IssuedApiKey) -> None:
+    def count(**extra: Any) -> int:
+        response = post("/v1/messages/count_tokens", {"model": "auto", "messages": HELLO, **extra}, issued)
+        assert response.status_code == 200, response.content
+        tokens: int = response.json()["input_tokens"]
+        return tokens
+
+    tools = [{"name": "get_weather", "description": "The weather in a city", "input_schema": WEATHER}]
+    turns = [
+        *HELLO,
+        {
+            "role": "assistant",
+            "content": [{"type": "tool_use", "id": "t1", "name": "get_weather", "input": {"city": "Lyon"}}],
+        },
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1", "content": "21 °C"}]},
+    ]
+    alone = count()
+    with_tools = count(tools=tools)
+    assert with_tools > alone
+    assert count(tools=tools, messages=turns) > with_tools
+
+
 def test_counting_refuses_what_messages_refuses(issued: api_services.IssuedApiKey) -> None:
-    tools = [{"name": "weather", "input_schema": {"type": "object"}}]
+    tools = [{"name": "web_search", "type": "web_search_20250305"}]
     body = {"model": "auto", "messages": HELLO, "tools": tools}
     message = refusal(post("/v1/messages/count_tokens", body, issued), 400, "invalid_request_error")
-    assert message.startswith("tools: this gateway does not support tool use yet")
+    assert message.startswith("tools.0: 'web_search_20250305' is a server tool")
     refusal(
         post("/v1/messages/count_tokens", {"model": "auto", "messages": HELLO, "max_tokens": 5}, issued),
         400,
@@ -145,4 +247,9 @@ def test_the_openapi_document_describes_both_routes() -> None:
     assert count["summary"] == "Count a message's input tokens (Anthropic Messages API)"
     request = document["components"]["schemas"]["MessagesRequest"]
     assert {"model", "messages", "max_tokens"} <= set(request["required"])
-    assert request["examples"]
+    assert any("tools" in example for example in request["examples"])
+    assert "no tool" not in json.dumps(create).lower()
+    response = document["components"]["schemas"]["MessageResponse"]
+    assert {"$ref": "#/components/schemas/ToolUseBlock"} in response["properties"]["content"]["items"][
+        "anyOf"
+    ]

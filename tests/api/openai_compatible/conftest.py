@@ -1,10 +1,11 @@
 """Fixtures for the OpenAI-compatible routes: a gateway key and the tenant's providers,
-served by the wire emulators."""
+served by the wire emulators, and the official clients pointed at the live server."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import openai
 import pytest
 
 from api import services
@@ -62,3 +63,16 @@ def team_openai(
 def bearer(issued: services.IssuedApiKey) -> dict[str, Any]:
     """The test client's headers for the issued gateway key."""
     return {"Authorization": f"Bearer {issued.plaintext}"}
+
+
+@pytest.fixture
+def client(live_server_url: str, issued: services.IssuedApiKey, team_openai: EmulatorServer) -> openai.OpenAI:
+    """The official client, unmodified, against the live server with the tenant's key."""
+    return openai.OpenAI(base_url=live_server_url + "/v1", api_key=issued.plaintext, max_retries=0)
+
+
+@pytest.fixture
+def async_client(
+    live_server_url: str, issued: services.IssuedApiKey, team_openai: EmulatorServer
+) -> openai.AsyncOpenAI:
+    return openai.AsyncOpenAI(base_url=live_server_url + "/v1", api_key=issued.plaintext, max_retries=0)

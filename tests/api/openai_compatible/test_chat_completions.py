@@ -125,9 +125,8 @@ def test_json_object_asks_for_any_json_object(team_openai: EmulatorServer, beare
 @pytest.mark.parametrize(
     ("extra", "param", "code"),
     [
-        ({"tools": [{"type": "function", "function": {"name": "f"}}]}, "tools", "unsupported_parameter"),
         ({"functions": [{"name": "f"}]}, "functions", "unsupported_parameter"),
-        ({"tool_choice": "auto"}, "tool_choice", "unsupported_parameter"),
+        ({"function_call": {"name": "f"}}, "function_call", "unsupported_parameter"),
         ({"n": 2}, "n", "unsupported_parameter"),
         ({"stop": ["\n"]}, "stop", "unsupported_parameter"),
         ({"logprobs": True}, "logprobs", "unsupported_parameter"),
@@ -141,15 +140,25 @@ def test_json_object_asks_for_any_json_object(team_openai: EmulatorServer, beare
             {
                 "messages": [
                     {"role": "user", "content": "hi"},
-                    {"role": "tool", "content": "42", "tool_call_id": "c"},
+                    {"role": "function", "content": "42", "name": "f"},
                 ]
             },
             "messages.1.role",
             "unsupported_parameter",
         ),
         (
-            {"messages": [{"role": "assistant", "tool_calls": [{"id": "c"}]}]},
-            "messages.0.tool_calls",
+            {
+                "messages": [
+                    {"role": "user", "content": "hi"},
+                    {"role": "tool", "content": "42", "tool_call_id": "call_never_made"},
+                ]
+            },
+            "messages.1.tool_call_id",
+            "invalid_value",
+        ),
+        (
+            {"tools": [{"type": "function", "function": {"name": "f"}}], "tool_choice": "required", "n": 2},
+            "n",
             "unsupported_parameter",
         ),
         ({"messages": [{"role": "system", "content": "Be brief."}]}, "messages", "invalid_request"),
@@ -166,9 +175,11 @@ def test_what_the_gateway_cannot_do_is_refused_naming_the_field(
     assert team_openai.requests == [], "nothing was sent upstream"
 
 
-def test_tools_are_refused_with_a_clear_message(team_openai: EmulatorServer, bearer: dict[str, Any]) -> None:
-    response = post(bearer, hello(tools=[{"type": "function", "function": {"name": "f"}}]))
-    assert "no tool calling" in error_of(response)["message"]
+def test_the_deprecated_functions_are_refused_pointing_to_tools(
+    team_openai: EmulatorServer, bearer: dict[str, Any]
+) -> None:
+    response = post(bearer, hello(functions=[{"name": "f"}], function_call="auto"))
+    assert "send 'tools'" in error_of(response)["message"]
 
 
 def test_harmless_empty_tool_fields_are_accepted(team_openai: EmulatorServer, bearer: dict[str, Any]) -> None:
@@ -190,6 +201,48 @@ def test_harmless_empty_tool_fields_are_accepted(team_openai: EmulatorServer, be
         (hello(max_tokens=0), "max_tokens"),
         (hello(temperature=3), "temperature"),
         (hello(stream="yes please"), "stream"),
+        (hello(tools={"type": "function"}), "tools"),
+        (hello(tools=[{"type": "custom", "custom": {"name": "f"}}]), "tools.0.type"),
+        (hello(tools=[{"type": "function", "function": {"name": "has spaces"}}]), "tools.0.function.name"),
+        (hello(tools=[{"type": "function", "function": {}}]), "tools.0.function.name"),
+        (
+            hello(tools=[{"type": "function", "function": {"name": "f", "parameters": {"type": "string"}}}]),
+            "tools.0.function.parameters",
+        ),
+        (
+            hello(
+                tools=[
+                    {
+                        "type": "function",
+                        "function": {
+                            "name": "f",
+                            "parameters": {"type": "object", "properties": {"a": {"type": "colour"}}},
+                        },
+                    }
+                ]
+            ),
+            "tools.0.function.parameters",
+        ),
+        (hello(tool_choice="sometimes"), "tool_choice"),
+        (hello(tool_choice={"type": "function", "function": {}}), "tool_choice"),
+        (hello(parallel_tool_calls="maybe"), "parallel_tool_calls"),
+        (
+            hello(messages=[{"role": "assistant", "tool_calls": [{"id": "c"}]}]),
+            "messages.0.tool_calls.0.type",
+        ),
+        (
+            hello(
+                messages=[
+                    {
+                        "role": "assistant",
+                        "tool_calls": [
+                            {"id": "c", "type": "function", "function": {"name": "f", "arguments": {}}}
+                        ],
+                    }
+                ]
+            ),
+            "messages.0.tool_calls.0.function.arguments",
+        ),
         (hello(response_format={"type": "xml"}), "response_format.type"),
         (hello(response_format={"type": "json_schema"}), "response_format"),
         (
@@ -227,13 +280,17 @@ def test_a_prompt_over_the_context_window_is_400(team_openai: EmulatorServer, be
 
 
 def test_a_failing_provider_is_502_after_the_gateway_retries(
-    team_openai: EmulatorServer, bearer: dict[str, Any], fast_gateway: Any
+    team_openai: EmulatorServer, bearer: dict[str, Any], fast_gateway: Any, issued: services.IssuedApiKey
 ) -> None:
     team_openai.push(*[HttpError(500)] * fast_gateway.GATEWAY_MAX_ATTEMPTS)
     response = post(bearer, hello())
     assert response.status_code == 502
     assert error_of(response)["code"] == "server_error"
     assert len(team_openai.requests) == fast_gateway.GATEWAY_MAX_ATTEMPTS
+    # The id a caller quotes for the failure leads to its log rows.
+    assert response["x-request-id"].startswith("req_")
+    logs = ProviderLog.objects.for_tenant(issued.key.tenant)
+    assert set(logs.values_list("request_id", flat=True)) == {response["x-request-id"]}
 
 
 def test_a_stream_failing_before_its_first_token_is_an_http_error(
