@@ -196,7 +196,9 @@ class GeminiKind:
             finally:
                 # Closing the SDK's generator closes the response (a caller that stopped
                 # reading leaves no connection behind).
-                await chunks.aclose()  # type: ignore[attr-defined]
+                # (the SDK types it as an AsyncIterator; it is an async generator)
+                if isinstance(chunks, AsyncGenerator):
+                    await chunks.aclose()
         except Exception as error:
             raise self._error(error) from error
         yield KindChunk(finish_reason=self._finish_reason(finish, calls > 0), usage=usage)

@@ -279,10 +279,14 @@ def test_a_stream_cut_after_tokens_raises_in_the_sdk(
     client: anthropic.Anthropic, team_anthropic: EmulatorServer, tenant_users: TenantUsers
 ) -> None:
     team_anthropic.push(Reply(tokens=["one ", "two ", "three ", "four"], fault=DropAfter(2)))
-    received = []
-    with pytest.raises(anthropic.APIStatusError) as cut:  # noqa: PT012
-        for event in client.messages.create(model="auto", max_tokens=64, messages=HELLO, stream=True):
-            received.append(event.type)
+    received: list[str] = []
+    events = client.messages.create(model="auto", max_tokens=64, messages=HELLO, stream=True)
+
+    def read_all() -> None:
+        received.extend(event.type for event in events)
+
+    with pytest.raises(anthropic.APIStatusError) as cut:
+        read_all()
     assert received == ["message_start", "content_block_start", "content_block_delta", "content_block_delta"]
     assert isinstance(cut.value.body, dict)
     assert cut.value.body["type"] == "error"
